@@ -1,0 +1,3 @@
+local native = require "capsrun.native"
+local capsrun = {native = native}
+return capsrun

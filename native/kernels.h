@@ -1,0 +1,77 @@
+/* kernels.h: the pure math of every layer, forward and backward.
+ * Plain pointers and sizes, no Lua; shapes in the comments. Backward
+ * functions ADD into parameter gradients (zeroing is the caller's step) and
+ * overwrite input gradients. */
+#ifndef CAPSRUN_KERNELS_H
+#define CAPSRUN_KERNELS_H
+#include <stddef.h>
+
+typedef struct ConvDims {
+  size_t batch, in_ch, in_h, in_w, out_ch, kernel, stride, out_h, out_w;
+} ConvDims;
+
+/* conv.c: valid (unpadded) 2-D convolution as im2col + one sgemm per batch.
+ * in (B, C, H, W), weight (O, C, k, k), bias (O), out (B, O, OH, OW),
+ * cols (C*k*k, B*OH*OW) is kept for backward, ytmp (O, B*OH*OW) is scratch. */
+void conv2d_forward(const ConvDims *d, const float *in, const float *weight,
+                    const float *bias, float *out, float *cols, float *ytmp);
+/* gin may be NULL (first layer); gcols (C*k*k, B*OH*OW) scratch when gin set */
+void conv2d_backward(const ConvDims *d, const float *cols, const float *gout,
+                     const float *weight, float *gweight, float *gbias,
+                     float *gin, float *ytmp, float *gcols);
+
+/* linear.c: in (B, I), weight (O, I), bias (O), out (B, O) */
+void linear_forward(size_t B, size_t n_in, size_t n_out, const float *in,
+                    const float *weight, const float *bias, float *out);
+void linear_backward(size_t B, size_t n_in, size_t n_out, const float *in,
+                     const float *gout, const float *weight, float *gweight,
+                     float *gbias, float *gin);
+
+/* linear.c: elementwise activations over n values */
+void relu_forward(size_t n, const float *in, float *out);
+void relu_backward(size_t n, const float *out, const float *gout, float *gin);
+void sigmoid_forward(size_t n, const float *in, float *out);
+void sigmoid_backward(size_t n, const float *out, const float *gout, float *gin);
+
+/* caps.c: capsule primitives */
+#define CAPS_SQUASH_EPS 1e-8f
+/* squash each of n rows of length dim: v = |s|^2/(1+|s|^2) s/sqrt(|s|^2+eps) */
+void caps_squash_forward(size_t n, size_t dim, const float *s, float *v);
+void caps_squash_backward(size_t n, size_t dim, const float *s, const float *gv, float *gs);
+/* (B, T*D, H, W) conv maps -> (B, T*H*W, D) capsules; capsule i = (t*H + y)*W + x */
+void caps_regroup_forward(size_t B, size_t T, size_t D, size_t HW, const float *in, float *out);
+void caps_regroup_backward(size_t B, size_t T, size_t D, size_t HW, const float *gout, float *gin);
+/* |v| over rows: v (n, dim) -> len (n) */
+void caps_length_forward(size_t n, size_t dim, const float *v, float *len);
+void caps_length_backward(size_t n, size_t dim, const float *v, const float *len,
+                          const float *glen, float *gv);
+
+typedef struct RouteDims { size_t batch, in_caps, out_caps, in_dim, out_dim, iters; } RouteDims;
+/* caps_route.c: u (B, I, Din), W (I, J, D, Din) -> uhat (B, I, J, D) */
+void caps_predict_forward(const RouteDims *d, const float *u, const float *w, float *uhat);
+void caps_predict_backward(const RouteDims *d, const float *u, const float *w,
+                           const float *guhat, float *gw, float *gu);
+/* dynamic routing. uhat (B, I, J, D) -> v (B, J, D). Saved for backward:
+ * c (B, R, I, J), s (B, R, J, D), vs (B, R, J, D); logits (B, I, J) scratch */
+void caps_route_dynamic_forward(const RouteDims *d, const float *uhat, float *v,
+                                float *c, float *s, float *vs, float *logits);
+/* back through every iteration; guhat (B, I, J, D) overwritten;
+ * scratch: glogits (B, I, J), gtmp (B, 2, J, D) */
+void caps_route_dynamic_backward(const RouteDims *d, const float *uhat, const float *gv,
+                                 const float *c, const float *s, const float *vs,
+                                 float *guhat, float *glogits, float *gtmp);
+
+/* loss.c: margin loss. len (B, J), labels (B) holding 0-based classes already
+ * checked to be in range; returns the batch mean; glen (B, J) may be NULL. */
+typedef struct MarginParams { float m_plus, m_minus, lambda; } MarginParams;
+double margin_loss(size_t B, size_t J, const float *len, const float *labels,
+                   const MarginParams *p, float *glen);
+/* sum over pixels of squared error, mean over the batch: pred, target (B, P) */
+double sse_loss(size_t B, size_t P, const float *pred, const float *target, float *gpred);
+
+/* adam.c: one Adam step over n parameters; step counts from 1 */
+typedef struct AdamParams { float lr, beta1, beta2, eps; long step; } AdamParams;
+void adam_update(size_t n, float *param, const float *grad, float *m, float *v,
+                 const AdamParams *p);
+
+#endif

@@ -1,0 +1,230 @@
+/* l_ops.c: elementwise arithmetic, reductions, matmul and row selection. */
+#include <math.h>
+#include <string.h>
+#include <float.h>
+#include <limits.h>
+#include <cblas.h>
+#include "lcaps.h"
+
+enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV };
+
+static float apply(int op, float a, float b) {
+  switch (op) {
+    case OP_ADD: return a + b;
+    case OP_SUB: return a - b;
+    case OP_MUL: return a * b;
+    default: return a / b;
+  }
+}
+
+/* a OP b where either side may be a number; tensors must have equal shapes */
+static int binary(lua_State *L, int op, const char *name) {
+  Tensor *a = lua_isnumber(L, 1) ? NULL : lt_check(L, 1);
+  Tensor *b = lua_isnumber(L, 2) ? NULL : lt_check(L, 2);
+  if (a && b && !tensor_same_shape(a, b)) {
+    char x[128], y[128];
+    return luaL_error(L, "%s: shapes %s and %s differ", name,
+                      tensor_shape_str(a->shape, a->ndim, x, sizeof x),
+                      tensor_shape_str(b->shape, b->ndim, y, sizeof y));
+  }
+  const Tensor *like = a ? a : b;
+  Tensor *r = lt_push_new(L, like->ndim, like->shape);
+  float sa = a ? 0.0f : (float)lua_tonumber(L, 1), sb = b ? 0.0f : (float)lua_tonumber(L, 2);
+  for (size_t i = 0; i < r->numel; i++)
+    r->data[i] = apply(op, a ? a->data[i] : sa, b ? b->data[i] : sb);
+  return 1;
+}
+
+static int m_add(lua_State *L) { return binary(L, OP_ADD, "add"); }
+static int m_sub(lua_State *L) { return binary(L, OP_SUB, "sub"); }
+static int m_mul(lua_State *L) { return binary(L, OP_MUL, "mul"); }
+static int m_div(lua_State *L) { return binary(L, OP_DIV, "div"); }
+
+static int m_unm(lua_State *L) {
+  Tensor *a = lt_check(L, 1);
+  Tensor *r = lt_push_new(L, a->ndim, a->shape);
+  for (size_t i = 0; i < r->numel; i++) r->data[i] = -a->data[i];
+  return 1;
+}
+
+/* t:add_(x [, alpha]): t += alpha * x, x a tensor of t's size or a number */
+static int m_add_(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  if (lua_isnumber(L, 2)) {
+    float v = (float)lua_tonumber(L, 2);
+    for (size_t i = 0; i < t->numel; i++) t->data[i] += v;
+  } else {
+    Tensor *x = lt_check(L, 2);
+    float alpha = (float)luaL_optnumber(L, 3, 1.0);
+    if (x->numel != t->numel) luaL_argerror(L, 2, "tensor with as many elements as self expected");
+    for (size_t i = 0; i < t->numel; i++) t->data[i] += alpha * x->data[i];
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* t:mul_(x): t *= x, x a number or a tensor of t's size */
+static int m_mul_(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  if (lua_isnumber(L, 2)) {
+    float v = (float)lua_tonumber(L, 2);
+    for (size_t i = 0; i < t->numel; i++) t->data[i] *= v;
+  } else {
+    Tensor *x = lt_check(L, 2);
+    if (x->numel != t->numel) luaL_argerror(L, 2, "tensor with as many elements as self expected");
+    for (size_t i = 0; i < t->numel; i++) t->data[i] *= x->data[i];
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int m_sum(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  double s = 0;
+  for (size_t i = 0; i < t->numel; i++) s += t->data[i];
+  lua_pushnumber(L, s);
+  return 1;
+}
+
+static int m_mean(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  luaL_argcheck(L, t->numel > 0, 1, "mean of an empty tensor");
+  double s = 0;
+  for (size_t i = 0; i < t->numel; i++) s += t->data[i];
+  lua_pushnumber(L, s / (double)t->numel);
+  return 1;
+}
+
+static int extreme(lua_State *L, int want_max) {
+  Tensor *t = lt_check(L, 1);
+  luaL_argcheck(L, t->numel > 0, 1, "non-empty tensor expected");
+  size_t best = 0;
+  for (size_t i = 1; i < t->numel; i++)
+    if (want_max ? t->data[i] > t->data[best] : t->data[i] < t->data[best]) best = i;
+  lua_pushnumber(L, t->data[best]);
+  lua_pushinteger(L, (lua_Integer)best + 1);
+  return 2;
+}
+
+static int m_max(lua_State *L) { return extreme(L, 1); }
+static int m_min(lua_State *L) { return extreme(L, 0); }
+
+static int m_norm(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  double s = 0;
+  for (size_t i = 0; i < t->numel; i++) s += (double)t->data[i] * t->data[i];
+  lua_pushnumber(L, sqrt(s));
+  return 1;
+}
+
+static int m_dot(lua_State *L) {
+  Tensor *a = lt_check(L, 1), *b = lt_check(L, 2);
+  if (a->numel != b->numel) luaL_argerror(L, 2, "tensor with as many elements as self expected");
+  double s = 0;
+  for (size_t i = 0; i < a->numel; i++) s += (double)a->data[i] * b->data[i];
+  lua_pushnumber(L, s);
+  return 1;
+}
+
+/* argmax over the last dimension: shape (..., n) -> (...), 0-based indices,
+ * which for class scores are the class labels themselves */
+static int m_argmax(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  luaL_argcheck(L, t->ndim >= 1 && t->numel > 0, 1, "non-empty tensor expected");
+  size_t n = t->shape[t->ndim - 1], rows = t->numel / n;
+  size_t shape[CAPS_MAXDIM] = {0};
+  int nd = t->ndim - 1;
+  for (int i = 0; i < nd; i++) shape[i] = t->shape[i];
+  Tensor *r = lt_push_new(L, nd, shape);
+  for (size_t row = 0; row < rows; row++) {
+    const float *x = t->data + row * n;
+    size_t best = 0;
+    for (size_t j = 1; j < n; j++) if (x[j] > x[best]) best = j;
+    r->data[row] = (float)best;
+  }
+  return 1;
+}
+
+static int m_transpose(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  lt_check_ndim(L, 1, t, 2);
+  size_t m = t->shape[0], n = t->shape[1], shape[2] = {n, m};
+  Tensor *r = lt_push_new(L, 2, shape);
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++) r->data[j * m + i] = t->data[i * n + j];
+  return 1;
+}
+
+/* matmul(a, b): (m, k) x (k, n) -> (m, n) through cblas_sgemm */
+static int t_matmul(lua_State *L) {
+  Tensor *a = lt_check(L, 1), *b = lt_check(L, 2);
+  lt_check_ndim(L, 1, a, 2);
+  lt_check_ndim(L, 2, b, 2);
+  if (a->shape[1] != b->shape[0])
+    return luaL_error(L, "matmul: inner dimensions differ: (%d, %d) x (%d, %d)", (int)a->shape[0],
+                      (int)a->shape[1], (int)b->shape[0], (int)b->shape[1]);
+  size_t m = a->shape[0], k = a->shape[1], n = b->shape[1], shape[2] = {m, n};
+  if (m > INT_MAX || n > INT_MAX || k > INT_MAX) return luaL_error(L, "matmul: matrix too large");
+  Tensor *r = lt_push_new(L, 2, shape);
+  if (m && n && k)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
+                a->data, (int)k, b->data, (int)n, 0.0f, r->data, (int)n);
+  return 1;
+}
+
+/* index_select(src, idx): rows of src (first dimension) at the 0-based indices in idx */
+static int t_index_select(lua_State *L) {
+  Tensor *src = lt_check(L, 1), *idx = lt_check(L, 2);
+  luaL_argcheck(L, src->ndim >= 1, 1, "tensor with at least 1 dimension expected");
+  lt_check_ndim(L, 2, idx, 1);
+  size_t rows = src->shape[0], row = rows ? src->numel / rows : 0;
+  size_t shape[CAPS_MAXDIM];
+  memcpy(shape, src->shape, sizeof shape);
+  shape[0] = idx->numel;
+  for (size_t i = 0; i < idx->numel; i++) {
+    float v = idx->data[i];
+    if (!(v >= 0 && v < (float)rows) || v != floorf(v))
+      return luaL_error(L, "index_select: index %f at position %d is not a row of a tensor with %d rows",
+                        (double)v, (int)i + 1, (int)rows);
+  }
+  Tensor *r = lt_push_reuse(L, 3, src->ndim, shape);
+  for (size_t i = 0; i < idx->numel; i++)
+    memcpy(r->data + i * row, src->data + (size_t)idx->data[i] * row, row * sizeof(float));
+  return 1;
+}
+
+/* narrow(src, first, count): copy of rows first..first+count-1 (1-based) */
+static int t_narrow(lua_State *L) {
+  Tensor *src = lt_check(L, 1);
+  luaL_argcheck(L, src->ndim >= 1, 1, "tensor with at least 1 dimension expected");
+  size_t first = lt_check_size(L, 2, 1, (lua_Integer)src->shape[0]);
+  size_t count = lt_check_size(L, 3, 0, (lua_Integer)(src->shape[0] - first + 1));
+  size_t row = src->shape[0] ? src->numel / src->shape[0] : 0, shape[CAPS_MAXDIM];
+  memcpy(shape, src->shape, sizeof shape);
+  shape[0] = count;
+  Tensor *r = lt_push_new(L, src->ndim, shape);
+  if (count) memcpy(r->data, src->data + (first - 1) * row, count * row * sizeof(float));
+  return 1;
+}
+
+static const luaL_Reg op_methods[] = {
+  {"add", m_add}, {"sub", m_sub}, {"mul", m_mul}, {"div", m_div},
+  {"add_", m_add_}, {"mul_", m_mul_}, {"sum", m_sum}, {"mean", m_mean},
+  {"max", m_max}, {"min", m_min}, {"norm", m_norm}, {"dot", m_dot},
+  {"argmax", m_argmax}, {"t", m_transpose}, {"narrow", t_narrow}, {NULL, NULL}};
+
+static const luaL_Reg op_meta[] = {
+  {"__add", m_add}, {"__sub", m_sub}, {"__mul", m_mul}, {"__div", m_div},
+  {"__unm", m_unm}, {NULL, NULL}};
+
+static const luaL_Reg op_funcs[] = {
+  {"matmul", t_matmul}, {"index_select", t_index_select}, {"narrow", t_narrow}, {NULL, NULL}};
+
+void lops_register(lua_State *L) {
+  luaL_setfuncs(L, op_funcs, 0);
+  luaL_getmetatable(L, TENSOR_MT);
+  luaL_setfuncs(L, op_meta, 0);
+  lua_getfield(L, -1, "__index");
+  luaL_setfuncs(L, op_methods, 0);
+  lua_pop(L, 2);
+}

@@ -1,0 +1,44 @@
+/* lcaps.h: what the Lua bindings share. Bindings check every argument, then
+ * call a pure kernel; they are the only code that raises Lua errors. */
+#ifndef CAPSRUN_LCAPS_H
+#define CAPSRUN_LCAPS_H
+
+#include <lua.h>
+#include <lauxlib.h>
+#include "tensor.h"
+#include "rng.h"
+
+#define TENSOR_MT "capsrun.Tensor"
+#define RNG_MT "capsrun.Generator"
+
+Tensor *lt_check(lua_State *L, int arg);
+Tensor *lt_opt(lua_State *L, int arg);            /* NULL for nil/none */
+Tensor *lt_push_new(lua_State *L, int ndim, const size_t *shape); /* zero-filled */
+/* Returns a tensor of the given shape for results: the tensor at `arg` when it
+ * owns enough memory (its shape is reset, contents kept), else a new zeroed one.
+ * The result is pushed on the stack. */
+Tensor *lt_push_reuse(lua_State *L, int arg, int ndim, const size_t *shape);
+/* Raise "bad argument #arg to 'fn' (tensor of shape (..) expected, got (..))".
+ * A 0 in `shape` matches any size. */
+void lt_check_shape(lua_State *L, int arg, const Tensor *t, int ndim,
+                    const size_t *shape);
+void lt_check_ndim(lua_State *L, int arg, const Tensor *t, int ndim);
+/* Reads dims given either as integers from `first` on, or as one table. */
+int lt_read_shape(lua_State *L, int first, size_t *shape);
+size_t lt_check_size(lua_State *L, int arg, lua_Integer lo, lua_Integer hi);
+Rng *lrng_check(lua_State *L, int arg);
+/* ws[name] (ws a table at stack index ws) as a tensor of this shape, reused
+ * when it owns enough memory; not left on the stack */
+Tensor *lws_tensor(lua_State *L, int ws, const char *name, int ndim, const size_t *shape);
+/* ws[name] as saved by a forward call; raises "<fn>: ... call forward first" */
+Tensor *lws_saved(lua_State *L, int ws, const char *name, const char *fn,
+                  int ndim, const size_t *shape);
+
+int luaopen_capsrun_tensor(lua_State *L);  /* fills the module table at -1 */
+void lops_register(lua_State *L);           /* adds ops to module and methods */
+void lnn_register(lua_State *L);            /* layer kernels into module table */
+void lcaps_register(lua_State *L);          /* capsule kernels, losses, Adam */
+void ldata_register(lua_State *L);          /* idx, shifts, tensor files */
+int luaopen_capsrun_native(lua_State *L);
+
+#endif

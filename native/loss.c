@@ -1,0 +1,34 @@
+/* loss.c: margin loss (Sabour et al. eq. 4) and summed squared error. */
+#include "kernels.h"
+
+double margin_loss(size_t B, size_t J, const float *len, const float *labels,
+                   const MarginParams *p, float *glen) {
+  double total = 0;
+  for (size_t b = 0; b < B; b++) {
+    size_t label = (size_t)labels[b];
+    for (size_t j = 0; j < J; j++) {
+      float l = len[b * J + j], g;
+      if (j == label) {
+        float e = p->m_plus - l > 0 ? p->m_plus - l : 0;
+        total += (double)e * e;
+        g = -2.0f * e;
+      } else {
+        float e = l - p->m_minus > 0 ? l - p->m_minus : 0;
+        total += (double)p->lambda * e * e;
+        g = 2.0f * p->lambda * e;
+      }
+      if (glen) glen[b * J + j] = g / (float)B;
+    }
+  }
+  return total / (double)B;
+}
+
+double sse_loss(size_t B, size_t P, const float *pred, const float *target, float *gpred) {
+  double total = 0;
+  for (size_t i = 0; i < B * P; i++) {
+    float e = pred[i] - target[i];
+    total += (double)e * e;
+    if (gpred) gpred[i] = 2.0f * e / (float)B;
+  }
+  return total / (double)B;
+}

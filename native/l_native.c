@@ -1,5 +1,63 @@
-/* l_native.c: the "capsrun.native" module: every C function in one table. */
+/* l_native.c: the "capsrun.native" module: every C function in one table,
+ * plus the few system services scripts need (clock, terminal, threads). */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/resource.h>
+#include <omp.h>
+#include <cblas.h>
 #include "lcaps.h"
+
+/* wallclock() -> seconds from a monotonic clock (os.clock is CPU time) */
+static int l_wallclock(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (double)ts.tv_sec + ts.tv_nsec * 1e-9);
+  return 1;
+}
+
+/* isatty(fd) -> boolean */
+static int l_isatty(lua_State *L) {
+  lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+  return 1;
+}
+
+/* set_threads(n): OpenMP and OpenBLAS threads */
+static int l_set_threads(lua_State *L) {
+  int n = (int)lt_check_size(L, 1, 1, 1024);
+  omp_set_num_threads(n);
+  openblas_set_num_threads(n);
+  return 0;
+}
+
+static int l_get_threads(lua_State *L) {
+  lua_pushinteger(L, omp_get_max_threads());
+  return 1;
+}
+
+/* mkdir(path): creates one folder; true if it exists afterwards */
+static int l_mkdir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  if (mkdir(path, 0777) == 0 || errno == EEXIST) { lua_pushboolean(L, 1); return 1; }
+  lua_pushnil(L);
+  lua_pushfstring(L, "%s: %s", path, strerror(errno));
+  return 2;
+}
+
+/* peak_rss() -> peak resident memory in bytes */
+static int l_peak_rss(lua_State *L) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  lua_pushinteger(L, (lua_Integer)ru.ru_maxrss * 1024);
+  return 1;
+}
+
+static const luaL_Reg sys_funcs[] = {
+  {"wallclock", l_wallclock}, {"isatty", l_isatty}, {"set_threads", l_set_threads},
+  {"get_threads", l_get_threads}, {"mkdir", l_mkdir}, {"peak_rss", l_peak_rss}, {NULL, NULL}};
 
 int luaopen_capsrun_native(lua_State *L) {
   lua_newtable(L);
@@ -7,5 +65,6 @@ int luaopen_capsrun_native(lua_State *L) {
   lops_register(L);
   lnn_register(L);
   ldata_register(L);
+  luaL_setfuncs(L, sys_funcs, 0);
   return 1;
 }

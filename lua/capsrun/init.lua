@@ -1,3 +1,35 @@
+--- capsrun: capsule networks in Lua, with the math in C.
+-- require "capsrun" gives one table holding the tensor functions and the
+-- library's modules; see README.md for the API in brief.
 local native = require "capsrun.native"
-local capsrun = {native = native}
+local layers = require "capsrun.layers"
+local capsules = require "capsrun.capsules"
+
+local capsrun = {
+  native = native,
+  -- tensors
+  zeros = native.zeros, ones = native.ones, tensor = native.new, new = native.new,
+  matmul = native.matmul, index_select = native.index_select, narrow = native.narrow,
+  generator = native.generator,
+  -- layers and containers
+  Module = require "capsrun.Module",
+  Sequential = require "capsrun.Sequential",
+  Conv2d = layers.Conv2d, Linear = layers.Linear, ReLU = layers.ReLU, Sigmoid = layers.Sigmoid,
+  Squash = capsules.Squash, PrimaryCaps = capsules.PrimaryCaps, DigitCaps = capsules.DigitCaps,
+  Length = capsules.Length, MarginLoss = capsules.MarginLoss,
+  CapsNet = require "capsrun.CapsNet",
+  -- training
+  optim = require "capsrun.optim",
+  data = require "capsrun.data",
+  train = require "capsrun.train",
+  gradcheck = require "capsrun.gradcheck",
+  random = require "capsrun.random",
+  cli = require "capsrun.cli",
+}
+
+capsrun.manual_seed = capsrun.random.manual_seed
+capsrun.set_threads = native.set_threads
+capsrun.get_threads = native.get_threads
+capsrun.wallclock = native.wallclock
+
 return capsrun

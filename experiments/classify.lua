@@ -11,7 +11,7 @@ local opts = capsrun.cli.parse(arg, {
   {"data", "string", nil, "folder holding the IDX files (else $CAPSRUN_DATA/<dataset>, ./data/<dataset>)"},
   {"dataset", "string", "mnist", "mnist or fashion", choices = {"mnist", "fashion"}},
   {"epochs", "int", 3, "training epochs", min = 1},
-  {"batch", "int", 128, "batch size", min = 1},
+  {"batch", "int", 32, "batch size (32: best accuracy per hour, see docs/results.md)", min = 1},
   {"lr", "number", 1e-3, "Adam learning rate"},
   {"lr-decay", "number", 0.9, "learning-rate factor per epoch (exponential, applied per step)"},
   {"routing-iters", "int", 3, "dynamic routing iterations", min = 1},

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""PyTorch reference of capsrun's CapsNet (Sabour et al. 2017).
+
+A benchmark peer and a correctness reference only: capsrun never depends on
+it. Same layout as capsrun: primary capsule i = (type*H + y)*W + x with
+channel type*8 + k as its dimension k; W is (I, J, 16, 8); routing softmax
+over the parents j; squash with eps inside the square root.
+
+  capsnet_torch.py reference IN.tensors OUT.tensors
+      reads parameters ("1.weight", "1.bias", "3.conv.weight", "3.conv.bias",
+      "4.weight"), "input" (b, 1, 28, 28), "labels" (b) and "iters" (1) from a
+      capsrun tensor file, runs one forward and backward of the margin loss
+      in float64, and writes "v", "lengths", "loss" and "grad.<name>".
+"""
+import struct
+import sys
+import zlib
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+EPS = 1e-8
+
+
+def read_tensors(path):
+    with open(path, "rb") as f:
+        buf = f.read()
+    assert buf[:8] == b"CAPSTNS1", "not a capsrun tensor file"
+    version, count = struct.unpack_from("<II", buf, 8)
+    assert version == 1
+    pos, out = 16, {}
+    for _ in range(count):
+        (nlen,) = struct.unpack_from("<I", buf, pos); pos += 4
+        name = buf[pos:pos + nlen].decode(); pos += nlen
+        (ndim,) = struct.unpack_from("<I", buf, pos); pos += 4
+        shape = struct.unpack_from("<%dQ" % ndim, buf, pos); pos += 8 * ndim
+        (crc,) = struct.unpack_from("<I", buf, pos); pos += 4
+        n = int(np.prod(shape)) if ndim else 1
+        raw = buf[pos:pos + 4 * n]; pos += 4 * n
+        assert zlib.crc32(raw) == crc, "checksum mismatch in " + name
+        out[name] = np.frombuffer(raw, dtype="<f4").reshape(shape).copy()
+    return out
+
+
+def write_tensors(path, tensors):
+    with open(path, "wb") as f:
+        f.write(b"CAPSTNS1" + struct.pack("<II", 1, len(tensors)))
+        for name in sorted(tensors):
+            a = np.ascontiguousarray(tensors[name], dtype="<f4")
+            raw = a.tobytes()
+            f.write(struct.pack("<I", len(name)) + name.encode() + struct.pack("<I", a.ndim))
+            f.write(struct.pack("<%dQ" % a.ndim, *a.shape) + struct.pack("<I", zlib.crc32(raw)))
+            f.write(raw)
+
+
+def squash(s):
+    q = (s * s).sum(-1, keepdim=True)
+    return q / (1 + q) * s / torch.sqrt(q + EPS)
+
+
+class CapsNet(nn.Module):
+    def __init__(self, classes=10, iters=3, types=32, pdim=8, ddim=16, in_caps=1152):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 256, 9)
+        self.primary = nn.Conv2d(256, types * pdim, 9, stride=2)
+        self.W = nn.Parameter(0.01 * torch.randn(in_caps, classes, ddim, pdim))
+        self.types, self.pdim, self.iters = types, pdim, iters
+
+    def forward(self, x):
+        h = F.relu(self.conv1(x))                                  # (b, 256, 20, 20)
+        p = self.primary(h)                                        # (b, 256, 6, 6)
+        b, _, hh, ww = p.shape
+        u = p.view(b, self.types, self.pdim, hh * ww).permute(0, 1, 3, 2)
+        u = squash(u.reshape(b, self.types * hh * ww, self.pdim))  # (b, 1152, 8)
+        uhat = torch.einsum("ijdk,bik->bijd", self.W, u)           # (b, 1152, 10, 16)
+        logits = torch.zeros(uhat.shape[:3], dtype=uhat.dtype)
+        for r in range(self.iters):
+            c = F.softmax(logits, dim=2)                           # over the parents
+            v = squash((c.unsqueeze(-1) * uhat).sum(1))            # (b, 10, 16)
+            if r + 1 < self.iters:
+                logits = logits + (uhat * v.unsqueeze(1)).sum(-1)
+        return v
+
+
+def margin_loss(lengths, labels, m_plus=0.9, m_minus=0.1, lam=0.5):
+    t = F.one_hot(labels, lengths.shape[1]).to(lengths.dtype)
+    per = t * F.relu(m_plus - lengths) ** 2 + lam * (1 - t) * F.relu(lengths - m_minus) ** 2
+    return per.sum(1).mean()
+
+
+NAMES = {"1.weight": "conv1.weight", "1.bias": "conv1.bias", "3.conv.weight": "primary.weight",
+         "3.conv.bias": "primary.bias", "4.weight": "W"}
+
+
+def reference(inp, outp):
+    t = read_tensors(inp)
+    x = torch.from_numpy(t["input"]).double()
+    labels = torch.from_numpy(t["labels"]).long()
+    w = t["4.weight"]
+    model = CapsNet(classes=w.shape[1], iters=int(t["iters"][0]), in_caps=w.shape[0]).double()
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for ours, theirs in NAMES.items():
+            params[theirs].copy_(torch.from_numpy(t[ours]))
+    v = model(x)
+    lengths = torch.sqrt((v * v).sum(-1) + EPS)
+    loss = margin_loss(lengths, labels)
+    loss.backward()
+    out = {"v": v.detach().numpy(), "lengths": lengths.detach().numpy(),
+           "loss": np.array([loss.item()])}
+    for ours, theirs in NAMES.items():
+        out["grad." + ours] = params[theirs].grad.numpy()
+    write_tensors(outp, out)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "reference":
+        reference(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(__doc__)

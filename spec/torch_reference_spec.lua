@@ -1,0 +1,63 @@
+-- One forward and backward of the full CapsNet against a PyTorch (float64)
+-- reference on identical weights and inputs: bench/capsnet_torch.py.
+-- Skipped only when python3-torch is absent and CI is not set.
+local capsrun = require "capsrun"
+local T = capsrun.native
+
+-- Debian's python3-torch lives with Debian's python, which a python3
+-- elsewhere on PATH (pyenv, venv) may hide
+local PYTHON = os.getenv("CAPSRUN_PYTHON") or "/usr/bin/python3"
+
+local function have_torch()
+  return os.execute(PYTHON .. " -c 'import torch' >/dev/null 2>&1") == true
+end
+
+local function rel_err(a, b)
+  local diff = (a - b):reshape(-1)
+  local _, imax = diff:max(); local _, imin = diff:min()
+  local worst = math.max(math.abs(diff:get(imax)), math.abs(diff:get(imin)))
+  local bf = b:reshape(-1)
+  local scale = math.max(math.abs(bf:max()), math.abs(bf:min()))
+  return worst / scale
+end
+
+describe("CapsNet against the PyTorch reference", function()
+  local torch_ok = have_torch()
+  local run = (torch_ok or os.getenv("CI") == "true") and it or pending
+
+  for _, iters in ipairs({3, 1}) do
+    run(("agrees on outputs and every gradient to 1e-4 (%d routing iterations)"):format(iters), function()
+      assert.is_true(torch_ok, "python3-torch is required under CI")
+      local gen = T.generator(2017 + iters)
+      local model = capsrun.CapsNet{gen = gen, routing_iters = iters}
+      -- W larger than its init so that routing moves the couplings
+      model.digitcaps.weight:normal_(gen, 0, 0.05)
+      local x = T.zeros(2, 1, 28, 28):uniform_(gen)
+      local labels = T.new{3, 7}
+      local clf = capsrun.train.classifier(model)
+      model:zero_grad()
+      local v = model:forward(x)
+      local lengths = clf.length:forward(v)
+      local loss = clf.criterion:forward(lengths, labels)
+      model:backward(x, clf.length:backward(v, clf.criterion:backward()))
+
+      local dir = os.tmpname(); os.remove(dir); assert(T.mkdir(dir))
+      local files = {input = x, labels = labels, iters = T.new{iters}}
+      for _, e in ipairs(model:named_parameters()) do files[e.name] = e.param end
+      T.save_tensors(dir .. "/in.tensors", files)
+      local ok = os.execute(("%s bench/capsnet_torch.py reference %s/in.tensors %s/out.tensors")
+        :format(PYTHON, dir, dir))
+      assert.is_true(ok == true, "the PyTorch reference failed")
+      local ref = T.load_tensors(dir .. "/out.tensors")
+      os.remove(dir .. "/in.tensors"); os.remove(dir .. "/out.tensors"); os.remove(dir)
+
+      assert.is_true(rel_err(v, ref.v) < 1e-4, "digit capsules differ")
+      assert.is_true(rel_err(lengths, ref.lengths) < 1e-4, "lengths differ")
+      assert.near(ref.loss:get(1), loss, 1e-4 * math.abs(ref.loss:get(1)))
+      for _, e in ipairs(model:named_parameters()) do
+        local err = rel_err(e.grad, ref["grad." .. e.name])
+        assert.is_true(err < 1e-4, ("gradient of %s differs: relative %g"):format(e.name, err))
+      end
+    end)
+  end
+end)

@@ -65,6 +65,7 @@ int luaopen_capsrun_native(lua_State *L) {
   lops_register(L);
   lnn_register(L);
   ldata_register(L);
+  lnet_register(L);
   luaL_setfuncs(L, sys_funcs, 0);
   return 1;
 }

@@ -39,6 +39,7 @@ void lops_register(lua_State *L);           /* adds ops to module and methods */
 void lnn_register(lua_State *L);            /* layer kernels into module table */
 void lcaps_register(lua_State *L);          /* capsule kernels, losses, Adam */
 void ldata_register(lua_State *L);          /* idx, shifts, tensor files */
+void lnet_register(lua_State *L);           /* download, sha256 */
 int luaopen_capsrun_native(lua_State *L);
 
 #endif

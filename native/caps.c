@@ -70,3 +70,20 @@ void caps_length_backward(size_t n, size_t dim, const float *v, const float *len
     for (size_t k = 0; k < dim; k++) gv[r * dim + k] = scale * v[r * dim + k];
   }
 }
+
+/* v (B, J, D) -> out (B, J*D): every capsule zeroed but capsule index[b] */
+void caps_mask_forward(size_t B, size_t J, size_t D, const float *v, const float *index, float *out) {
+  memset(out, 0, B * J * D * sizeof(float));
+  for (size_t b = 0; b < B; b++) {
+    size_t k = (size_t)index[b];
+    memcpy(out + (b * J + k) * D, v + (b * J + k) * D, D * sizeof(float));
+  }
+}
+
+void caps_mask_backward(size_t B, size_t J, size_t D, const float *gout, const float *index, float *gv) {
+  memset(gv, 0, B * J * D * sizeof(float));
+  for (size_t b = 0; b < B; b++) {
+    size_t k = (size_t)index[b];
+    memcpy(gv + (b * J + k) * D, gout + (b * J + k) * D, D * sizeof(float));
+  }
+}

@@ -46,6 +46,11 @@ void caps_length_forward(size_t n, size_t dim, const float *v, float *len);
 void caps_length_backward(size_t n, size_t dim, const float *v, const float *len,
                           const float *glen, float *gv);
 
+/* keep only capsule index[b] (0-based, checked by the caller) of each sample:
+ * v (B, J, D) -> out (B, J*D); backward gives gv (B, J, D) */
+void caps_mask_forward(size_t B, size_t J, size_t D, const float *v, const float *index, float *out);
+void caps_mask_backward(size_t B, size_t J, size_t D, const float *gout, const float *index, float *gv);
+
 typedef struct RouteDims { size_t batch, in_caps, out_caps, in_dim, out_dim, iters; } RouteDims;
 /* caps_route.c: u (B, I, Din), W (I, J, D, Din) -> uhat (B, I, J, D) */
 void caps_predict_forward(const RouteDims *d, const float *u, const float *w, float *uhat);

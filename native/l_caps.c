@@ -188,6 +188,43 @@ static int l_route_backward(lua_State *L) {
   return push_field(L, 3, "grad_input");
 }
 
+static void check_mask_index(lua_State *L, int arg, Tensor *v, Tensor *index) {
+  size_t ishape[1] = {v->shape[0]};
+  lt_check_shape(L, arg, index, 1, ishape);
+  for (size_t b = 0; b < v->shape[0]; b++) {
+    float k = index->data[b];
+    if (!(k >= 0 && k < (float)v->shape[1]) || k != floorf(k))
+      luaL_error(L, "caps_mask: capsule index %f of sample %d is not in [0, %d]", (double)k, (int)b + 1,
+                 (int)v->shape[1] - 1);
+  }
+}
+
+/* caps_mask_forward(v (B, J, D), index (B), ws) -> (B, J*D) with only capsule
+ * index[b] kept (0-based) */
+static int l_mask_forward(lua_State *L) {
+  Tensor *v = lt_check(L, 1), *index = lt_check(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  lt_check_ndim(L, 1, v, 3);
+  check_mask_index(L, 2, v, index);
+  size_t oshape[2] = {v->shape[0], v->shape[1] * v->shape[2]};
+  Tensor *out = lws_tensor(L, 3, "output", 2, oshape);
+  caps_mask_forward(v->shape[0], v->shape[1], v->shape[2], v->data, index->data, out->data);
+  return push_field(L, 3, "output");
+}
+
+/* caps_mask_backward(v, grad_output (B, J*D), index, ws) -> grad_v */
+static int l_mask_backward(lua_State *L) {
+  Tensor *v = lt_check(L, 1), *gout = lt_check(L, 2), *index = lt_check(L, 3);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  lt_check_ndim(L, 1, v, 3);
+  size_t oshape[2] = {v->shape[0], v->shape[1] * v->shape[2]};
+  lt_check_shape(L, 2, gout, 2, oshape);
+  check_mask_index(L, 3, v, index);
+  Tensor *gv = lws_tensor(L, 4, "grad_input", 3, v->shape);
+  caps_mask_backward(v->shape[0], v->shape[1], v->shape[2], gout->data, index->data, gv->data);
+  return push_field(L, 4, "grad_input");
+}
+
 /* margin_loss(lengths (B, J), labels (B), m_plus, m_minus, lambda, ws) -> loss, grad */
 static int l_margin_loss(lua_State *L) {
   Tensor *len = lt_check(L, 1), *labels = lt_check(L, 2);
@@ -242,6 +279,7 @@ static const luaL_Reg caps_funcs[] = {
   {"caps_length_forward", l_length_forward}, {"caps_length_backward", l_length_backward},
   {"caps_predict_forward", l_predict_forward}, {"caps_predict_backward", l_predict_backward},
   {"caps_route_forward", l_route_forward}, {"caps_route_backward", l_route_backward},
+  {"caps_mask_forward", l_mask_forward}, {"caps_mask_backward", l_mask_backward},
   {"margin_loss", l_margin_loss}, {"sse_loss", l_sse_loss}, {"adam_step", l_adam_step},
   {NULL, NULL}};
 

@@ -66,6 +66,8 @@ int luaopen_capsrun_native(lua_State *L) {
   lnn_register(L);
   ldata_register(L);
   lnet_register(L);
+  limage_register(L);
+  lplot_register(L);
   luaL_setfuncs(L, sys_funcs, 0);
   return 1;
 }

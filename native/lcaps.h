@@ -40,6 +40,8 @@ void lnn_register(lua_State *L);            /* layer kernels into module table *
 void lcaps_register(lua_State *L);          /* capsule kernels, losses, Adam */
 void ldata_register(lua_State *L);          /* idx, shifts, tensor files */
 void lnet_register(lua_State *L);           /* download, sha256 */
+void limage_register(lua_State *L);         /* PNG grids */
+void lplot_register(lua_State *L);          /* curves through cairo */
 int luaopen_capsrun_native(lua_State *L);
 
 #endif

@@ -30,16 +30,18 @@ local function compare(x, analytic, loss_fn, opts)
 end
 
 --- check(module, input, opts) -> {input = err, params = {err, ...}}
--- opts: h (1e-2), samples (40 per tensor), gen, floor (1e-3), check_input (true)
+-- opts: h (1e-2), samples (40 per tensor), gen, floor (1e-3), check_input (true),
+-- args (extra arguments to forward, e.g. the decoder's capsule index)
 function gradcheck.check(module, input, opts)
   opts = opts or {}
+  local args = opts.args or {}
   opts.h, opts.samples, opts.floor = opts.h or 1e-2, opts.samples or 40, opts.floor or 1e-3
   opts.gen = opts.gen or native.generator(1234)
-  local out = module:forward(input)
+  local out = module:forward(input, table.unpack(args))
   local R = native.zeros(out:size()):uniform_(opts.gen, -1, 1)
-  local function loss() return module:forward(input):dot(R) end
+  local function loss() return module:forward(input, table.unpack(args)):dot(R) end
   module:zero_grad()
-  module:forward(input)
+  module:forward(input, table.unpack(args))
   local gin = module:backward(input, R)
   gin = gin and gin:clone()
   local _, grads = module:parameters()

@@ -18,6 +18,7 @@ local capsrun = {
   Squash = capsules.Squash, PrimaryCaps = capsules.PrimaryCaps, DigitCaps = capsules.DigitCaps,
   Length = capsules.Length, MarginLoss = capsules.MarginLoss,
   CapsNet = require "capsrun.CapsNet",
+  Decoder = require "capsrun.Decoder",
   -- training
   optim = require "capsrun.optim",
   data = require "capsrun.data",
@@ -25,11 +26,15 @@ local capsrun = {
   gradcheck = require "capsrun.gradcheck",
   random = require "capsrun.random",
   cli = require "capsrun.cli",
+  plot = require "capsrun.plot",
+  perturb = require "capsrun.perturb",
 }
 
 capsrun.manual_seed = capsrun.random.manual_seed
 capsrun.set_threads = native.set_threads
 capsrun.get_threads = native.get_threads
 capsrun.wallclock = native.wallclock
+capsrun.write_png_grid = native.write_png_grid
+capsrun.read_png = native.read_png
 
 return capsrun

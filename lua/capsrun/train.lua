@@ -12,6 +12,24 @@ function train.classifier(model, loss_opts)
   return {model = model, length = capsules.Length.new(), criterion = capsules.MarginLoss.new(loss_opts)}
 end
 
+--- autoencoder(model, decoder [, opts]) -> a classifier whose loss adds
+-- opts.recon_weight (0.0005) x the per-image sum of squared pixel errors,
+-- batch-averaged, with the decoder masked by the true label in training
+function train.autoencoder(model, decoder, opts)
+  opts = opts or {}
+  local clf = train.classifier(model, opts.loss)
+  clf.decoder, clf.recon_weight, clf.sse_ws = decoder, opts.recon_weight or 0.0005, {}
+  return clf
+end
+
+-- reconstruction loss and its gradient for images (b, c, h, w)
+local function reconstruction(clf, v, images, index)
+  local recon = clf.decoder:forward(v, index)                         -- (b, pixels)
+  local target = images:reshape(images:size(1), -1)
+  local sse, grad = native.sse_loss(recon, target, clf.sse_ws)       -- mean over b of sum over pixels
+  return sse, grad, recon
+end
+
 --- correct(lengths (b, J), labels (b)) -> number of rows whose longest capsule is the label
 function train.correct(lengths, labels)
   local pred = lengths:argmax()
@@ -22,58 +40,88 @@ function train.correct(lengths, labels)
   return n
 end
 
---- step(clf, optimizer, images, labels) -> loss, number correct
+--- step(clf, optimizer, images, labels) -> loss, number correct, sse
+-- (sse: per-image sum of squared reconstruction errors, for autoencoders)
 function train.step(clf, optimizer, images, labels)
   local model = clf.model
   model:zero_grad()
+  if clf.decoder then clf.decoder:zero_grad() end
   local v = model:forward(images)                         -- (b, J, D)
   local lengths = clf.length:forward(v)                   -- (b, J)
   local loss = clf.criterion:forward(lengths, labels)
   local gv = clf.length:backward(v, clf.criterion:backward())
+  local sse
+  if clf.decoder then
+    local grad
+    sse, grad = reconstruction(clf, v, images, labels)
+    loss = loss + clf.recon_weight * sse
+    gv:add_(clf.decoder:backward(v, grad:mul_(clf.recon_weight)))
+  end
   model:backward(images, gv)
   optimizer:step()
-  return loss, train.correct(lengths, labels)
+  return loss, train.correct(lengths, labels), sse
 end
 
---- evaluate(clf, set, batch_size) -> accuracy in [0, 1], mean margin loss
+--- evaluate(clf, set, batch_size) -> accuracy in [0, 1], mean margin loss,
+-- and for autoencoders the mean per-pixel squared reconstruction error with
+-- the decoder masked by the longest (predicted) capsule
 function train.evaluate(clf, set, batch_size)
   clf.model:evaluate()
-  local correct, loss_sum = 0, 0
+  local correct, loss_sum, sse_sum, pixels = 0, 0, 0, 1
   for images, labels, n in data.batches(set, batch_size or 100) do
-    local lengths = clf.length:forward(clf.model:forward(images))
+    local v = clf.model:forward(images)
+    local lengths = clf.length:forward(v)
     loss_sum = loss_sum + clf.criterion:forward(lengths, labels) * n
     correct = correct + train.correct(lengths, labels)
+    if clf.decoder then
+      local sse, _, recon = reconstruction(clf, v, images, nil)
+      sse_sum, pixels = sse_sum + sse * n, recon:size(2)
+    end
   end
   clf.model:train()
-  return correct / set.n, loss_sum / set.n
+  return correct / set.n, loss_sum / set.n, clf.decoder and sse_sum / set.n / pixels or nil
 end
 
---- epoch(clf, optimizer, set, opts) -> mean loss, train accuracy
+--- epoch(clf, optimizer, set, opts) -> mean loss, train accuracy, mean per-pixel
+-- squared reconstruction error (autoencoders)
 -- opts: batch, gen (shuffling and shifts), shift, on_batch(done, total, loss)
 function train.epoch(clf, optimizer, set, opts)
-  local loss_sum, correct, done = 0, 0, 0
+  local loss_sum, correct, done, sse_sum = 0, 0, 0, 0
+  local pixels = set.images:numel() // set.n
   for images, labels, n in data.batches(set, opts.batch, {gen = opts.gen, shift = opts.shift}) do
-    local loss, c = train.step(clf, optimizer, images, labels)
+    local loss, c, sse = train.step(clf, optimizer, images, labels)
+    sse_sum = sse_sum + (sse or 0) * n
     if loss ~= loss or loss == math.huge then
       error(("training diverged: loss is %s after %d images"):format(tostring(loss), done), 0)
     end
     loss_sum, correct, done = loss_sum + loss * n, correct + c, done + n
     if opts.on_batch then opts.on_batch(done, set.n, loss) end
   end
-  return loss_sum / done, correct / done
+  return loss_sum / done, correct / done, clf.decoder and sse_sum / done / pixels or nil
 end
 
---- save(model, path): the named parameters, in capsrun's tensor file format
+-- named parameters of a model, or of a {model = m, decoder = d} pair
+local function named(model)
+  if not model.decoder then return model:named_parameters() end
+  local out = model.model:named_parameters()
+  for _, e in ipairs(model.decoder:named_parameters()) do
+    out[#out + 1] = {name = "decoder." .. e.name, param = e.param, grad = e.grad}
+  end
+  return out
+end
+
+--- save(model, path): the named parameters, in capsrun's tensor file format.
+-- model may be a classifier or autoencoder (then the decoder is saved too).
 function train.save(model, path)
   local t = {}
-  for _, e in ipairs(model:named_parameters()) do t[e.name] = e.param end
+  for _, e in ipairs(named(model)) do t[e.name] = e.param end
   native.save_tensors(path, t)
 end
 
 --- load(model, path): parameters saved by train.save, checked name by name
 function train.load(model, path)
   local t = native.load_tensors(path)
-  for _, e in ipairs(model:named_parameters()) do
+  for _, e in ipairs(named(model)) do
     local src = t[e.name]
     if not src then error(("load: %s has no tensor '%s'"):format(path, e.name), 2) end
     local a, b = table.concat(src:size(), "x"), table.concat(e.param:size(), "x")

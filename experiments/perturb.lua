@@ -1,0 +1,71 @@
+-- perturb.lua: what each digit-capsule dimension encodes (Sabour et al.
+-- 2017, figure 4). From a trained autoencoder checkpoint, for each chosen
+-- test image: take the capsule of the predicted class, add delta to one of
+-- its 16 dimensions at a time, decode. One PNG per image: a row per
+-- dimension, a column per delta, the original image at the left.
+--
+--   capsrun experiments/perturb.lua --load runs/reconstruct/capsnet.tensors
+--   capsrun experiments/perturb.lua --images 0,1,2 --from -0.3 --to 0.3 --step 0.1
+local capsrun = require "capsrun"
+local experiment = require "capsrun.experiment"
+
+local opts = capsrun.cli.parse(arg, {
+  {"load", "string", "runs/reconstruct/capsnet.tensors", "autoencoder checkpoint (from reconstruct.lua)"},
+  {"data", "string", nil, "folder holding the IDX files"},
+  {"dataset", "string", "mnist", "mnist or fashion", choices = {"mnist", "fashion"}},
+  {"images", "string", nil, "comma-separated 0-based test image indices (default: the first of each class)"},
+  {"from", "number", -0.25, "smallest delta"},
+  {"to", "number", 0.25, "largest delta"},
+  {"step", "number", 0.05, "delta step"},
+  {"routing-iters", "int", 3, "dynamic routing iterations", min = 1},
+  {"out", "string", "runs/perturb", "folder for perturb-<class>-<index>.png"},
+  {"scale", "int", 2, "pixel scale of the figures", min = 1},
+}, "usage: capsrun experiments/perturb.lua [options]")
+
+local ok, test_set = pcall(capsrun.data.load, opts.dataset, "test", {dir = opts.data})
+if not ok then io.stderr:write(tostring(test_set), "\n"); os.exit(1) end
+local h, w = test_set.images:size(3), test_set.images:size(4)
+local indices = {}
+if opts.images then
+  for s in opts.images:gmatch("[^,]+") do
+    local i = math.tointeger(tonumber(s))
+    if not i or i < 0 or i >= test_set.n then
+      io.stderr:write(("perturb: --images: '%s' is not a test index in [0, %d]\n"):format(s, test_set.n - 1))
+      os.exit(2)
+    end
+    indices[#indices + 1] = i
+  end
+else
+  local seen = {}
+  for i = 0, test_set.n - 1 do
+    local c = test_set.labels:get(i + 1)
+    if not seen[c] then seen[c] = true; indices[#indices + 1] = i end
+  end
+  table.sort(indices, function(a, b) return test_set.labels:get(a + 1) < test_set.labels:get(b + 1) end)
+end
+
+local model = capsrun.CapsNet{input = {1, h, w}, classes = test_set.classes, routing_iters = opts.routing_iters}
+local decoder = capsrun.Decoder.new(test_set.classes, model.config.digit_dim, h * w)
+local loaded, err = pcall(capsrun.train.load, {model = model, decoder = decoder}, opts.load)
+if not loaded then io.stderr:write("perturb: ", tostring(err), "\n"); os.exit(1) end
+
+experiment.mkdir_p(opts.out)
+local gok, gerr = pcall(capsrun.perturb.deltas, opts.from, opts.to, opts.step)
+if not gok then io.stderr:write(tostring(gerr), "\n"); os.exit(2) end
+for _, i in ipairs(indices) do
+  local image = test_set.images:narrow(i + 1, 1)                      -- (1, 1, h, w)
+  local grid, class = capsrun.perturb.grid(model, decoder, image, {from = opts.from, to = opts.to, step = opts.step})
+  local dims, steps = grid:size(1), grid:size(2)
+  -- prepend the original as the first column of every row
+  local fig = capsrun.zeros(dims, steps + 1, h, w)
+  local f, g, src = fig:reshape(dims * (steps + 1), h * w), grid:reshape(dims * steps, h * w), image:reshape(h * w)
+  for d = 1, dims do
+    for p = 1, h * w do f:set((d - 1) * (steps + 1) + 1, p, src:get(p)) end
+    for k = 1, steps do
+      for p = 1, h * w do f:set((d - 1) * (steps + 1) + 1 + k, p, g:get((d - 1) * steps + k, p)) end
+    end
+  end
+  local path = ("%s/perturb-%d-%d.png"):format(opts.out, class, i)
+  capsrun.write_png_grid(path, fig, {scale = opts.scale, spacing = 1})
+  print(("test image %d (label %d, predicted %d): %s"):format(i, math.tointeger(test_set.labels:get(i + 1)), class, path))
+end

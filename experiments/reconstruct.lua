@@ -1,0 +1,84 @@
+-- reconstruct.lua: the CapsNet autoencoder of Sabour et al. (2017): margin
+-- loss plus 0.0005 x the per-image sum of squared pixel errors of a decoder
+-- that sees only one digit capsule. Reports test accuracy and the mean
+-- per-pixel reconstruction error (decoder masked by the predicted capsule),
+-- and writes reconstructions.png: test images above their reconstructions.
+--
+--   capsrun experiments/reconstruct.lua --epochs 3
+--   capsrun experiments/reconstruct.lua --load runs/reconstruct/capsnet.tensors --epochs 0
+local capsrun = require "capsrun"
+local experiment = require "capsrun.experiment"
+local native = capsrun.native
+
+local opts = capsrun.cli.parse(arg, experiment.options({save = "runs/reconstruct/capsnet.tensors"}, {
+  {"load", "string", nil, "start from this checkpoint (model and decoder)"},
+  {"recon-weight", "number", 0.0005, "weight of the summed squared reconstruction error"},
+  {"columns", "int", 10, "test images in reconstructions.png (the first of each class, then more)", min = 1},
+  {"figure", "string", nil, "reconstruction figure (default: reconstructions.png beside --save)"},
+  {"scale", "int", 3, "pixel scale of the figure", min = 1},
+}), "usage: capsrun experiments/reconstruct.lua [options]")
+if opts.threads then capsrun.set_threads(opts.threads) end
+local gen = capsrun.manual_seed(opts.seed)
+local train_set, test_set = experiment.load_data(opts)
+local h, w = train_set.images:size(3), train_set.images:size(4)
+
+local model = capsrun.CapsNet{input = {1, h, w}, classes = train_set.classes,
+  routing_iters = opts.routing_iters, gen = gen}
+local decoder = capsrun.Decoder.new(train_set.classes, model.config.digit_dim, h * w, nil, gen)
+local clf = capsrun.train.autoencoder(model, decoder, {recon_weight = opts.recon_weight})
+if opts.load then
+  local ok, err = pcall(capsrun.train.load, clf, opts.load)
+  if not ok then io.stderr:write("reconstruct: ", tostring(err), "\n"); os.exit(1) end
+end
+
+local params, grads = model:parameters()
+local dparams, dgrads = decoder:parameters()
+for i = 1, #dparams do params[#params + 1] = dparams[i]; grads[#grads + 1] = dgrads[i] end
+local optimizer = capsrun.optim.Adam.new(params, grads, {lr = opts.lr, decay_rate = opts.lr_decay,
+  decay_steps = (train_set.n + opts.batch - 1) // opts.batch})
+
+print(("capsrun reconstruct: %s, %d train / %d test images from %s"):format(opts.dataset,
+  train_set.n, test_set.n, train_set.dir))
+print(("CapsNet + decoder: %d + %d parameters, %d routing iterations, batch %d, %d threads"):format(
+  model:num_parameters(), decoder:num_parameters(), opts.routing_iters, opts.batch, capsrun.get_threads()))
+
+experiment.train(clf, optimizer, train_set, test_set, gen, opts)
+local dir = experiment.dirname(opts.save)
+experiment.mkdir_p(dir)
+if opts.epochs > 0 then
+  capsrun.train.save(clf, opts.save)
+  print("saved model and decoder to " .. opts.save)
+else
+  local acc, _, mse = capsrun.train.evaluate(clf, test_set, 100)
+  print(("test acc %.2f%%  test recon mse %.5f (per pixel, masked by the predicted capsule)"):format(100 * acc, mse))
+end
+
+-- the figure: the first test image of each class, then the next ones in order
+local picked, seen = {}, {}
+for i = 1, test_set.n do
+  local c = test_set.labels:get(i)
+  if not seen[c] then seen[c] = true; picked[#picked + 1] = i - 1 end
+  if #picked == math.min(opts.columns, train_set.classes) then break end
+end
+table.sort(picked, function(a, b) return test_set.labels:get(a + 1) < test_set.labels:get(b + 1) end)
+for i = 0, test_set.n - 1 do
+  if #picked >= opts.columns then break end
+  local dup = false
+  for _, p in ipairs(picked) do if p == i then dup = true end end
+  if not dup then picked[#picked + 1] = i end
+end
+local idx = capsrun.tensor(picked)
+local images = native.index_select(test_set.images, idx)            -- (n, 1, h, w)
+model:evaluate()
+local recon = decoder:forward(model:forward(images))                  -- masked by the longest capsule
+local grid = capsrun.zeros(2, #picked, h, w)                            -- row 1: images, row 2: reconstructions
+local flat, top = grid:reshape(2 * #picked, h * w), images:reshape(#picked, h * w)
+for k = 1, #picked do
+  for p = 1, h * w do
+    flat:set(k, p, top:get(k, p))
+    flat:set(#picked + k, p, recon:get(k, p))
+  end
+end
+local figure = opts.figure or (dir .. "/reconstructions.png")
+capsrun.write_png_grid(figure, grid, {scale = opts.scale, spacing = 2})
+print("reconstructions (top: test images, bottom: decoded from the predicted capsule) in " .. figure)

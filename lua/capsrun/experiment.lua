@@ -1,0 +1,112 @@
+--- What the experiment scripts share: common options, data loading with a
+-- clear message, output folders, metrics CSV, the per-epoch loop with a
+-- progress line, and the final plot.
+local native = require "capsrun.native"
+local data = require "capsrun.data"
+local train = require "capsrun.train"
+local plot = require "capsrun.plot"
+
+local experiment = {}
+
+--- options(extra) -> option spec: the common options, then extra ones
+function experiment.options(defaults, extra)
+  local spec = {
+    {"data", "string", nil, "folder holding the IDX files (else $CAPSRUN_DATA/<dataset>, ./data/<dataset>)"},
+    {"dataset", "string", "mnist", "mnist or fashion", choices = {"mnist", "fashion"}},
+    {"epochs", "int", 3, "training epochs", min = 0},
+    {"batch", "int", 32, "batch size (32: best accuracy per hour, see docs/results.md)", min = 1},
+    {"lr", "number", 1e-3, "Adam learning rate"},
+    {"lr-decay", "number", 0.9, "learning-rate factor per epoch (exponential, applied per step)"},
+    {"routing-iters", "int", 3, "dynamic routing iterations", min = 1},
+    {"shift", "int", 2, "random shifts of up to this many pixels (0: none)", min = 0},
+    {"limit", "int", nil, "use only the first N training and N/6 test images", min = 1},
+    {"seed", "int", 1, "random seed (initialisation, shuffling, shifts)"},
+    {"threads", "int", nil, "threads for OpenMP and OpenBLAS (default: all cores)", min = 1},
+    {"save", "string", defaults.save, "checkpoint of the parameters at the end"},
+    {"metrics", "string", nil, "per-epoch metrics, CSV (default: beside --save)"},
+  }
+  for _, o in ipairs(extra or {}) do spec[#spec + 1] = o end
+  return spec
+end
+
+--- mkdir_p(dir): creates dir and its parents
+function experiment.mkdir_p(dir)
+  local path = dir:sub(1, 1) == "/" and "" or "."
+  for part in dir:gmatch("[^/]+") do
+    path = path .. "/" .. part
+    local ok, err = native.mkdir(path)
+    if not ok then error("cannot create folder " .. err, 2) end
+  end
+end
+
+--- dirname(path) -> its folder, "." when none
+function experiment.dirname(path)
+  return path:match("^(.*)/[^/]*$") or "."
+end
+
+--- load_data(opts) -> train set, test set; prints the error and exits 1 when missing
+function experiment.load_data(opts)
+  local ok, tr, te = pcall(function()
+    local a = data.load(opts.dataset, "train", {dir = opts.data, limit = opts.limit})
+    local b = data.load(opts.dataset, "test", {dir = opts.data, limit = opts.limit and math.max(1, opts.limit // 6)})
+    return a, b
+  end)
+  if not ok then io.stderr:write(tostring(tr), "\n"); os.exit(1) end
+  return tr, te
+end
+
+local function progress(epoch, t0)
+  if not native.isatty(1) then return nil end
+  local last = 0
+  return function(done, total, loss)
+    local now = native.wallclock()
+    if now - last < 0.5 and done < total then return end
+    last = now
+    local rate = done / (now - t0)
+    io.write(("\r  epoch %d: %d/%d images, loss %.4f, %.1f images/s, ETA %ds   "):format(
+      epoch, done, total, loss, rate, math.floor((total - done) / rate)))
+    io.flush()
+  end
+end
+
+--- train(clf, optimizer, train_set, test_set, gen, opts) runs the epochs,
+-- printing a line and writing a CSV row per epoch, then plots the curves.
+-- Returns the rows.
+function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
+  local dir = experiment.dirname(opts.save)
+  experiment.mkdir_p(dir)
+  local metrics_path = opts.metrics or (dir .. "/metrics.csv")
+  local columns = {"epoch", "loss", "train_acc", "test_acc", "test_loss", "seconds", "images_per_s", "lr"}
+  if clf.decoder then columns[#columns + 1] = "train_recon_mse"; columns[#columns + 1] = "test_recon_mse" end
+  local f = assert(io.open(metrics_path, "w"))
+  f:write(table.concat(columns, ","), "\n")
+  local rows = {}
+  for epoch = 1, opts.epochs do
+    local t0 = native.wallclock()
+    local loss, train_acc, train_mse = train.epoch(clf, optimizer, train_set,
+      {batch = opts.batch, gen = gen, shift = opts.shift, on_batch = progress(epoch, t0)})
+    local train_s = native.wallclock() - t0
+    local test_acc, test_loss, test_mse = train.evaluate(clf, test_set, 100)
+    local row = {epoch = epoch, loss = loss, train_acc = train_acc, test_acc = test_acc, test_loss = test_loss,
+      seconds = native.wallclock() - t0, images_per_s = train_set.n / train_s, lr = optimizer:current_lr(),
+      train_recon_mse = train_mse, test_recon_mse = test_mse}
+    if native.isatty(1) then io.write("\r", (" "):rep(78), "\r") end
+    print(("epoch %d  loss %.5f  train acc %.2f%%  test acc %.2f%%%s  %.1f s (%.1f images/s)"):format(
+      epoch, loss, 100 * train_acc, 100 * test_acc,
+      test_mse and ("  test recon mse %.5f"):format(test_mse) or "", row.seconds, row.images_per_s))
+    local cells = {}
+    for i, c in ipairs(columns) do cells[i] = ("%.6g"):format(row[c]) end
+    f:write(table.concat(cells, ","), "\n")
+    f:flush()
+    rows[#rows + 1] = row
+  end
+  f:close()
+  if #rows > 0 then
+    local png = dir .. "/curves.png"
+    plot.metrics(metrics_path, png)
+    print(("metrics in %s, curves in %s"):format(metrics_path, png))
+  end
+  return rows
+end
+
+return experiment

@@ -1,0 +1,47 @@
+-- reconstruct.lua and perturb.lua end to end on a few hundred MNIST images.
+local capsrun = require "capsrun"
+local H = require "spec.helpers"
+
+describe("experiments/reconstruct.lua and perturb.lua", function()
+  local dir
+  setup(function() dir = H.tmpdir() end)
+  teardown(function() H.rm_rf(dir) end)
+
+  it("train an autoencoder, write the figures, and reload the checkpoint", function()
+    if not H.exists(H.shared_mnist .. "/train-images-idx3-ubyte.gz") then return pending("no ../shared MNIST") end
+    local code, out = H.run(("experiments/reconstruct.lua --data %s --limit 300 --epochs 1 --routing-iters 1 " ..
+      "--save %s/ae/capsnet.tensors"):format(H.shared_mnist, dir))
+    assert.equal(0, code, out)
+    assert.truthy(out:find("test recon mse", 1, true))
+    local fig = capsrun.read_png(dir .. "/ae/reconstructions.png")
+    -- 2 rows x 10 columns of 28x28 at scale 3 with 2-pixel spacing
+    assert.same({2 * 84 + 3 * 2, 10 * 84 + 11 * 2}, fig:size())
+    assert.truthy(H.read(dir .. "/ae/metrics.csv"):find("test_recon_mse", 1, true))
+    assert.is_true(H.exists(dir .. "/ae/curves.png"))
+
+    local code2, out2 = H.run(("experiments/reconstruct.lua --data %s --limit 300 --epochs 0 --routing-iters 1 " ..
+      "--load %s/ae/capsnet.tensors --save %s/ae2/x.tensors"):format(H.shared_mnist, dir, dir))
+    assert.equal(0, code2, out2)
+    assert.truthy(out2:find("test acc", 1, true))
+
+    local code3, out3 = H.run(("experiments/perturb.lua --data %s --load %s/ae/capsnet.tensors --images 0,3 " ..
+      "--routing-iters 1 --out %s/pt --scale 1"):format(H.shared_mnist, dir, dir))
+    assert.equal(0, code3, out3)
+    local name = out3:match("(perturb%-%d%-0%.png)")
+    assert.truthy(name, out3)
+    local img = capsrun.read_png(dir .. "/pt/" .. name)
+    assert.same({16 * 28 + 17, 12 * 28 + 13}, img:size())   -- 16 dimensions x (original + 11 deltas)
+  end)
+
+  it("refuse a missing or mismatched checkpoint and bad image indices", function()
+    if not H.exists(H.shared_mnist .. "/t10k-images-idx3-ubyte.gz") then return pending("no ../shared MNIST") end
+    local code, out = H.run(("experiments/perturb.lua --data %s --load %s/none.tensors"):format(H.shared_mnist, dir))
+    assert.equal(1, code)
+    assert.truthy(out:find("cannot open", 1, true))
+    local code2, out2 = H.run(("experiments/perturb.lua --data %s --images 10000"):format(H.shared_mnist))
+    assert.equal(2, code2)
+    assert.truthy(out2:find("'10000' is not a test index in [0, 9999]", 1, true))
+    local code3 = H.run(("experiments/reconstruct.lua --data %s --load %s/none.tensors"):format(H.shared_mnist, dir))
+    assert.equal(1, code3)
+  end)
+end)

@@ -9,6 +9,7 @@
 #include "lcaps.h"
 #include "idx.h"
 #include "tensorio.h"
+#include "atomic_file.h"
 
 /* read_idx(path [, scale]) -> tensor of the file's shape, values * scale */
 static int l_read_idx(lua_State *L) {
@@ -93,27 +94,11 @@ static int l_save_tensors(lua_State *L) {
   size_t k = 0;
   for (lua_pushnil(L); lua_next(L, 2); lua_pop(L, 1)) names[k++] = lua_tostring(L, -2);
   qsort(names, n, sizeof *names, cmp_names);
-  luaL_Buffer tmpb;
-  luaL_buffinit(L, &tmpb);
-  luaL_addstring(&tmpb, path);
-  luaL_addstring(&tmpb, ".tmp.XXXXXX");
-  luaL_pushresult(&tmpb);
-  char *tmp = (char *)lua_newuserdatauv(L, lua_rawlen(L, -1) + 1, 0);
-  memcpy(tmp, lua_tostring(L, -2), lua_rawlen(L, -2) + 1);
-  int fd = mkstemp(tmp);
-  if (fd < 0) return luaL_error(L, "save_tensors: cannot create a file beside %s: %s", path, strerror(errno));
-  FILE *f = fdopen(fd, "wb");
-  if (!f) { close(fd); unlink(tmp); return luaL_error(L, "save_tensors: %s: %s", path, strerror(errno)); }
-  int bad = write_all(L, f, names, n);
-  bad |= fflush(f) != 0;
-  bad |= fsync(fileno(f)) != 0;
-  int saved_errno = errno;
-  bad |= fclose(f) != 0;
-  if (bad || rename(tmp, path)) {
-    if (!bad) saved_errno = errno;
-    unlink(tmp);
-    return luaL_error(L, "save_tensors: writing %s failed: %s", path, strerror(saved_errno));
-  }
+  AtomicFile a;
+  char err[512];
+  if (atomic_open(&a, path, err, sizeof err)) return luaL_error(L, "save_tensors: %s", err);
+  int failed = write_all(L, a.f, names, n);
+  if (atomic_commit(&a, failed, err, sizeof err)) return luaL_error(L, "save_tensors: %s", err);
   return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include "lcaps.h"
 #include "sha256.h"
+#include "atomic_file.h"
 
 /* sha256_file(path) -> lowercase hex digest */
 static int l_sha256_file(lua_State *L) {
@@ -47,13 +48,10 @@ static int l_download(lua_State *L) {
   const char *url = luaL_checkstring(L, 1), *path = luaL_checkstring(L, 2);
   lua_Integer limit = luaL_optinteger(L, 3, (lua_Integer)1 << 31);
   luaL_argcheck(L, limit > 0, 3, "positive byte limit expected");
-  const char *tmp = lua_pushfstring(L, "%s.tmp.XXXXXX", path);
-  char *name = (char *)lua_newuserdatauv(L, strlen(tmp) + 1, 0);
-  strcpy(name, tmp);
-  int fd = mkstemp(name);
-  if (fd < 0) return luaL_error(L, "download: cannot create a file beside %s: %s", path, strerror(errno));
-  Sink sink = {fdopen(fd, "wb"), 0, (size_t)limit, 0};
-  if (!sink.f) { close(fd); unlink(name); return luaL_error(L, "download: %s", strerror(errno)); }
+  AtomicFile a;
+  char msg[512];
+  if (atomic_open(&a, path, msg, sizeof msg)) return luaL_error(L, "download: %s", msg);
+  Sink sink = {a.f, 0, (size_t)limit, 0};
   CURL *c = curl_easy_init();
   char err[CURL_ERROR_SIZE] = "";
   CURLcode rc = CURLE_FAILED_INIT;
@@ -72,16 +70,12 @@ static int l_download(lua_State *L) {
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(c);
   }
-  int bad = rc != CURLE_OK;
-  bad |= fflush(sink.f) != 0 || fsync(fileno(sink.f)) != 0;
-  bad |= fclose(sink.f) != 0;
-  if (bad || rename(name, path)) {
-    unlink(name);
-    if (sink.over)
-      return luaL_error(L, "download: %s is larger than %I bytes", url, limit);
-    return luaL_error(L, "download: %s: %s%s (HTTP status %d)", url,
-                      rc != CURLE_OK ? curl_easy_strerror(rc) : "cannot write the file",
-                      err[0] ? lua_pushfstring(L, ": %s", err) : "", (int)status);
+  if (atomic_commit(&a, rc != CURLE_OK, msg, sizeof msg)) {
+    if (sink.over) return luaL_error(L, "download: %s is larger than %I bytes", url, limit);
+    if (rc != CURLE_OK)
+      return luaL_error(L, "download: %s: %s%s (HTTP status %d)", url, curl_easy_strerror(rc),
+                        err[0] ? lua_pushfstring(L, ": %s", err) : "", (int)status);
+    return luaL_error(L, "download: %s", msg);
   }
   lua_pushinteger(L, (lua_Integer)sink.written);
   return 1;

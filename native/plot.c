@@ -1,12 +1,11 @@
 /* plot.c: line charts with axes, ticks, labels and a legend, via cairo. */
-#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <cairo.h>
 #include "plot.h"
+#include "atomic_file.h"
 
 #define PI 3.14159265358979323846
 
@@ -104,6 +103,10 @@ static void draw_panel(cairo_t *cr, const PlotPanel *p, double x0, double y0, do
   }
 }
 
+static cairo_status_t write_to_file(void *closure, const unsigned char *data, unsigned int length) {
+  return fwrite(data, 1, length, (FILE *)closure) == length ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
+}
+
 int plot_panels(const char *path, int width, int height, const PlotPanel *panels, int npanels,
                 char *err, size_t errlen) {
   cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
@@ -114,21 +117,12 @@ int plot_panels(const char *path, int width, int height, const PlotPanel *panels
   double pw = (double)width / npanels;
   for (int i = 0; i < npanels; i++) draw_panel(cr, &panels[i], i * pw + 70, 36, pw - 95, height - 86);
   cairo_destroy(cr);
-  size_t len = strlen(path);
-  char *tmp = malloc(len + 12);
-  int rc = -1;
-  if (tmp) {
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(tmp);
-    if (fd >= 0) {
-      close(fd);
-      if (cairo_surface_write_to_png(surf, tmp) == CAIRO_STATUS_SUCCESS && rename(tmp, path) == 0) rc = 0;
-      else unlink(tmp);
-    }
-    free(tmp);
+  AtomicFile a;
+  int rc = atomic_open(&a, path, err, errlen);
+  if (rc == 0) {
+    int failed = cairo_surface_write_to_png_stream(surf, write_to_file, a.f) != CAIRO_STATUS_SUCCESS;
+    rc = atomic_commit(&a, failed, err, errlen);
   }
   cairo_surface_destroy(surf);
-  if (rc) snprintf(err, errlen, "cannot write %s", path);
   return rc;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <png.h>
 #include "png_io.h"
+#include "atomic_file.h"
 
 /* libpng's default handlers print to stderr; the caller reports instead */
 static void quiet_error(png_structp png, png_const_charp msg) { (void)msg; png_longjmp(png, 1); }
@@ -34,31 +35,10 @@ static int write_atomic(const char *path, size_t w, size_t h, int colour,
     snprintf(err, errlen, "image of %zux%zu pixels cannot be written", w, h);
     return -1;
   }
-  size_t len = strlen(path);
-  char *tmp = malloc(len + 12);
-  if (!tmp) { snprintf(err, errlen, "out of memory"); return -1; }
-  memcpy(tmp, path, len);
-  memcpy(tmp + len, ".tmp.XXXXXX", 12);
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    snprintf(err, errlen, "cannot create a file beside %s: %s", path, strerror(errno));
-    free(tmp);
-    return -1;
-  }
-  FILE *f = fdopen(fd, "wb");
-  int bad = !f || write_png(f, w, h, colour, pixels) != 0;
-  if (f) {
-    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-  } else close(fd);
-  if (bad || rename(tmp, path)) {
-    snprintf(err, errlen, "writing %s failed: %s", path, errno ? strerror(errno) : "libpng error");
-    unlink(tmp);
-    free(tmp);
-    return -1;
-  }
-  free(tmp);
-  return 0;
+  AtomicFile a;
+  if (atomic_open(&a, path, err, errlen)) return -1;
+  int failed = write_png(a.f, w, h, colour, pixels) != 0;
+  return atomic_commit(&a, failed, err, errlen);
 }
 
 int png_write_grey(const char *path, size_t w, size_t h, const unsigned char *pixels,

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang and runs each for SECONDS (default
+# 60) on a copy of its committed seed corpus. `bash tools/fuzz.sh 3600` for a
+# longer run. Crashes are written to build-fuzz/crash-* and fail the script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-60}
+command -v clang >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang >/dev/null; }
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCAPSRUN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz -j"$(nproc)" --target fuzz_idx fuzz_tensorio >/dev/null
+for t in idx tensorio; do
+  work=build-fuzz/corpus-$t
+  mkdir -p "$work"
+  cp -n fuzz/corpus/$t/* "$work"/ 2>/dev/null || true
+  echo "fuzzing $t for ${secs}s"
+  build-fuzz/fuzz_$t -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
+    -artifact_prefix=build-fuzz/crash-$t- "$work" 2>&1 | grep -E "^(#[0-9]+ +DONE|==|SUMMARY|Done)" || true
+  if ls build-fuzz/crash-$t-* >/dev/null 2>&1; then echo "fuzz_$t found a crash"; exit 1; fi
+done

@@ -25,33 +25,47 @@ EPS = 1e-8
 
 
 def read_tensors(path):
+    """capsrun tensor file (docs/checkpoint-format.md) -> {name: array or bytes}"""
     with open(path, "rb") as f:
         buf = f.read()
     assert buf[:8] == b"CAPSTNS1", "not a capsrun tensor file"
-    version, count = struct.unpack_from("<II", buf, 8)
-    assert version == 1
-    pos, out = 16, {}
+    version, count, hbytes = struct.unpack_from("<III", buf, 8)
+    assert version == 2, "unsupported version %d" % version
+    header = buf[20:20 + hbytes]
+    (crc,) = struct.unpack_from("<I", buf, 20 + hbytes)
+    assert zlib.crc32(header, zlib.crc32(buf[12:20])) == crc, "header checksum mismatch"
+    pos, entries = 0, []
     for _ in range(count):
-        (nlen,) = struct.unpack_from("<I", buf, pos); pos += 4
-        name = buf[pos:pos + nlen].decode(); pos += nlen
-        (ndim,) = struct.unpack_from("<I", buf, pos); pos += 4
-        shape = struct.unpack_from("<%dQ" % ndim, buf, pos); pos += 8 * ndim
-        (crc,) = struct.unpack_from("<I", buf, pos); pos += 4
-        n = int(np.prod(shape)) if ndim else 1
-        raw = buf[pos:pos + 4 * n]; pos += 4 * n
-        assert zlib.crc32(raw) == crc, "checksum mismatch in " + name
-        out[name] = np.frombuffer(raw, dtype="<f4").reshape(shape).copy()
+        kind, nlen = struct.unpack_from("<BI", header, pos); pos += 5
+        name = header[pos:pos + nlen].decode(); pos += nlen
+        (ndim,) = struct.unpack_from("<I", header, pos); pos += 4
+        shape = struct.unpack_from("<%dQ" % ndim, header, pos); pos += 8 * ndim
+        (dcrc,) = struct.unpack_from("<I", header, pos); pos += 4
+        entries.append((kind, name, shape, dcrc))
+    out, pos = {}, 24 + hbytes
+    for kind, name, shape, dcrc in entries:
+        n = int(np.prod(shape)) if shape else 1
+        size = 4 * n if kind == 0 else n
+        raw = buf[pos:pos + size]; pos += size
+        assert zlib.crc32(raw) == dcrc, "checksum mismatch in " + name
+        out[name] = np.frombuffer(raw, dtype="<f4").reshape(shape).copy() if kind == 0 else raw
     return out
 
 
 def write_tensors(path, tensors):
+    """{name: float32 array} -> capsrun tensor file, entries sorted by name"""
+    header, blobs = b"", []
+    for name in sorted(tensors):
+        a = np.ascontiguousarray(tensors[name], dtype="<f4")
+        raw = a.tobytes()
+        header += struct.pack("<BI", 0, len(name)) + name.encode() + struct.pack("<I", a.ndim)
+        header += struct.pack("<%dQ" % a.ndim, *a.shape) + struct.pack("<I", zlib.crc32(raw))
+        blobs.append(raw)
+    top = struct.pack("<II", len(tensors), len(header))
     with open(path, "wb") as f:
-        f.write(b"CAPSTNS1" + struct.pack("<II", 1, len(tensors)))
-        for name in sorted(tensors):
-            a = np.ascontiguousarray(tensors[name], dtype="<f4")
-            raw = a.tobytes()
-            f.write(struct.pack("<I", len(name)) + name.encode() + struct.pack("<I", a.ndim))
-            f.write(struct.pack("<%dQ" % a.ndim, *a.shape) + struct.pack("<I", zlib.crc32(raw)))
+        f.write(b"CAPSTNS1" + struct.pack("<I", 2) + top + header)
+        f.write(struct.pack("<I", zlib.crc32(header, zlib.crc32(top))))
+        for raw in blobs:
             f.write(raw)
 
 

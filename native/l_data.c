@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <unistd.h>
 #include "lcaps.h"
+#include <zlib.h>
 #include "idx.h"
 #include "tensorio.h"
 #include "atomic_file.h"
@@ -63,79 +64,99 @@ static int l_random_shift(lua_State *L) {
   return 1;
 }
 
-static int cmp_names(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
+static int cmp_entries(const void *a, const void *b) {
+  return strcmp(((const TioEntry *)a)->name, ((const TioEntry *)b)->name);
 }
 
-/* writes sorted names[0..n) from table at index 2 into f; 0 on success */
-static int write_all(lua_State *L, FILE *f, const char **names, size_t n) {
-  if (tio_write_header(f, (uint32_t)n)) return -1;
-  for (size_t i = 0; i < n; i++) {
-    lua_getfield(L, 2, names[i]);
-    Tensor *t = (Tensor *)lua_touserdata(L, -1);
-    lua_pop(L, 1);   /* still referenced by the table */
-    if (tio_write_tensor(f, names[i], t)) return -1;
-  }
-  return 0;
-}
-
-/* save_tensors(path, {name = tensor, ...}) */
+/* save_tensors(path, {name = tensor or string, ...}): written atomically */
 static int l_save_tensors(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
   size_t n = 0;
   for (lua_pushnil(L); lua_next(L, 2); lua_pop(L, 1)) {
-    if (lua_type(L, -2) != LUA_TSTRING || !luaL_testudata(L, -1, TENSOR_MT))
-      return luaL_argerror(L, 2, "table of name = tensor pairs expected");
-    if (lua_rawlen(L, -2) > TENSORIO_MAX_NAME) return luaL_argerror(L, 2, "tensor name longer than 256 bytes");
-    n++;
+    if (lua_type(L, -2) != LUA_TSTRING || !(luaL_testudata(L, -1, TENSOR_MT) || lua_type(L, -1) == LUA_TSTRING))
+      return luaL_argerror(L, 2, "table of name = tensor (or string) pairs expected");
+    if (lua_rawlen(L, -2) > TENSORIO_MAX_NAME) return luaL_argerror(L, 2, "name longer than 256 bytes");
+    if (++n > TENSORIO_MAX_ENTRIES) return luaL_argerror(L, 2, "too many entries");
   }
-  const char **names = (const char **)lua_newuserdatauv(L, (n ? n : 1) * sizeof(char *), 0);
+  TioEntry *es = (TioEntry *)lua_newuserdatauv(L, (n ? n : 1) * sizeof(TioEntry), 0);
   size_t k = 0;
-  for (lua_pushnil(L); lua_next(L, 2); lua_pop(L, 1)) names[k++] = lua_tostring(L, -2);
-  qsort(names, n, sizeof *names, cmp_names);
+  for (lua_pushnil(L); lua_next(L, 2); lua_pop(L, 1)) {   /* values stay referenced by the table */
+    TioEntry *e = &es[k++];
+    memset(e, 0, sizeof *e);
+    memcpy(e->name, lua_tostring(L, -2), lua_rawlen(L, -2) + 1);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      size_t len;
+      e->data = lua_tolstring(L, -1, &len);
+      e->kind = TIO_BYTES; e->ndim = 1; e->shape[0] = e->numel = len;
+    } else {
+      Tensor *t = (Tensor *)lua_touserdata(L, -1);
+      e->data = t->data; e->kind = TIO_FLOAT32; e->ndim = t->ndim; e->numel = t->numel;
+      memcpy(e->shape, t->shape, sizeof e->shape);
+    }
+  }
+  qsort(es, n, sizeof *es, cmp_entries);
   AtomicFile a;
   char err[512];
   if (atomic_open(&a, path, err, sizeof err)) return luaL_error(L, "save_tensors: %s", err);
-  int failed = write_all(L, a.f, names, n);
+  int failed = tio_write(a.f, es, (uint32_t)n);
   if (atomic_commit(&a, failed, err, sizeof err)) return luaL_error(L, "save_tensors: %s", err);
   return 0;
 }
 
-/* load_tensors(path) -> {name = tensor, ...} */
+/* pushes entry e's value read from f; 0, or -1 with a message in err.
+ * Allocation failures are reported, not raised, so the caller can close f. */
+static int push_entry(lua_State *L, FILE *f, const TioEntry *e, char *err, size_t errlen) {
+  if (e->kind == TIO_BYTES) {
+    char *buf = (char *)lua_newuserdatauv(L, e->numel ? e->numel : 1, 0);
+    if (tio_read_data(f, e, buf, err, errlen)) return -1;
+    lua_pushlstring(L, buf, e->numel);
+    lua_remove(L, -2);
+    return 0;
+  }
+  Tensor *t = (Tensor *)lua_newuserdatauv(L, sizeof(Tensor), 1);
+  memset(t, 0, sizeof *t);
+  luaL_setmetatable(L, TENSOR_MT);
+  t->data = (float *)malloc((e->numel ? e->numel : 1) * sizeof(float));
+  if (!t->data) { snprintf(err, errlen, "out of memory"); return -1; }
+  t->capacity = e->numel ? e->numel : 1;
+  t->numel = e->numel;
+  t->ndim = e->ndim;
+  for (int d = 0; d < CAPS_MAXDIM; d++) t->shape[d] = d < e->ndim ? e->shape[d] : 1;
+  return tio_read_data(f, e, t->data, err, errlen);
+}
+
+/* load_tensors(path) -> {name = tensor or string, ...} */
 static int l_load_tensors(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   FILE *f = fopen(path, "rb");
   if (!f) return luaL_error(L, "load_tensors: cannot open %s: %s", path, strerror(errno));
-  char err[320];
+  char err[400];
   uint32_t count;
-  int rc = tio_read_header(f, &count, err, sizeof err);
+  TioEntry *es;
+  int rc = tio_read_header(f, &es, &count, err, sizeof err);
+  if (rc) { fclose(f); return luaL_error(L, "load_tensors: %s: %s", path, err); }
   lua_newtable(L);
   for (uint32_t i = 0; rc == 0 && i < count; i++) {
-    TioEntry e;
-    rc = tio_read_entry(f, &e, err, sizeof err);
-    if (rc) break;
-    /* sizes are now checked against the file; an allocation failure here
-     * would leak the FILE, so allocate without raising */
-    Tensor *t = (Tensor *)lua_newuserdatauv(L, sizeof(Tensor), 1);
-    memset(t, 0, sizeof *t);
-    luaL_setmetatable(L, TENSOR_MT);
-    t->data = (float *)malloc((e.numel ? e.numel : 1) * sizeof(float));
-    if (!t->data) { snprintf(err, sizeof err, "out of memory"); rc = -1; break; }
-    t->capacity = e.numel ? e.numel : 1;
-    t->numel = e.numel;
-    t->ndim = e.ndim;
-    for (int d = 0; d < CAPS_MAXDIM; d++) t->shape[d] = d < e.ndim ? e.shape[d] : 1;
-    rc = tio_read_data(f, &e, t->data, err, sizeof err);
-    lua_setfield(L, -2, e.name);
+    rc = push_entry(L, f, &es[i], err, sizeof err);
+    lua_setfield(L, -2, es[i].name);
   }
-  if (rc == 0 && fgetc(f) != EOF) { snprintf(err, sizeof err, "trailing bytes after the last tensor"); rc = -1; }
+  free(es);
   fclose(f);
   if (rc) return luaL_error(L, "load_tensors: %s: %s", path, err);
   return 1;
 }
 
+/* crc32(string) -> the zlib CRC-32 of the bytes */
+static int l_crc32(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lua_pushinteger(L, (lua_Integer)crc32(crc32(0L, Z_NULL, 0), (const Bytef *)s, (uInt)len));
+  return 1;
+}
+
 static const luaL_Reg data_funcs[] = {
+  {"crc32", l_crc32},
   {"read_idx", l_read_idx}, {"random_shift_", l_random_shift},
   {"save_tensors", l_save_tensors}, {"load_tensors", l_load_tensors}, {NULL, NULL}};
 

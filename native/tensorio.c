@@ -1,57 +1,84 @@
-/* tensorio.c: writing and validating files of named tensors. */
+/* tensorio.c: writing and validating capsrun tensor files. */
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 #include "tensorio.h"
 
 static const char MAGIC[8] = {'C', 'A', 'P', 'S', 'T', 'N', 'S', '1'};
 
-static int put_u32(FILE *f, uint32_t v) {
-  unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
-  return fwrite(b, 1, 4, f) == 4 ? 0 : -1;
-}
+/* ---- little-endian buffer helpers ---- */
 
-static int put_u64(FILE *f, uint64_t v) {
-  return put_u32(f, (uint32_t)v) || put_u32(f, (uint32_t)(v >> 32)) ? -1 : 0;
-}
+typedef struct Buf { unsigned char *p; size_t len, cap; int oom; } Buf;
 
-static int get_u32(FILE *f, uint32_t *v) {
-  unsigned char b[4];
-  if (fread(b, 1, 4, f) != 4) return -1;
-  *v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-  return 0;
-}
-
-static int get_u64(FILE *f, uint64_t *v) {
-  uint32_t lo, hi;
-  if (get_u32(f, &lo) || get_u32(f, &hi)) return -1;
-  *v = (uint64_t)hi << 32 | lo;
-  return 0;
-}
-
-static uint32_t data_crc(const float *data, size_t numel) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  const unsigned char *p = (const unsigned char *)data;
-  size_t left = numel * sizeof(float);
-  while (left) {
-    uInt chunk = left > (1u << 30) ? (1u << 30) : (uInt)left;
-    crc = crc32(crc, p, chunk);
-    p += chunk; left -= chunk;
+static void put(Buf *b, const void *src, size_t n) {
+  if (b->oom) return;
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap * 2 : 256;
+    while (cap < b->len + n) cap *= 2;
+    unsigned char *p = realloc(b->p, cap);
+    if (!p) { b->oom = 1; return; }
+    b->p = p; b->cap = cap;
   }
-  return (uint32_t)crc;
+  memcpy(b->p + b->len, src, n);
+  b->len += n;
 }
 
-int tio_write_header(FILE *f, uint32_t count) {
-  if (fwrite(MAGIC, 1, 8, f) != 8) return -1;
-  return put_u32(f, TENSORIO_VERSION) || put_u32(f, count) ? -1 : 0;
+static void put_u32(Buf *b, uint32_t v) {
+  unsigned char x[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
+  put(b, x, 4);
 }
 
-int tio_write_tensor(FILE *f, const char *name, const Tensor *t) {
-  size_t len = strlen(name);
-  if (len > TENSORIO_MAX_NAME) return -1;
-  if (put_u32(f, (uint32_t)len) || fwrite(name, 1, len, f) != len || put_u32(f, (uint32_t)t->ndim)) return -1;
-  for (int i = 0; i < t->ndim; i++) if (put_u64(f, t->shape[i])) return -1;
-  if (put_u32(f, data_crc(t->data, t->numel))) return -1;
-  return fwrite(t->data, sizeof(float), t->numel, f) == t->numel ? 0 : -1;
+static void put_u64(Buf *b, uint64_t v) { put_u32(b, (uint32_t)v); put_u32(b, (uint32_t)(v >> 32)); }
+
+static uint32_t get_u32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const unsigned char *p) { return (uint64_t)get_u32(p + 4) << 32 | get_u32(p); }
+
+static uint32_t crc_of(uint32_t crc, const void *data, size_t n) {
+  const unsigned char *p = data;
+  while (n) {
+    uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
+    crc = (uint32_t)crc32(crc, p, chunk);
+    p += chunk; n -= chunk;
+  }
+  return crc;
+}
+
+size_t tio_data_bytes(const TioEntry *e) { return e->kind == TIO_FLOAT32 ? e->numel * sizeof(float) : e->numel; }
+
+int tio_write(FILE *f, TioEntry *entries, uint32_t count) {
+  Buf h = {0};
+  for (uint32_t i = 0; i < count; i++) {
+    TioEntry *e = &entries[i];
+    size_t nlen = strlen(e->name);
+    if (nlen > TENSORIO_MAX_NAME) { free(h.p); return -1; }
+    e->crc = crc_of((uint32_t)crc32(0L, Z_NULL, 0), e->data, tio_data_bytes(e));
+    unsigned char kind = (unsigned char)e->kind;
+    put(&h, &kind, 1);
+    put_u32(&h, (uint32_t)nlen);
+    put(&h, e->name, nlen);
+    put_u32(&h, (uint32_t)e->ndim);
+    for (int d = 0; d < e->ndim; d++) put_u64(&h, e->shape[d]);
+    put_u32(&h, e->crc);
+  }
+  Buf top = {0};
+  put_u32(&top, count);
+  put_u32(&top, (uint32_t)h.len);
+  int bad = h.oom || top.oom;
+  uint32_t crc = bad ? 0 : crc_of(crc_of((uint32_t)crc32(0L, Z_NULL, 0), top.p, top.len), h.p, h.len);
+  unsigned char v[4] = {TENSORIO_VERSION, 0, 0, 0}, c[4] = {(unsigned char)crc, (unsigned char)(crc >> 8),
+                                                           (unsigned char)(crc >> 16), (unsigned char)(crc >> 24)};
+  bad = bad || fwrite(MAGIC, 1, 8, f) != 8 || fwrite(v, 1, 4, f) != 4 || fwrite(top.p, 1, top.len, f) != top.len ||
+        (h.len && fwrite(h.p, 1, h.len, f) != h.len) || fwrite(c, 1, 4, f) != 4;
+  free(h.p);
+  free(top.p);
+  for (uint32_t i = 0; !bad && i < count; i++) {
+    size_t n = tio_data_bytes(&entries[i]);
+    bad = n && fwrite(entries[i].data, 1, n, f) != n;
+  }
+  return bad ? -1 : 0;
 }
 
 static long bytes_left(FILE *f) {
@@ -62,62 +89,99 @@ static long bytes_left(FILE *f) {
   return end - here;
 }
 
-int tio_read_header(FILE *f, uint32_t *count, char *err, size_t errlen) {
-  char magic[8];
-  uint32_t version;
-  if (fread(magic, 1, 8, f) != 8 || memcmp(magic, MAGIC, 8)) {
-    snprintf(err, errlen, "not a capsrun tensor file (bad magic)");
+/* parses the checked header blob into entries; total data bytes in *total */
+static int parse_entries(const unsigned char *p, size_t len, TioEntry *es, uint32_t count,
+                         uint64_t limit, uint64_t *total, char *err, size_t errlen) {
+  size_t pos = 0;
+  *total = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    TioEntry *e = &es[i];
+    if (pos + 5 > len) goto short_header;
+    e->kind = p[pos];
+    uint32_t nlen = get_u32(p + pos + 1);
+    pos += 5;
+    if (e->kind != TIO_FLOAT32 && e->kind != TIO_BYTES) { snprintf(err, errlen, "entry %u: unknown kind %d", i + 1, e->kind); return -1; }
+    if (nlen > TENSORIO_MAX_NAME || pos + nlen + 4 > len) goto short_header;
+    memcpy(e->name, p + pos, nlen);
+    e->name[nlen] = 0;
+    pos += nlen;
+    uint32_t nd = get_u32(p + pos);
+    pos += 4;
+    if (nd > CAPS_MAXDIM || (e->kind == TIO_BYTES && nd != 1)) {
+      snprintf(err, errlen, "entry '%s': invalid dimension count %u", e->name, nd);
+      return -1;
+    }
+    if (pos + 8 * (size_t)nd + 4 > len) goto short_header;
+    e->ndim = (int)nd;
+    e->numel = 1;
+    for (uint32_t d = 0; d < nd; d++, pos += 8) {
+      uint64_t dim = get_u64(p + pos);
+      if (dim && e->numel > limit / dim) {
+        snprintf(err, errlen, "entry '%s': shape larger than the file", e->name);
+        return -1;
+      }
+      e->shape[d] = (size_t)dim;
+      e->numel *= (size_t)dim;
+    }
+    e->crc = get_u32(p + pos);
+    pos += 4;
+    *total += tio_data_bytes(e);
+    if (*total > limit) { snprintf(err, errlen, "entry '%s': data larger than the file", e->name); return -1; }
+  }
+  if (pos != len) { snprintf(err, errlen, "header holds %zu bytes more than its entries", len - pos); return -1; }
+  return 0;
+short_header:
+  snprintf(err, errlen, "header too short for its entries");
+  return -1;
+}
+
+int tio_read_header(FILE *f, TioEntry **entries, uint32_t *count, char *err, size_t errlen) {
+  unsigned char top[20];
+  *entries = NULL;
+  if (fread(top, 1, 20, f) != 20 || memcmp(top, MAGIC, 8)) {
+    snprintf(err, errlen, "not a capsrun tensor file (bad magic or too short)");
     return -1;
   }
-  if (get_u32(f, &version) || get_u32(f, count)) { snprintf(err, errlen, "truncated header"); return -1; }
+  uint32_t version = get_u32(top + 8), hbytes = get_u32(top + 16);
+  *count = get_u32(top + 12);
   if (version != TENSORIO_VERSION) {
     snprintf(err, errlen, "file version %u, this capsrun reads version %d", version, TENSORIO_VERSION);
     return -1;
   }
-  if (*count > 100000) { snprintf(err, errlen, "implausible tensor count %u", *count); return -1; }
-  return 0;
-}
-
-int tio_read_entry(FILE *f, TioEntry *e, char *err, size_t errlen) {
-  uint32_t len, nd;
-  if (get_u32(f, &len) || len > TENSORIO_MAX_NAME || fread(e->name, 1, len, f) != len) {
-    snprintf(err, errlen, "truncated or invalid tensor name");
-    return -1;
-  }
-  e->name[len] = 0;
-  if (get_u32(f, &nd) || nd > CAPS_MAXDIM) {
-    snprintf(err, errlen, "tensor '%s': invalid dimension count", e->name);
-    return -1;
-  }
-  e->ndim = (int)nd;
-  e->numel = 1;
   long left = bytes_left(f);
-  for (uint32_t i = 0; i < nd; i++) {
-    uint64_t d;
-    if (get_u64(f, &d)) { snprintf(err, errlen, "tensor '%s': truncated shape", e->name); return -1; }
-    if (d && e->numel > (uint64_t)(left < 0 ? 0 : left) / sizeof(float) / d) {
-      snprintf(err, errlen, "tensor '%s': shape larger than the file", e->name);
-      return -1;
-    }
-    e->shape[i] = (size_t)d;
-    e->numel *= (size_t)d;
-  }
-  if (get_u32(f, &e->crc)) { snprintf(err, errlen, "tensor '%s': truncated", e->name); return -1; }
-  left = bytes_left(f);
-  if (left < 0 || (uint64_t)left < e->numel * sizeof(float)) {
-    snprintf(err, errlen, "tensor '%s': truncated data (%zu floats declared)", e->name, e->numel);
+  if (*count > TENSORIO_MAX_ENTRIES || hbytes > TENSORIO_MAX_HEADER || left < 0 || (uint64_t)hbytes + 4 > (uint64_t)left) {
+    snprintf(err, errlen, "header of %u entries in %u bytes does not fit the file", *count, hbytes);
     return -1;
   }
-  return 0;
+  unsigned char *h = malloc(hbytes + 4u);
+  TioEntry *es = calloc(*count ? *count : 1, sizeof *es);
+  int rc = -1;
+  if (!h || !es) { snprintf(err, errlen, "out of memory"); goto done; }
+  if (fread(h, 1, hbytes + 4u, f) != hbytes + 4u) { snprintf(err, errlen, "truncated header"); goto done; }
+  uint32_t crc = crc_of(crc_of((uint32_t)crc32(0L, Z_NULL, 0), top + 12, 8), h, hbytes);
+  if (crc != get_u32(h + hbytes)) { snprintf(err, errlen, "header checksum mismatch (file corrupt)"); goto done; }
+  uint64_t total, limit = (uint64_t)left - hbytes - 4;
+  if (parse_entries(h, hbytes, es, *count, limit, &total, err, errlen)) goto done;
+  if (total != limit) {
+    snprintf(err, errlen, "entries declare %llu data bytes, the file holds %llu", (unsigned long long)total,
+             (unsigned long long)limit);
+    goto done;
+  }
+  rc = 0;
+done:
+  free(h);
+  if (rc) free(es); else *entries = es;
+  return rc;
 }
 
-int tio_read_data(FILE *f, const TioEntry *e, float *data, char *err, size_t errlen) {
-  if (fread(data, sizeof(float), e->numel, f) != e->numel) {
-    snprintf(err, errlen, "tensor '%s': truncated data", e->name);
+int tio_read_data(FILE *f, const TioEntry *e, void *buf, char *err, size_t errlen) {
+  size_t n = tio_data_bytes(e);
+  if (n && fread(buf, 1, n, f) != n) {
+    snprintf(err, errlen, "entry '%s': truncated data", e->name);
     return -1;
   }
-  if (data_crc(data, e->numel) != e->crc) {
-    snprintf(err, errlen, "tensor '%s': checksum mismatch (file corrupt)", e->name);
+  if (crc_of((uint32_t)crc32(0L, Z_NULL, 0), buf, n) != e->crc) {
+    snprintf(err, errlen, "entry '%s': checksum mismatch (file corrupt)", e->name);
     return -1;
   }
   return 0;

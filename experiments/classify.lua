@@ -7,7 +7,7 @@
 local capsrun = require "capsrun"
 local experiment = require "capsrun.experiment"
 
-local opts = capsrun.cli.parse(arg, experiment.options({save = "runs/classify/capsnet.tensors"}),
+local opts = experiment.parse(arg, experiment.options({save = "runs/classify/capsnet.tensors"}),
   "usage: capsrun experiments/classify.lua [options]")
 if opts.threads then capsrun.set_threads(opts.threads) end
 local gen = capsrun.manual_seed(opts.seed)

@@ -10,7 +10,7 @@ local capsrun = require "capsrun"
 local experiment = require "capsrun.experiment"
 local native = capsrun.native
 
-local opts = capsrun.cli.parse(arg, experiment.options({save = "runs/reconstruct/capsnet.tensors"}, {
+local opts = experiment.parse(arg, experiment.options({save = "runs/reconstruct/capsnet.tensors"}, {
   {"load", "string", nil, "start from this checkpoint (model and decoder)"},
   {"recon-weight", "number", 0.0005, "weight of the summed squared reconstruction error"},
   {"columns", "int", 10, "test images in reconstructions.png (the first of each class, then more)", min = 1},

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/resource.h>
 #include <omp.h>
@@ -47,6 +48,32 @@ static int l_mkdir(lua_State *L) {
   return 2;
 }
 
+/* remove_stale_temps(path) -> count: deletes the "<path>.tmp.XXXXXX" files
+ * that a write killed midway (SIGKILL, power loss) left beside path */
+static int l_remove_stale_temps(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  const char *dir = slash ? lua_pushlstring(L, path, (size_t)(slash - path + (slash == path))) : ".";
+  const char *prefix = lua_pushfstring(L, "%s.tmp.", base);
+  size_t plen = strlen(prefix);
+  DIR *d = opendir(dir);
+  lua_Integer removed = 0;
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      if (strncmp(e->d_name, prefix, plen) == 0 && strlen(e->d_name) == plen + 6) {
+        const char *full = lua_pushfstring(L, "%s/%s", dir, e->d_name);
+        if (unlink(full) == 0) removed++;
+        lua_pop(L, 1);
+      }
+    }
+    closedir(d);
+  }
+  lua_pushinteger(L, removed);
+  return 1;
+}
+
 /* peak_rss() -> peak resident memory in bytes */
 static int l_peak_rss(lua_State *L) {
   struct rusage ru;
@@ -57,7 +84,8 @@ static int l_peak_rss(lua_State *L) {
 
 static const luaL_Reg sys_funcs[] = {
   {"wallclock", l_wallclock}, {"isatty", l_isatty}, {"set_threads", l_set_threads},
-  {"get_threads", l_get_threads}, {"mkdir", l_mkdir}, {"peak_rss", l_peak_rss}, {NULL, NULL}};
+  {"get_threads", l_get_threads}, {"mkdir", l_mkdir}, {"peak_rss", l_peak_rss},
+  {"remove_stale_temps", l_remove_stale_temps}, {NULL, NULL}};
 
 int luaopen_capsrun_native(lua_State *L) {
   lua_newtable(L);

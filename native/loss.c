@@ -9,11 +9,13 @@ double margin_loss(size_t B, size_t J, const float *len, const float *labels,
     for (size_t j = 0; j < J; j++) {
       float l = len[b * J + j], g;
       if (j == label) {
-        float e = p->m_plus - l > 0 ? p->m_plus - l : 0;
+        float e = p->m_plus - l;
+        if (e <= 0) e = 0;            /* written so that a NaN length stays NaN */
         total += (double)e * e;
         g = -2.0f * e;
       } else {
-        float e = l - p->m_minus > 0 ? l - p->m_minus : 0;
+        float e = l - p->m_minus;
+        if (e <= 0) e = 0;
         total += (double)p->lambda * e * e;
         g = 2.0f * p->lambda * e;
       }

@@ -103,18 +103,22 @@ function data.load(dataset, split, opts)
 end
 
 --- batches(set, batch_size, opts) -> iterator of (images, labels, count)
--- opts.gen: shuffle with this generator (else in order); opts.shift: random
--- shifts of up to this many pixels (zero padding). The yielded tensors are
--- reused between iterations: copy them to keep them.
+-- opts.gen: shuffle with this generator (else in order); opts.order: use
+-- this order (0-based indices) instead; opts.start: skip that many images of
+-- it (resuming mid-epoch); opts.shift: random shifts of up to this many
+-- pixels (zero padding). The yielded tensors are reused between iterations:
+-- copy them to keep them.
 function data.batches(set, batch_size, opts)
   opts = opts or {}
   if math.type(batch_size) ~= "integer" or batch_size < 1 then
     error("data.batches: batch size must be a positive integer, got " .. tostring(batch_size), 2)
   end
-  local order
-  if opts.gen then order = opts.gen:permutation(set.n)
+  local order = opts.order
+  if order then
+    if order:numel() ~= set.n then error(("data.batches: order of %d indices for %d images"):format(order:numel(), set.n), 2) end
+  elseif opts.gen then order = opts.gen:permutation(set.n)
   else order = native.zeros(set.n); for i = 1, set.n do order:set(i, i - 1) end end
-  local pos, bufs = 0, {}
+  local pos, bufs = opts.start or 0, {}
   return function()
     if pos >= set.n then return nil end
     local count = math.min(batch_size, set.n - pos)

@@ -5,6 +5,7 @@ local native = require "capsrun.native"
 local data = require "capsrun.data"
 local train = require "capsrun.train"
 local plot = require "capsrun.plot"
+local checkpoint = require "capsrun.checkpoint"
 
 local experiment = {}
 
@@ -24,9 +25,45 @@ function experiment.options(defaults, extra)
     {"threads", "int", nil, "threads for OpenMP and OpenBLAS (default: all cores)", min = 1},
     {"save", "string", defaults.save, "checkpoint of the parameters at the end"},
     {"metrics", "string", nil, "per-epoch metrics, CSV (default: beside --save)"},
+    {"checkpoint", "string", nil, "full training state (parameters, Adam, generator, position), saved atomically"},
+    {"checkpoint-every", "int", 0, "also checkpoint every N batches (0: only at the end of each epoch)", min = 0},
+    {"resume", "flag", false, "continue the run saved in --checkpoint (its options are used)"},
   }
   for _, o in ipairs(extra or {}) do spec[#spec + 1] = o end
   return spec
+end
+
+-- options that a resumed run takes from its command line, not its checkpoint
+local LOCAL_OPTIONS = {threads = true, checkpoint = true, checkpoint_every = true, resume = true}
+
+--- parse(args, spec, usage) -> options; with --resume, the checkpoint's
+-- options replace the others (but --threads, the checkpoint options, and
+-- --epochs when given, to extend a run) and the loaded checkpoint is kept
+-- in opts.resume_state
+function experiment.parse(args, spec, usage)
+  local cli = require "capsrun.cli"
+  local opts = cli.parse(args, spec, usage)
+  if not opts.resume then return opts end
+  if not opts.checkpoint then io.stderr:write("--resume needs --checkpoint PATH\n"); os.exit(2) end
+  local ok, ck = pcall(checkpoint.load, opts.checkpoint)
+  if not ok then io.stderr:write("cannot resume: ", tostring(ck), "\n"); os.exit(1) end
+  local given = {}
+  for _, a in ipairs(args) do
+    local name = a:match("^%-%-([%w%-_]+)")
+    if name then given[name:gsub("-", "_")] = true end
+  end
+  for _, o in ipairs(spec) do
+    local key = o[1]:gsub("-", "_")
+    local saved = ck.options[key]
+    if not LOCAL_OPTIONS[key] and not (key == "epochs" and given.epochs) then
+      if saved == nil then opts[key] = nil
+      elseif o[2] == "int" or o[2] == "number" then opts[key] = tonumber(saved)
+      elseif o[2] == "flag" then opts[key] = saved == "true"
+      else opts[key] = saved end
+    end
+  end
+  opts.resume_state = ck
+  return opts
 end
 
 --- mkdir_p(dir): creates dir and its parents
@@ -69,28 +106,77 @@ local function progress(epoch, t0)
   end
 end
 
+local function option_values(opts)
+  local out = {}
+  for k, v in pairs(opts) do
+    if k ~= "resume_state" and not LOCAL_OPTIONS[k] then out[k] = v end
+  end
+  return out
+end
+
+-- opens the metrics CSV: new, or on resume keeping the rows of finished epochs
+local function open_metrics(path, columns, first_epoch)
+  local kept = {table.concat(columns, ",")}
+  if first_epoch > 1 then
+    local old = io.open(path, "r")
+    if old then
+      old:read("l")
+      for line in old:lines() do
+        local e = tonumber(line:match("^(%d+),"))
+        if e and e < first_epoch then kept[#kept + 1] = line end
+      end
+      old:close()
+    end
+  end
+  local f = assert(io.open(path, "w"))
+  f:write(table.concat(kept, "\n"), "\n")
+  return f
+end
+
 --- train(clf, optimizer, train_set, test_set, gen, opts) runs the epochs,
--- printing a line and writing a CSV row per epoch, then plots the curves.
--- Returns the rows.
+-- printing a line and writing a CSV row per epoch, checkpointing when asked,
+-- then plots the curves. Resumes from opts.resume_state. Returns the rows.
 function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
   local dir = experiment.dirname(opts.save)
   experiment.mkdir_p(dir)
+  local named = train.named(clf.decoder and clf or clf.model)
+  local first, start, order = 1, 0, nil
+  if opts.resume_state then
+    first, start, order = checkpoint.restore(opts.resume_state, named, optimizer, gen)
+    print(("resumed from %s: epoch %d, image %d, step %d"):format(opts.checkpoint, first, start, optimizer.step_count))
+  end
+  if opts.checkpoint then
+    experiment.mkdir_p(experiment.dirname(opts.checkpoint))
+    native.remove_stale_temps(opts.checkpoint)   -- left by a run killed while writing
+  end
+  local function save_checkpoint(epoch, done, ord)
+    checkpoint.save(opts.checkpoint, {named = named, optimizer = optimizer, gen = gen, epoch = epoch,
+      done = done, order = ord, options = option_values(opts)})
+  end
   local metrics_path = opts.metrics or (dir .. "/metrics.csv")
   local columns = {"epoch", "loss", "train_acc", "test_acc", "test_loss", "seconds", "images_per_s", "lr"}
   if clf.decoder then columns[#columns + 1] = "train_recon_mse"; columns[#columns + 1] = "test_recon_mse" end
-  local f = assert(io.open(metrics_path, "w"))
-  f:write(table.concat(columns, ","), "\n")
+  local f = open_metrics(metrics_path, columns, first)
   local rows = {}
-  for epoch = 1, opts.epochs do
+  for epoch = first, opts.epochs do
     local t0 = native.wallclock()
-    local loss, train_acc, train_mse = train.epoch(clf, optimizer, train_set,
-      {batch = opts.batch, gen = gen, shift = opts.shift, on_batch = progress(epoch, t0)})
+    local show = progress(epoch, t0)
+    local batches = 0
+    local eopts = {batch = opts.batch, gen = gen, shift = opts.shift, order = order, start = start}
+    eopts.on_batch = function(done, total, loss)
+      if show then show(done, total, loss) end
+      batches = batches + 1
+      if opts.checkpoint and opts.checkpoint_every > 0 and batches % opts.checkpoint_every == 0 and done < total then
+        save_checkpoint(epoch, done, eopts.order)
+      end
+    end
+    local loss, train_acc, train_mse = train.epoch(clf, optimizer, train_set, eopts)
     local train_s = native.wallclock() - t0
     local test_acc, test_loss, test_mse = train.evaluate(clf, test_set, 100)
     local row = {epoch = epoch, loss = loss, train_acc = train_acc, test_acc = test_acc, test_loss = test_loss,
-      seconds = native.wallclock() - t0, images_per_s = train_set.n / train_s, lr = optimizer:current_lr(),
+      seconds = native.wallclock() - t0, images_per_s = (train_set.n - start) / train_s, lr = optimizer:current_lr(),
       train_recon_mse = train_mse, test_recon_mse = test_mse}
-    if native.isatty(1) then io.write("\r", (" "):rep(78), "\r") end
+    if show then io.write("\r", (" "):rep(78), "\r") end
     print(("epoch %d  loss %.5f  train acc %.2f%%  test acc %.2f%%%s  %.1f s (%.1f images/s)"):format(
       epoch, loss, 100 * train_acc, 100 * test_acc,
       test_mse and ("  test recon mse %.5f"):format(test_mse) or "", row.seconds, row.images_per_s))
@@ -99,6 +185,8 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
     f:write(table.concat(cells, ","), "\n")
     f:flush()
     rows[#rows + 1] = row
+    if opts.checkpoint then save_checkpoint(epoch + 1, 0, nil) end
+    order, start = nil, 0
   end
   f:close()
   if #rows > 0 then

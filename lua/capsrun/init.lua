@@ -28,6 +28,8 @@ local capsrun = {
   cli = require "capsrun.cli",
   plot = require "capsrun.plot",
   perturb = require "capsrun.perturb",
+  checkpoint = require "capsrun.checkpoint",
+  experiment = require "capsrun.experiment",
 }
 
 capsrun.manual_seed = capsrun.random.manual_seed

@@ -84,24 +84,33 @@ end
 
 --- epoch(clf, optimizer, set, opts) -> mean loss, train accuracy, mean per-pixel
 -- squared reconstruction error (autoencoders)
--- opts: batch, gen (shuffling and shifts), shift, on_batch(done, total, loss)
+-- opts: batch, gen (shuffling and shifts), shift, on_batch(done, total, loss),
+-- order and start (to resume an epoch: its order and the images already done).
+-- Sets opts.order to the epoch's order, so that on_batch can checkpoint it.
+-- The means cover the images of this call only.
 function train.epoch(clf, optimizer, set, opts)
-  local loss_sum, correct, done, sse_sum = 0, 0, 0, 0
+  local loss_sum, correct, seen, sse_sum = 0, 0, 0, 0
   local pixels = set.images:numel() // set.n
-  for images, labels, n in data.batches(set, opts.batch, {gen = opts.gen, shift = opts.shift}) do
+  opts.order = opts.order or (opts.gen and opts.gen:permutation(set.n))
+  local done = opts.start or 0
+  for images, labels, n in data.batches(set, opts.batch, {gen = opts.gen, shift = opts.shift,
+                                                          order = opts.order, start = done}) do
     local loss, c, sse = train.step(clf, optimizer, images, labels)
-    sse_sum = sse_sum + (sse or 0) * n
-    if loss ~= loss or loss == math.huge then
-      error(("training diverged: loss is %s after %d images"):format(tostring(loss), done), 0)
+    if loss ~= loss or math.abs(loss) == math.huge then
+      error(("training diverged: loss is %s at step %d (epoch image %d); parameters not saved"):format(
+        tostring(loss), optimizer.step_count, done), 0)
     end
-    loss_sum, correct, done = loss_sum + loss * n, correct + c, done + n
+    sse_sum = sse_sum + (sse or 0) * n
+    loss_sum, correct, seen, done = loss_sum + loss * n, correct + c, seen + n, done + n
     if opts.on_batch then opts.on_batch(done, set.n, loss) end
   end
-  return loss_sum / done, correct / done, clf.decoder and sse_sum / done / pixels or nil
+  seen = math.max(seen, 1)
+  return loss_sum / seen, correct / seen, clf.decoder and sse_sum / seen / pixels or nil
 end
 
--- named parameters of a model, or of a {model = m, decoder = d} pair
-local function named(model)
+--- named(model) -> {{name, param, grad}, ...} of a model, or of a
+-- {model = m, decoder = d} pair (decoder names prefixed "decoder.")
+function train.named(model)
   if not model.decoder then return model:named_parameters() end
   local out = model.model:named_parameters()
   for _, e in ipairs(model.decoder:named_parameters()) do
@@ -114,14 +123,14 @@ end
 -- model may be a classifier or autoencoder (then the decoder is saved too).
 function train.save(model, path)
   local t = {}
-  for _, e in ipairs(named(model)) do t[e.name] = e.param end
+  for _, e in ipairs(train.named(model)) do t[e.name] = e.param end
   native.save_tensors(path, t)
 end
 
 --- load(model, path): parameters saved by train.save, checked name by name
 function train.load(model, path)
   local t = native.load_tensors(path)
-  for _, e in ipairs(named(model)) do
+  for _, e in ipairs(train.named(model)) do
     local src = t[e.name]
     if not src then error(("load: %s has no tensor '%s'"):format(path, e.name), 2) end
     local a, b = table.concat(src:size(), "x"), table.concat(e.param:size(), "x")

@@ -9,7 +9,6 @@ local experiment = require "capsrun.experiment"
 
 local opts = experiment.parse(arg, experiment.options({save = "runs/classify/capsnet.tensors"}),
   "usage: capsrun experiments/classify.lua [options]")
-if opts.threads then capsrun.set_threads(opts.threads) end
 local gen = capsrun.manual_seed(opts.seed)
 local train_set, test_set = experiment.load_data(opts)
 
@@ -20,11 +19,14 @@ local params, grads = model:parameters()
 local optimizer = capsrun.optim.Adam.new(params, grads, {lr = opts.lr, decay_rate = opts.lr_decay,
   decay_steps = (train_set.n + opts.batch - 1) // opts.batch})
 
-print(("capsrun classify: %s, %d train / %d test images from %s"):format(opts.dataset,
+local say = experiment.say
+say(("capsrun classify: %s, %d train / %d test images from %s"):format(opts.dataset,
   train_set.n, test_set.n, train_set.dir))
-print(("CapsNet: %d parameters, %d routing iterations, batch %d, %d threads, seed %d"):format(
-  model:num_parameters(), opts.routing_iters, opts.batch, capsrun.get_threads(), opts.seed))
+say(("CapsNet: %d parameters, %d routing iterations, batch %d, %d threads x %d ranks, seed %d"):format(
+  model:num_parameters(), opts.routing_iters, opts.batch, capsrun.get_threads(), capsrun.dist.size(), opts.seed))
 
 experiment.train(clf, optimizer, train_set, test_set, gen, opts)
-capsrun.train.save(model, opts.save)
-print("saved parameters to " .. opts.save)
+if capsrun.dist.is_main() then
+  capsrun.train.save(model, opts.save)
+  say("saved parameters to " .. opts.save)
+end

@@ -17,7 +17,6 @@ local opts = experiment.parse(arg, experiment.options({save = "runs/reconstruct/
   {"figure", "string", nil, "reconstruction figure (default: reconstructions.png beside --save)"},
   {"scale", "int", 3, "pixel scale of the figure", min = 1},
 }), "usage: capsrun experiments/reconstruct.lua [options]")
-if opts.threads then capsrun.set_threads(opts.threads) end
 local gen = capsrun.manual_seed(opts.seed)
 local train_set, test_set = experiment.load_data(opts)
 local h, w = train_set.images:size(3), train_set.images:size(4)
@@ -37,20 +36,24 @@ for i = 1, #dparams do params[#params + 1] = dparams[i]; grads[#grads + 1] = dgr
 local optimizer = capsrun.optim.Adam.new(params, grads, {lr = opts.lr, decay_rate = opts.lr_decay,
   decay_steps = (train_set.n + opts.batch - 1) // opts.batch})
 
-print(("capsrun reconstruct: %s, %d train / %d test images from %s"):format(opts.dataset,
+local say = experiment.say
+say(("capsrun reconstruct: %s, %d train / %d test images from %s"):format(opts.dataset,
   train_set.n, test_set.n, train_set.dir))
-print(("CapsNet + decoder: %d + %d parameters, %d routing iterations, batch %d, %d threads"):format(
-  model:num_parameters(), decoder:num_parameters(), opts.routing_iters, opts.batch, capsrun.get_threads()))
+say(("CapsNet + decoder: %d + %d parameters, %d routing iterations, batch %d, %d threads x %d ranks"):format(
+  model:num_parameters(), decoder:num_parameters(), opts.routing_iters, opts.batch, capsrun.get_threads(),
+  capsrun.dist.size()))
 
 experiment.train(clf, optimizer, train_set, test_set, gen, opts)
+if opts.epochs == 0 then
+  local acc, _, mse = capsrun.train.evaluate(clf, test_set, 100)
+  say(("test acc %.2f%%  test recon mse %.5f (per pixel, masked by the predicted capsule)"):format(100 * acc, mse))
+end
+if not capsrun.dist.is_main() then return end
 local dir = experiment.dirname(opts.save)
 experiment.mkdir_p(dir)
 if opts.epochs > 0 then
   capsrun.train.save(clf, opts.save)
-  print("saved model and decoder to " .. opts.save)
-else
-  local acc, _, mse = capsrun.train.evaluate(clf, test_set, 100)
-  print(("test acc %.2f%%  test recon mse %.5f (per pixel, masked by the predicted capsule)"):format(100 * acc, mse))
+  say("saved model and decoder to " .. opts.save)
 end
 
 -- the figure: the first test image of each class, then the next ones in order

@@ -96,6 +96,7 @@ int luaopen_capsrun_native(lua_State *L) {
   lnet_register(L);
   limage_register(L);
   lplot_register(L);
+  ldist_register(L);
   luaL_setfuncs(L, sys_funcs, 0);
   return 1;
 }

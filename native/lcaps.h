@@ -42,6 +42,8 @@ void ldata_register(lua_State *L);          /* idx, shifts, tensor files */
 void lnet_register(lua_State *L);           /* download, sha256 */
 void limage_register(lua_State *L);         /* PNG grids */
 void lplot_register(lua_State *L);          /* curves through cairo */
+void ldist_register(lua_State *L);          /* MPI, or a world of one */
+void ldist_shutdown(int failed);            /* MPI_Finalize, or MPI_Abort on failure */
 int luaopen_capsrun_native(lua_State *L);
 
 #endif

@@ -221,6 +221,7 @@ int main(int argc, char **argv) {
   int status = lua_pcall(L, 2, 1, 0);
   int ok = status == LUA_OK && lua_toboolean(L, -1);
   if (status != LUA_OK) report(L, status);
+  ldist_shutdown(!ok);
   lua_close(L);
   return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

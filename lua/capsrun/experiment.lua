@@ -6,6 +6,7 @@ local data = require "capsrun.data"
 local train = require "capsrun.train"
 local plot = require "capsrun.plot"
 local checkpoint = require "capsrun.checkpoint"
+local dist = require "capsrun.dist"
 
 local experiment = {}
 
@@ -36,13 +37,28 @@ end
 -- options that a resumed run takes from its command line, not its checkpoint
 local LOCAL_OPTIONS = {threads = true, checkpoint = true, checkpoint_every = true, resume = true}
 
---- parse(args, spec, usage) -> options; with --resume, the checkpoint's
+--- say(...): print, on the main rank only
+function experiment.say(...)
+  if dist.is_main() then print(...) end
+end
+
+-- threads: as asked, else the cores shared among the ranks on this machine
+local function set_threads(opts)
+  if opts.threads then native.set_threads(opts.threads); return end
+  if dist.size() > 1 then
+    local local_ranks = tonumber(os.getenv("OMPI_COMM_WORLD_LOCAL_SIZE")) or dist.size()
+    native.set_threads(math.max(1, native.get_threads() // local_ranks))
+  end
+end
+
+--- parse(args, spec, usage) -> options (and sets the thread count); with --resume, the checkpoint's
 -- options replace the others (but --threads, the checkpoint options, and
 -- --epochs when given, to extend a run) and the loaded checkpoint is kept
 -- in opts.resume_state
 function experiment.parse(args, spec, usage)
   local cli = require "capsrun.cli"
   local opts = cli.parse(args, spec, usage)
+  set_threads(opts)
   if not opts.resume then return opts end
   if not opts.checkpoint then io.stderr:write("--resume needs --checkpoint PATH\n"); os.exit(2) end
   local ok, ck = pcall(checkpoint.load, opts.checkpoint)
@@ -137,30 +153,33 @@ end
 -- printing a line and writing a CSV row per epoch, checkpointing when asked,
 -- then plots the curves. Resumes from opts.resume_state. Returns the rows.
 function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
+  local main, say = dist.is_main(), experiment.say
   local dir = experiment.dirname(opts.save)
-  experiment.mkdir_p(dir)
+  if main then experiment.mkdir_p(dir) end
   local named = train.named(clf.decoder and clf or clf.model)
   local first, start, order = 1, 0, nil
   if opts.resume_state then
     first, start, order = checkpoint.restore(opts.resume_state, named, optimizer, gen)
-    print(("resumed from %s: epoch %d, image %d, step %d"):format(opts.checkpoint, first, start, optimizer.step_count))
+    say(("resumed from %s: epoch %d, image %d, step %d"):format(opts.checkpoint, first, start, optimizer.step_count))
   end
-  if opts.checkpoint then
+  dist.broadcast_params_(optimizer.params)          -- every rank starts from rank 0's parameters
+  if opts.checkpoint and main then
     experiment.mkdir_p(experiment.dirname(opts.checkpoint))
     native.remove_stale_temps(opts.checkpoint)   -- left by a run killed while writing
   end
   local function save_checkpoint(epoch, done, ord)
+    if not main then return end
     checkpoint.save(opts.checkpoint, {named = named, optimizer = optimizer, gen = gen, epoch = epoch,
       done = done, order = ord, options = option_values(opts)})
   end
   local metrics_path = opts.metrics or (dir .. "/metrics.csv")
   local columns = {"epoch", "loss", "train_acc", "test_acc", "test_loss", "seconds", "images_per_s", "lr"}
   if clf.decoder then columns[#columns + 1] = "train_recon_mse"; columns[#columns + 1] = "test_recon_mse" end
-  local f = open_metrics(metrics_path, columns, first)
+  local f = main and open_metrics(metrics_path, columns, first)
   local rows = {}
   for epoch = first, opts.epochs do
     local t0 = native.wallclock()
-    local show = progress(epoch, t0)
+    local show = main and progress(epoch, t0)
     local batches = 0
     local eopts = {batch = opts.batch, gen = gen, shift = opts.shift, order = order, start = start}
     eopts.on_batch = function(done, total, loss)
@@ -177,22 +196,21 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
       seconds = native.wallclock() - t0, images_per_s = (train_set.n - start) / train_s, lr = optimizer:current_lr(),
       train_recon_mse = train_mse, test_recon_mse = test_mse}
     if show then io.write("\r", (" "):rep(78), "\r") end
-    print(("epoch %d  loss %.5f  train acc %.2f%%  test acc %.2f%%%s  %.1f s (%.1f images/s)"):format(
+    say(("epoch %d  loss %.5f  train acc %.2f%%  test acc %.2f%%%s  %.1f s (%.1f images/s)"):format(
       epoch, loss, 100 * train_acc, 100 * test_acc,
       test_mse and ("  test recon mse %.5f"):format(test_mse) or "", row.seconds, row.images_per_s))
     local cells = {}
     for i, c in ipairs(columns) do cells[i] = ("%.6g"):format(row[c]) end
-    f:write(table.concat(cells, ","), "\n")
-    f:flush()
+    if f then f:write(table.concat(cells, ","), "\n"); f:flush() end
     rows[#rows + 1] = row
     if opts.checkpoint then save_checkpoint(epoch + 1, 0, nil) end
     order, start = nil, 0
   end
-  f:close()
-  if #rows > 0 then
+  if f then f:close() end
+  if #rows > 0 and main then
     local png = dir .. "/curves.png"
     plot.metrics(metrics_path, png)
-    print(("metrics in %s, curves in %s"):format(metrics_path, png))
+    say(("metrics in %s, curves in %s"):format(metrics_path, png))
   end
   return rows
 end

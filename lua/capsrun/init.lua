@@ -30,6 +30,7 @@ local capsrun = {
   perturb = require "capsrun.perturb",
   checkpoint = require "capsrun.checkpoint",
   experiment = require "capsrun.experiment",
+  dist = require "capsrun.dist",
 }
 
 capsrun.manual_seed = capsrun.random.manual_seed

@@ -4,6 +4,7 @@
 local native = require "capsrun.native"
 local capsules = require "capsrun.capsules"
 local data = require "capsrun.data"
+local dist = require "capsrun.dist"
 
 local train = {}
 
@@ -40,12 +41,10 @@ function train.correct(lengths, labels)
   return n
 end
 
---- step(clf, optimizer, images, labels) -> loss, number correct, sse
--- (sse: per-image sum of squared reconstruction errors, for autoencoders)
-function train.step(clf, optimizer, images, labels)
+-- forward and backward of one (shard of a) batch: gradients accumulate
+-- into the parameters' buffers; returns loss, number correct, sse
+local function forward_backward(clf, images, labels)
   local model = clf.model
-  model:zero_grad()
-  if clf.decoder then clf.decoder:zero_grad() end
   local v = model:forward(images)                         -- (b, J, D)
   local lengths = clf.length:forward(v)                   -- (b, J)
   local loss = clf.criterion:forward(lengths, labels)
@@ -58,8 +57,34 @@ function train.step(clf, optimizer, images, labels)
     gv:add_(clf.decoder:backward(v, grad:mul_(clf.recon_weight)))
   end
   model:backward(images, gv)
-  optimizer:step()
   return loss, train.correct(lengths, labels), sse
+end
+
+--- step(clf, optimizer, images, labels) -> loss, number correct, sse
+-- (sse: per-image sum of squared reconstruction errors, for autoencoders).
+-- Under MPI each rank takes its shard of the batch and the gradients are
+-- averaged with one allreduce, so every rank makes the update that one
+-- process would make for the whole batch; the figures returned are global.
+function train.step(clf, optimizer, images, labels)
+  clf.model:zero_grad()
+  if clf.decoder then clf.decoder:zero_grad() end
+  local n, size = images:size(1), dist.size()
+  if size == 1 then
+    local loss, correct, sse = forward_backward(clf, images, labels)
+    optimizer:step()
+    return loss, correct, sse
+  end
+  local first, count = dist.shard(n)
+  local loss, correct, sse = 0, 0, 0
+  if count > 0 then
+    loss, correct, sse = forward_backward(clf, images:narrow(first + 1, count), labels:narrow(first + 1, count))
+  end
+  local share = count * size / n                          -- a shard's mean -> its part of the batch mean
+  for _, g in ipairs(optimizer.grads) do g:mul_(share) end
+  dist.allreduce_grads_(optimizer.grads, "mean")
+  local totals = dist.sum({loss * count / n, correct, (sse or 0) * count / n})
+  optimizer:step()
+  return totals[1], totals[2], clf.decoder and totals[3] or nil
 end
 
 --- evaluate(clf, set, batch_size) -> accuracy in [0, 1], mean margin loss,
@@ -68,7 +93,13 @@ end
 function train.evaluate(clf, set, batch_size)
   clf.model:evaluate()
   local correct, loss_sum, sse_sum, pixels = 0, 0, 0, 1
-  for images, labels, n in data.batches(set, batch_size or 100) do
+  local full = set
+  if dist.size() > 1 then                                 -- each rank evaluates its slice
+    local first, count = dist.shard(set.n)
+    set = {n = count, images = count > 0 and set.images:narrow(first + 1, count),
+           labels = count > 0 and set.labels:narrow(first + 1, count)}
+  end
+  for images, labels, n in (set.n > 0 and data.batches(set, batch_size or 100) or function() end) do
     local v = clf.model:forward(images)
     local lengths = clf.length:forward(v)
     loss_sum = loss_sum + clf.criterion:forward(lengths, labels) * n
@@ -79,7 +110,12 @@ function train.evaluate(clf, set, batch_size)
     end
   end
   clf.model:train()
-  return correct / set.n, loss_sum / set.n, clf.decoder and sse_sum / set.n / pixels or nil
+  if dist.size() > 1 then
+    local t = dist.sum({correct, loss_sum, sse_sum, pixels * (set.n > 0 and 1 or 0)})
+    correct, loss_sum, sse_sum = t[1], t[2], t[3]
+    pixels = full.images:numel() // full.n
+  end
+  return correct / full.n, loss_sum / full.n, clf.decoder and sse_sum / full.n / pixels or nil
 end
 
 --- epoch(clf, optimizer, set, opts) -> mean loss, train accuracy, mean per-pixel

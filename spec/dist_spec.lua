@@ -1,0 +1,90 @@
+-- Data-parallel training over MPI (mpirun on loopback). Skipped when capsrun
+-- was built without MPI or mpirun is missing, except under CI.
+local capsrun = require "capsrun"
+local T = capsrun.native
+local H = require "spec.helpers"
+
+local MPIRUN = "mpirun --allow-run-as-root --oversubscribe -np 2 "
+
+local function have_mpi()
+  return capsrun.dist.available() and os.execute("command -v mpirun >/dev/null 2>&1") == true
+end
+
+describe("dist", function()
+  local dir
+  setup(function() dir = H.tmpdir() end)
+  teardown(function() H.rm_rf(dir) end)
+  local run = (have_mpi() or os.getenv("CI") == "true") and it or pending
+
+  it("is a world of one process without mpirun", function()
+    assert.equal(0, capsrun.dist.rank())
+    assert.equal(1, capsrun.dist.size())
+    local t = T.new{1, 2}
+    capsrun.dist.allreduce_(t, "mean")
+    assert.same({1, 2}, t:totable())
+    assert.same({0, 10}, {capsrun.dist.shard(10)})
+    assert.error_matches(function() capsrun.dist.broadcast_(t, 1) end, "root rank out of range")
+  end)
+
+  run("gives 2 ranks the parameters of 1 process, within 1e-5", function()
+    assert.is_true(have_mpi(), "MPI is required under CI")
+    if not H.exists(H.shared_mnist .. "/train-images-idx3-ubyte.gz") then return pending("no ../shared MNIST") end
+    local args = ("experiments/classify.lua --data %s --limit 160 --epochs 1 --batch 40 --seed 3 " ..
+      "--routing-iters 2 --threads 1"):format(H.shared_mnist)
+    local code, out = H.run(args .. " --save " .. dir .. "/one/m.tensors")
+    assert.equal(0, code, out)
+    local p = io.popen(("%s%s %s --save %s/two/m.tensors 2>&1"):format(MPIRUN, H.bin, args, dir))
+    local out2 = p:read("a")
+    assert.is_true(p:close(), out2)
+    local _, n = out2:gsub("epoch 1 ", "")
+    assert.equal(1, n, "only rank 0 prints")
+    local a, b = T.load_tensors(dir .. "/one/m.tensors"), T.load_tensors(dir .. "/two/m.tensors")
+    for k, v in pairs(a) do
+      local rel = (v - b[k]):norm() / v:norm()
+      assert.is_true(rel < 1e-5, ("%s differs by %g"):format(k, rel))
+    end
+  end)
+
+  run("all-reduces and broadcasts across ranks", function()
+    local p = io.popen(MPIRUN .. H.bin .. [[ -e 'local d = capsrun.dist
+      local t = capsrun.ones(3):mul_(d.rank() + 1); d.allreduce_(t, "sum")
+      local b = capsrun.ones(2):mul_(d.rank() + 5); d.broadcast_(b, 1)
+      local g = {capsrun.ones(2):mul_(d.rank()), capsrun.ones(3):mul_(2 * d.rank())}
+      d.allreduce_grads_(g, "mean")
+      print(d.rank(), t:sum(), b:sum(), g[1]:sum(), g[2]:sum())' 2>&1]])
+    local out = p:read("a")
+    assert.is_true(p:close(), out)
+    assert.truthy(out:find("0\t9.0\t12.0\t1.0\t3.0", 1, true), out)
+    assert.truthy(out:find("1\t9.0\t12.0\t1.0\t3.0", 1, true), out)
+  end)
+
+  run("stops every rank in bounded time when one dies", function()
+    if not H.exists(H.shared_mnist .. "/train-images-idx3-ubyte.gz") then return pending("no ../shared MNIST") end
+    local marker = dir .. "/victim"
+    local p = io.popen(("(%s%s experiments/classify.lua --data %s --limit 3000 --epochs 5 --threads 1 " ..
+      "--save %s/m.tensors > %s/mpirun.log 2>&1; echo $? > %s/rc) & echo $!"):format(MPIRUN, H.bin, H.shared_mnist,
+      marker, dir, dir))
+    p:read("l"); p:close()
+    local ranks
+    for _ = 1, 200 do                         -- the two capsrun processes of this job
+      local q = io.popen("pgrep -f 'victim/m.tensors'")
+      ranks = {}
+      for pid in q:lines() do
+        if (H.read("/proc/" .. pid .. "/comm") or ""):match("^capsrun") then ranks[#ranks + 1] = pid end
+      end
+      q:close()
+      if #ranks >= 2 then break end
+      os.execute("sleep 0.1")
+    end
+    assert.equal(2, #ranks)
+    os.execute("sleep 3")
+    os.execute("kill -9 " .. ranks[2])
+    local t0 = T.wallclock()
+    while not H.exists(dir .. "/rc") and T.wallclock() - t0 < 60 do os.execute("sleep 0.2") end
+    local waited = T.wallclock() - t0
+    assert.is_true(H.exists(dir .. "/rc"), "the job still runs 60 s after a rank died")
+    assert.is_true(waited < 30, ("the job took %.1f s to stop"):format(waited))
+    assert.are_not.equal("0", H.read(dir .. "/rc"):match("%d+"))
+    assert.is_false(H.exists(marker .. "/m.tensors"))
+  end)
+end)

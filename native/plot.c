@@ -24,8 +24,8 @@ static Range data_range(const PlotPanel *p, int use_x) {
     }
   if (!isfinite(r.lo)) { r.lo = 0; r.hi = 1; }
   if (r.hi - r.lo < 1e-12) { r.lo -= 0.5; r.hi += 0.5; }
-  double pad = use_x ? 0 : 0.05 * (r.hi - r.lo);
-  r.lo -= pad; r.hi += pad;
+  double span = r.hi - r.lo;              /* room above the data for the legend */
+  if (!use_x) { r.lo -= 0.05 * span; r.hi += 0.12 * span * (p->nseries + 1); }
   return r;
 }
 
@@ -75,6 +75,29 @@ static void draw_axes(cairo_t *cr, const PlotPanel *p, double x0, double y0, dou
   }
 }
 
+/* legend in a white box at (x, y), top left corner */
+static void draw_legend(cairo_t *cr, const PlotPanel *p, double x, double y) {
+  int n = 0;
+  for (int s = 0; s < p->nseries; s++) n += p->series[s].label != NULL;
+  if (!n) return;
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_rectangle(cr, x, y, 110, 8 + 16 * n);
+  cairo_fill_preserve(cr);
+  cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
+  cairo_set_line_width(cr, 1);
+  cairo_stroke(cr);
+  double ly = y + 16;
+  cairo_set_line_width(cr, 2);
+  for (int s = 0; s < p->nseries; s++) {
+    if (!p->series[s].label) continue;
+    cairo_set_source_rgb(cr, COLOURS[s][0], COLOURS[s][1], COLOURS[s][2]);
+    cairo_move_to(cr, x + 8, ly - 4); cairo_line_to(cr, x + 26, ly - 4); cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    text_at(cr, x + 32, ly, p->series[s].label, 0, 10);
+    ly += 16;
+  }
+}
+
 static void draw_panel(cairo_t *cr, const PlotPanel *p, double x0, double y0, double w, double h) {
   Range xr = data_range(p, 1), yr = data_range(p, 0);
   draw_axes(cr, p, x0, y0, w, h, xr, yr);
@@ -94,13 +117,8 @@ static void draw_panel(cairo_t *cr, const PlotPanel *p, double x0, double y0, do
       cairo_arc(cr, px, py, 3, 0, 2 * PI);
       cairo_fill(cr);
     }
-    if (se->label) {                      /* legend, top right */
-      double ly = y0 + 14 + 16 * s;
-      cairo_move_to(cr, x0 + w - 110, ly - 4); cairo_line_to(cr, x0 + w - 92, ly - 4); cairo_stroke(cr);
-      cairo_set_source_rgb(cr, 0, 0, 0);
-      text_at(cr, x0 + w - 86, ly, se->label, 0, 10);
-    }
   }
+  draw_legend(cr, p, x0 + w - 118, y0 + 6);
 }
 
 static cairo_status_t write_to_file(void *closure, const unsigned char *data, unsigned int length) {

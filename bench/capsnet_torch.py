@@ -11,6 +11,10 @@ over the parents j; squash with eps inside the square root.
       "4.weight"), "input" (b, 1, 28, 28), "labels" (b) and "iters" (1) from a
       capsrun tensor file, runs one forward and backward of the margin loss
       in float64, and writes "v", "lengths", "loss" and "grad.<name>".
+
+  capsnet_torch.py bench [THREADS [BATCHES [STEPS]]]
+      training and inference throughput of the same model with the decoder,
+      float32, e.g. bench 2 32,64,128 5 (bench/compare.sh runs both sides).
 """
 import struct
 import sys
@@ -129,8 +133,61 @@ def reference(inp, outp):
     write_tensors(outp, out)
 
 
+class Decoder(nn.Module):
+    def __init__(self, classes=10, dim=16, pixels=784):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(classes * dim, 512), nn.ReLU(), nn.Linear(512, 1024), nn.ReLU(),
+                                 nn.Linear(1024, pixels), nn.Sigmoid())
+
+    def forward(self, v, labels):
+        mask = F.one_hot(labels, v.shape[1]).to(v.dtype).unsqueeze(-1)
+        return self.net((v * mask).flatten(1))
+
+
+def bench(threads, batches, steps):
+    """Training and inference throughput of CapsNet + decoder, float32,
+    timed as bench/bench.lua times capsrun: one warm-up step, then `steps`."""
+    import time
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    model, dec = CapsNet(), Decoder()
+    opt = torch.optim.Adam(list(model.parameters()) + list(dec.parameters()), lr=1e-3)
+    print("pytorch %s: %d threads, CapsNet + decoder, 3 routing iterations" % (torch.__version__, threads))
+    for b in batches:
+        x = torch.rand(b, 1, 28, 28)
+        y = torch.arange(b) % 10
+
+        def step():
+            opt.zero_grad()
+            v = model(x)
+            lengths = torch.sqrt((v * v).sum(-1) + EPS)
+            recon = dec(v, y)
+            loss = margin_loss(lengths, y) + 0.0005 * ((recon - x.flatten(1)) ** 2).sum(1).mean()
+            loss.backward()
+            opt.step()
+
+        step()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        train = b * steps / (time.perf_counter() - t0)
+        with torch.no_grad():
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                v = model(x)
+                dec(v, ((v * v).sum(-1)).argmax(1))
+            infer = b * steps / (time.perf_counter() - t0)
+        print("batch %3d: train %.1f images/s, inference %.1f images/s" % (b, train, infer))
+        sys.stdout.flush()
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "reference":
         reference(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) >= 2 and sys.argv[1] == "bench":
+        threads = int(sys.argv[2]) if len(sys.argv) > 2 else torch.get_num_threads()
+        batches = [int(b) for b in (sys.argv[3] if len(sys.argv) > 3 else "32,64,128").split(",")]
+        steps = int(sys.argv[4]) if len(sys.argv) > 4 else 5
+        bench(threads, batches, steps)
     else:
         sys.exit(__doc__)

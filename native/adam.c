@@ -8,9 +8,12 @@ void adam_update(size_t n, float *param, const float *grad, float *m, float *v,
   const double c2 = 1.0 - pow(p->beta2, (double)p->step);
   const float step = (float)(p->lr * sqrt(c2) / c1);
   const float epsh = (float)(p->eps * sqrt(c2)); /* eps on the bias-corrected v */
-  for (size_t i = 0; i < n; i++) {
-    m[i] = p->beta1 * m[i] + (1.0f - p->beta1) * grad[i];
-    v[i] = p->beta2 * v[i] + (1.0f - p->beta2) * grad[i] * grad[i];
+  const float b1 = p->beta1, b2 = p->beta2;
+  /* elementwise, so threads change nothing in the result */
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+  for (long i = 0; i < (long)n; i++) {
+    m[i] = b1 * m[i] + (1.0f - b1) * grad[i];
+    v[i] = b2 * v[i] + (1.0f - b2) * grad[i] * grad[i];
     param[i] -= step * m[i] / (sqrtf(v[i]) + epsh);
   }
 }

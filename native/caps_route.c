@@ -2,68 +2,126 @@
  * (Sabour et al. 2017, procedure 1), forward and backward through every
  * iteration. Parallel over the batch: each sample routes independently. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 #include "kernels.h"
 
+/* W_i (JD, K) -> wt (K, JD): with jd innermost, the loops below are plain
+ * AXPYs and dot products over 160 contiguous floats, which vectorise; the
+ * transpose costs JD*K per i against B*JD*K multiply-adds. */
+static void transpose_block(const float *wi, size_t JD, size_t K, float *wt) {
+  for (size_t jd = 0; jd < JD; jd++)
+    for (size_t k = 0; k < K; k++) wt[k * JD + jd] = wi[jd * K + k];
+}
+
+#define PREDICT_MAX_BLOCK CAPS_PREDICT_MAX_BLOCK
+
 /* u (B, I, Din), w (I, J, D, Din) -> uhat (B, I, J, D) */
 void caps_predict_forward(const RouteDims *d, const float *u, const float *w, float *uhat) {
-  const size_t I = d->in_caps, JD = d->out_caps * d->out_dim, K = d->in_dim;
-#pragma omp parallel for schedule(static)
-  for (long bl = 0; bl < (long)d->batch; bl++) {
-    size_t b = (size_t)bl;
-    for (size_t i = 0; i < I; i++) {
-      const float *x = u + (b * I + i) * K, *wi = w + i * JD * K;
-      float *y = uhat + (b * I + i) * JD;
-      for (size_t jd = 0; jd < JD; jd++) {
-        float acc = 0;
-        for (size_t k = 0; k < K; k++) acc += wi[jd * K + k] * x[k];
-        y[jd] = acc;
+  const size_t I = d->in_caps, JD = d->out_caps * d->out_dim, K = d->in_dim, B = d->batch;
+#pragma omp parallel
+  {
+    float wt[PREDICT_MAX_BLOCK];
+#pragma omp for schedule(static)
+    for (long il = 0; il < (long)I; il++) {
+      size_t i = (size_t)il;
+      transpose_block(w + i * JD * K, JD, K, wt);
+      for (size_t b = 0; b < B; b++) {
+        const float *x = u + (b * I + i) * K;
+        float *y = uhat + (b * I + i) * JD;
+        for (size_t jd = 0; jd < JD; jd++) y[jd] = 0;
+        for (size_t k = 0; k < K; k++) {
+          const float xk = x[k], *row = wt + k * JD;
+#pragma omp simd
+          for (size_t jd = 0; jd < JD; jd++) y[jd] += xk * row[jd];
+        }
       }
     }
   }
 }
 
-/* gw (I, J, D, Din) += sum_b guhat x u; gu (B, I, Din) = W^T guhat */
+/* gw (I, J, D, Din) += sum_b guhat x u; gu (B, I, Din) = W^T guhat.
+ * Parallel over i: each thread owns its W_i block, so no two threads write
+ * the same gradient, and the sums run over b in order (deterministic). */
 void caps_predict_backward(const RouteDims *d, const float *u, const float *w,
                            const float *guhat, float *gw, float *gu) {
   const size_t I = d->in_caps, JD = d->out_caps * d->out_dim, K = d->in_dim, B = d->batch;
-#pragma omp parallel for schedule(static)
-  for (long il = 0; il < (long)I; il++) {
-    size_t i = (size_t)il;
-    float *gwi = gw + i * JD * K;
-    for (size_t b = 0; b < B; b++) {
-      const float *x = u + (b * I + i) * K, *g = guhat + (b * I + i) * JD;
-      for (size_t jd = 0; jd < JD; jd++)
-        for (size_t k = 0; k < K; k++) gwi[jd * K + k] += g[jd] * x[k];
-    }
-    if (gu)
+#pragma omp parallel
+  {
+    float wt[PREDICT_MAX_BLOCK], gwt[PREDICT_MAX_BLOCK];
+#pragma omp for schedule(static)
+    for (long il = 0; il < (long)I; il++) {
+      size_t i = (size_t)il;
+      transpose_block(w + i * JD * K, JD, K, wt);
+      for (size_t n = 0; n < K * JD; n++) gwt[n] = 0;
       for (size_t b = 0; b < B; b++) {
-        const float *g = guhat + (b * I + i) * JD, *wi = w + i * JD * K;
-        float *gx = gu + (b * I + i) * K;
-        for (size_t k = 0; k < K; k++) gx[k] = 0;
-        for (size_t jd = 0; jd < JD; jd++)
-          for (size_t k = 0; k < K; k++) gx[k] += wi[jd * K + k] * g[jd];
+        const float *x = u + (b * I + i) * K, *g = guhat + (b * I + i) * JD;
+        float *gx = gu ? gu + (b * I + i) * K : NULL;
+        for (size_t k = 0; k < K; k++) {
+          float *grow = gwt + k * JD, acc = 0;
+          const float xk = x[k], *row = wt + k * JD;
+#pragma omp simd reduction(+ : acc)
+          for (size_t jd = 0; jd < JD; jd++) { grow[jd] += xk * g[jd]; acc += row[jd] * g[jd]; }
+          if (gx) gx[k] = acc;
+        }
       }
+      float *gwi = gw + i * JD * K;
+      for (size_t jd = 0; jd < JD; jd++)
+        for (size_t k = 0; k < K; k++) gwi[jd * K + k] += gwt[k * JD + jd];
+    }
   }
 }
 
 static float dotf(const float *a, const float *b, size_t n) {
   float acc = 0;
+#pragma omp simd reduction(+ : acc)
   for (size_t k = 0; k < n; k++) acc += a[k] * b[k];
   return acc;
 }
 
-/* softmax over the J parents of each child i: logits (I, J) -> c (I, J) */
-static void softmax_parents(size_t I, size_t J, const float *logits, float *c) {
-  for (size_t i = 0; i < I; i++) {
-    const float *x = logits + i * J;
-    float *y = c + i * J, mx = x[0], sum = 0;
-    for (size_t j = 1; j < J; j++) if (x[j] > mx) mx = x[j];
-    for (size_t j = 0; j < J; j++) { y[j] = expf(x[j] - mx); sum += y[j]; }
-    for (size_t j = 0; j < J; j++) y[j] /= sum;
+/* exp(x) for the softmax, whose inputs are <= 0 after the max is taken
+ * out: Cephes' expf polynomial (relative error about 1e-7), branch-free so
+ * that the loop over the parents vectorises. */
+static inline float exp_nonpositive(float x) {
+  x = x < -87.0f ? -87.0f : x;
+  float n = floorf(x * 1.44269504088896341f + 0.5f);
+  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t bits = ((int32_t)n + 127) << 23;
+  float scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+/* softmax over the J parents of one child: logits (J) -> c (J) */
+static void softmax_row(size_t J, const float *x, float *y) {
+  float mx = x[0], sum = 0;
+  for (size_t j = 1; j < J; j++) mx = x[j] > mx ? x[j] : mx;
+#pragma omp simd reduction(+ : sum)
+  for (size_t j = 0; j < J; j++) { y[j] = exp_nonpositive(x[j] - mx); sum += y[j]; }
+  const float inv = 1.0f / sum;
+  for (size_t j = 0; j < J; j++) y[j] *= inv;
+}
+
+/* s (J, D) += c_ij u_ij for one child i */
+static void accumulate_child(size_t J, size_t D, const float *c, const float *u, float *s) {
+  for (size_t j = 0; j < J; j++) {
+    const float cij = c[j], *uij = u + j * D;
+    float *sj = s + j * D;
+#pragma omp simd
+    for (size_t k = 0; k < D; k++) sj[k] += cij * uij[k];
   }
 }
 
+/* One pass over the predictions per iteration: for each child, the
+ * agreement with the previous iteration's outputs, the softmax over parents
+ * and the weighted sum, fused so that u_hat is read once. */
 void caps_route_dynamic_forward(const RouteDims *d, const float *uhat, float *v,
                                 float *c, float *s, float *vs, float *logits) {
   const size_t I = d->in_caps, J = d->out_caps, D = d->out_dim, R = d->iters;
@@ -75,19 +133,17 @@ void caps_route_dynamic_forward(const RouteDims *d, const float *uhat, float *v,
     memset(lg, 0, I * J * sizeof(float));
     for (size_t r = 0; r < R; r++) {
       float *cr = c + (b * R + r) * I * J, *sr = s + (b * R + r) * J * D;
-      float *vr = vs + (b * R + r) * J * D;
-      softmax_parents(I, J, lg, cr);
+      const float *vprev = r ? vs + (b * R + r - 1) * J * D : NULL;
       memset(sr, 0, J * D * sizeof(float));
-      for (size_t i = 0; i < I; i++)
-        for (size_t j = 0; j < J; j++) {
-          const float *uij = u + (i * J + j) * D;
-          float cij = cr[i * J + j], *sj = sr + j * D;
-          for (size_t k = 0; k < D; k++) sj[k] += cij * uij[k];
-        }
-      caps_squash_forward(J, D, sr, vr);
-      if (r + 1 < R)
-        for (size_t i = 0; i < I; i++)
-          for (size_t j = 0; j < J; j++) lg[i * J + j] += dotf(u + (i * J + j) * D, vr + j * D, D);
+      for (size_t i = 0; i < I; i++) {
+        const float *ui = u + i * J * D;
+        float *li = lg + i * J;
+        if (vprev)
+          for (size_t j = 0; j < J; j++) li[j] += dotf(ui + j * D, vprev + j * D, D);
+        softmax_row(J, li, cr + i * J);
+        accumulate_child(J, D, cr + i * J, ui, sr);
+      }
+      caps_squash_forward(J, D, sr, vs + (b * R + r) * J * D);
     }
     memcpy(v + b * J * D, vs + (b * R + R - 1) * J * D, J * D * sizeof(float));
   }
@@ -117,8 +173,10 @@ void caps_route_dynamic_backward(const RouteDims *d, const float *uhat, const fl
           for (size_t j = 0; j < J; j++) {
             float g = glog[i * J + j];
             const float *uij = u + (i * J + j) * D;
-            float *guij = gu + (i * J + j) * D;
-            for (size_t k = 0; k < D; k++) { gvr[j * D + k] += g * uij[k]; guij[k] += g * vr[j * D + k]; }
+            float *guij = gu + (i * J + j) * D, *gvj = gvr + j * D;
+            const float *vj = vr + j * D;
+#pragma omp simd
+            for (size_t k = 0; k < D; k++) { gvj[k] += g * uij[k]; guij[k] += g * vj[k]; }
           }
       }
       caps_squash_backward(J, D, sr, gvr, gsr);
@@ -127,8 +185,10 @@ void caps_route_dynamic_backward(const RouteDims *d, const float *uhat, const fl
         for (size_t j = 0; j < J; j++) {
           const float *uij = u + (i * J + j) * D;
           float *guij = gu + (i * J + j) * D, cij = cr[i * J + j];
-          gc[j] = dotf(gsr + j * D, uij, D);
-          for (size_t k = 0; k < D; k++) guij[k] += cij * gsr[j * D + k];
+          const float *gsj = gsr + j * D;
+          gc[j] = dotf(gsj, uij, D);
+#pragma omp simd
+          for (size_t k = 0; k < D; k++) guij[k] += cij * gsj[k];
           acc += cij * gc[j];
         }
         for (size_t j = 0; j < J; j++) glog[i * J + j] += cr[i * J + j] * (gc[j] - acc);

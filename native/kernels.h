@@ -52,7 +52,9 @@ void caps_mask_forward(size_t B, size_t J, size_t D, const float *v, const float
 void caps_mask_backward(size_t B, size_t J, size_t D, const float *gout, const float *index, float *gv);
 
 typedef struct RouteDims { size_t batch, in_caps, out_caps, in_dim, out_dim, iters; } RouteDims;
-/* caps_route.c: u (B, I, Din), W (I, J, D, Din) -> uhat (B, I, J, D) */
+/* caps_route.c: u (B, I, Din), W (I, J, D, Din) -> uhat (B, I, J, D);
+ * J*D*Din must not exceed CAPS_PREDICT_MAX_BLOCK (per-thread stack blocks) */
+#define CAPS_PREDICT_MAX_BLOCK 16384
 void caps_predict_forward(const RouteDims *d, const float *u, const float *w, float *uhat);
 void caps_predict_backward(const RouteDims *d, const float *u, const float *w,
                            const float *guhat, float *gw, float *gu);

@@ -103,6 +103,8 @@ static void predict_dims(lua_State *L, RouteDims *d, Tensor *u, Tensor *w, int w
   lt_check_shape(L, 1, u, 3, ushape);
   d->batch = u->shape[0]; d->in_caps = w->shape[0]; d->out_caps = w->shape[1];
   d->out_dim = w->shape[2]; d->in_dim = w->shape[3]; d->iters = 1;
+  if (w->shape[1] * w->shape[2] * w->shape[3] > CAPS_PREDICT_MAX_BLOCK)
+    luaL_argerror(L, warg, lua_pushfstring(L, "weights with J*D*Din at most %d expected", CAPS_PREDICT_MAX_BLOCK));
 }
 
 /* caps_predict_forward(u (B, I, Din), W (I, J, D, Din), ws) -> uhat (B, I, J, D) */

@@ -3,7 +3,7 @@
 # python3-torch is only for the reference spec and the benchmark (never a
 # dependency of capsrun itself): installed when CI=true or WITH_TORCH=1.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config lua5.4 liblua5.4-dev lua-busted libopenblas-dev
+pkgs=(build-essential cmake pkg-config lua5.4 liblua5.4-dev lua-busted libopenblas-dev libopenblas0-openmp
       libpng-dev zlib1g-dev libreadline-dev libcurl4-openssl-dev libcairo2-dev gzip openmpi-bin libopenmpi-dev)
 if [ "${CI:-}" = "true" ] || [ "${WITH_TORCH:-0}" = "1" ]; then pkgs+=(python3-torch python3-numpy); fi
 missing=()

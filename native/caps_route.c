@@ -82,8 +82,8 @@ static float dotf(const float *a, const float *b, size_t n) {
 /* exp(x) for the softmax, whose inputs are <= 0 after the max is taken
  * out: Cephes' expf polynomial (relative error about 1e-7), branch-free so
  * that the loop over the parents vectorises. */
-static inline float exp_nonpositive(float x) {
-  x = x < -87.0f ? -87.0f : x;
+static inline float exp_nonpositive(float x_in) {
+  const float x = x_in >= -87.0f ? x_in : -87.0f;   /* NaN too: n below must be an integer in range */
   float n = floorf(x * 1.44269504088896341f + 0.5f);
   float r = x - n * 0.693359375f + n * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
@@ -93,10 +93,10 @@ static inline float exp_nonpositive(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  int32_t bits = ((int32_t)n + 127) << 23;
+  uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;   /* n in [-126, 0] */
   float scale;
   memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
+  return p * scale + (x_in - x_in);   /* a NaN logit stays NaN, for the loss guard */
 }
 
 /* softmax over the J parents of one child: logits (J) -> c (J) */

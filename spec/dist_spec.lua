@@ -47,6 +47,24 @@ describe("dist", function()
     end
   end)
 
+  run("resumes a 2-rank checkpoint in 1 process, matching a straight run", function()
+    if not H.exists(H.shared_mnist .. "/train-images-idx3-ubyte.gz") then return pending("no ../shared MNIST") end
+    local args = ("experiments/classify.lua --data %s --limit 160 --batch 40 --seed 3 --routing-iters 2 --threads 1 ")
+      :format(H.shared_mnist)
+    assert.equal(0, (H.run(args .. "--epochs 2 --save " .. dir .. "/s/m.tensors")))
+    local p = io.popen(("%s%s %s --epochs 1 --save %s/r/m.tensors --checkpoint %s/r/ck 2>&1"):format(MPIRUN, H.bin,
+      args, dir, dir))
+    local out = p:read("a")
+    assert.is_true(p:close(), out)
+    local code, out2 = H.run(("experiments/classify.lua --checkpoint %s/r/ck --resume --epochs 2 --threads 1"):format(dir))
+    assert.equal(0, code, out2)
+    local a, b = T.load_tensors(dir .. "/s/m.tensors"), T.load_tensors(dir .. "/r/m.tensors")
+    for k, v in pairs(a) do
+      local rel = (v - b[k]):norm() / v:norm()
+      assert.is_true(rel < 1e-5, ("%s differs by %g"):format(k, rel))
+    end
+  end)
+
   run("all-reduces and broadcasts across ranks", function()
     local p = io.popen(MPIRUN .. H.bin .. [[ -e 'local d = capsrun.dist
       local t = capsrun.ones(3):mul_(d.rank() + 1); d.allreduce_(t, "sum")

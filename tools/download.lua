@@ -33,11 +33,7 @@ if positional[1] ~= "mnist" then
   os.exit(2)
 end
 local dir = positional[2] or "data/mnist"
-local path = ""
-for part in dir:gmatch("[^/]+") do
-  path = path == "" and (dir:sub(1, 1) == "/" and "/" .. part or part) or path .. "/" .. part
-  assert(native.mkdir(path))
-end
+capsrun.experiment.mkdir_p(dir)
 
 local mirrors = base_url and {base_url} or MIRRORS
 local failed = false

@@ -31,6 +31,18 @@ describe("experiments/reconstruct.lua and perturb.lua", function()
     assert.truthy(name, out3)
     local img = capsrun.read_png(dir .. "/pt/" .. name)
     assert.same({16 * 28 + 17, 12 * 28 + 13}, img:size())   -- 16 dimensions x (original + 11 deltas)
+
+    -- predict.lua on a user's PNG, dark on light, with the reconstruction
+    local test = capsrun.data.load("mnist", "test", {dir = H.shared_mnist, limit = 1})
+    capsrun.write_png_grid(dir .. "/digit.png", 1 - test.images:reshape(28, 28), {spacing = 0})
+    local code4, out4 = H.run(("experiments/predict.lua --load %s/ae/capsnet.tensors --routing-iters 1 --invert " ..
+      "--out %s/pred.png %s/digit.png"):format(dir, dir, dir))
+    assert.equal(0, code4, out4)
+    assert.truthy(out4:find("digit.png: class %d %(capsule lengths"), out4)
+    assert.same({2 * 84 + 3 * 2, 84 + 2 * 2}, capsrun.read_png(dir .. "/pred.png"):size())
+    local code5, out5 = H.run(("experiments/predict.lua --load %s/ae/capsnet.tensors %s/nothing.png"):format(dir, dir))
+    assert.equal(1, code5)
+    assert.truthy(out5:find("cannot open", 1, true))
   end)
 
   it("refuse a missing or mismatched checkpoint and bad image indices", function()

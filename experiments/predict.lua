@@ -78,6 +78,6 @@ if opts.out then
   for i = 1, #images do
     for p = 1, h * w do g:set(i, p, flat:get(i, p)); g:set(#images + i, p, recon:get(i, p)) end
   end
-  capsrun.write_png_grid(opts.out, grid, {scale = 3, spacing = 2})
+  capsrun.write_png_grid(opts.out, grid, {cols = #images, scale = 3, spacing = 2})
   print("input above reconstruction in " .. opts.out)
 end

@@ -155,6 +155,7 @@ static void repl(lua_State *L) {
   printf("capsrun %s (%s): tensors and capsule layers in Lua. `capsrun = require 'capsrun'` is loaded.\n",
          CAPSRUN_VERSION, LUA_RELEASE);
   char *line;
+  lua_settop(L, 0);   /* pmain's own arguments must not print as results */
   while ((line = readline(PROMPT)) != NULL) {
     int status = load_chunk(L, line);
     if (status == LUA_OK) status = docall(L, 0, LUA_MULTRET);

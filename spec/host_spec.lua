@@ -45,6 +45,10 @@ describe("capsrun host", function()
     assert.truthy(out:find("boom", 1, true))
     assert.truthy(out:find("3.0", 1, true))
     assert.truthy(out:find("loop\t2", 1, true))
+    -- a statement prints nothing, not even on the first line
+    local _, quiet = H.run("-i", "y = 1\n")
+    assert.is_nil(quiet:find("userdata", 1, true), quiet)
+    assert.is_nil(quiet:match("\n1\t"), quiet)
   end)
 
   it("prints its version and help", function()

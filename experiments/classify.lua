@@ -15,9 +15,7 @@ local train_set, test_set = experiment.load_data(opts)
 local model = capsrun.CapsNet{input = {1, train_set.images:size(3), train_set.images:size(4)},
   classes = train_set.classes, routing_iters = opts.routing_iters, gen = gen}
 local clf = capsrun.train.classifier(model)
-local params, grads = model:parameters()
-local optimizer = capsrun.optim.Adam.new(params, grads, {lr = opts.lr, decay_rate = opts.lr_decay,
-  decay_steps = (train_set.n + opts.batch - 1) // opts.batch})
+local optimizer = experiment.adam({model}, opts, train_set)
 
 local say = experiment.say
 say(("capsrun classify: %s, %d train / %d test images from %s"):format(opts.dataset,

@@ -56,15 +56,13 @@ for _, i in ipairs(indices) do
   local image = test_set.images:narrow(i + 1, 1)                      -- (1, 1, h, w)
   local grid, class = capsrun.perturb.grid(model, decoder, image, {from = opts.from, to = opts.to, step = opts.step})
   local dims, steps = grid:size(1), grid:size(2)
-  -- prepend the original as the first column of every row
-  local fig = capsrun.zeros(dims, steps + 1, h, w)
-  local f, g, src = fig:reshape(dims * (steps + 1), h * w), grid:reshape(dims * steps, h * w), image:reshape(h * w)
+  -- the original as the first column of every row
+  local rows, original = {}, image:reshape(1, h * w)
   for d = 1, dims do
-    for p = 1, h * w do f:set((d - 1) * (steps + 1) + 1, p, src:get(p)) end
-    for k = 1, steps do
-      for p = 1, h * w do f:set((d - 1) * (steps + 1) + 1 + k, p, g:get((d - 1) * steps + k, p)) end
-    end
+    rows[#rows + 1] = original
+    rows[#rows + 1] = grid:narrow(d, 1):reshape(steps, h * w)
   end
+  local fig = capsrun.cat(rows):reshape(dims, steps + 1, h, w)
   local path = ("%s/perturb-%d-%d.png"):format(opts.out, class, i)
   capsrun.write_png_grid(path, fig, {scale = opts.scale, spacing = 1})
   print(("test image %d (label %d, predicted %d): %s"):format(i, math.tointeger(test_set.labels:get(i + 1)), class, path))

@@ -46,12 +46,10 @@ for i, f in ipairs(files) do
   images[i] = img
 end
 local h, w = images[1]:size(1), images[1]:size(2)
-local batch = capsrun.zeros(#images, 1, h, w)
-local flat = batch:reshape(#images, h * w)
-for i, img in ipairs(images) do
-  local src = img:reshape(h * w)
-  for p = 1, h * w do flat:set(i, p, src:get(p)) end
-end
+local flat = {}
+for i, img in ipairs(images) do flat[i] = img:reshape(1, h * w) end
+flat = capsrun.cat(flat)                                       -- (n, h*w)
+local batch = flat:reshape(#images, 1, h, w)
 
 local ok, model = pcall(capsrun.CapsNet, {input = {1, h, w}, classes = opts.classes, routing_iters = opts.routing_iters})
 if not ok then io.stderr:write(tostring(model), "\n"); os.exit(1) end
@@ -73,11 +71,7 @@ end
 if opts.out then
   if not with_decoder then io.stderr:write("predict: --out needs a checkpoint with a decoder\n"); os.exit(1) end
   local recon = decoder:forward(v)                            -- masked by the longest capsule
-  local grid = capsrun.zeros(2, #images, h, w)
-  local g = grid:reshape(2 * #images, h * w)
-  for i = 1, #images do
-    for p = 1, h * w do g:set(i, p, flat:get(i, p)); g:set(#images + i, p, recon:get(i, p)) end
-  end
+  local grid = capsrun.cat{flat, recon}:reshape(2, #images, h, w)  -- inputs over reconstructions
   capsrun.write_png_grid(opts.out, grid, {cols = #images, scale = 3, spacing = 2})
   print("input above reconstruction in " .. opts.out)
 end

@@ -30,11 +30,7 @@ if opts.load then
   if not ok then io.stderr:write("reconstruct: ", tostring(err), "\n"); os.exit(1) end
 end
 
-local params, grads = model:parameters()
-local dparams, dgrads = decoder:parameters()
-for i = 1, #dparams do params[#params + 1] = dparams[i]; grads[#grads + 1] = dgrads[i] end
-local optimizer = capsrun.optim.Adam.new(params, grads, {lr = opts.lr, decay_rate = opts.lr_decay,
-  decay_steps = (train_set.n + opts.batch - 1) // opts.batch})
+local optimizer = experiment.adam({model, decoder}, opts, train_set)
 
 local say = experiment.say
 say(("capsrun reconstruct: %s, %d train / %d test images from %s"):format(opts.dataset,
@@ -74,14 +70,7 @@ local idx = capsrun.tensor(picked)
 local images = native.index_select(test_set.images, idx)            -- (n, 1, h, w)
 model:evaluate()
 local recon = decoder:forward(model:forward(images))                  -- masked by the longest capsule
-local grid = capsrun.zeros(2, #picked, h, w)                            -- row 1: images, row 2: reconstructions
-local flat, top = grid:reshape(2 * #picked, h * w), images:reshape(#picked, h * w)
-for k = 1, #picked do
-  for p = 1, h * w do
-    flat:set(k, p, top:get(k, p))
-    flat:set(#picked + k, p, recon:get(k, p))
-  end
-end
+local grid = capsrun.cat{images:reshape(#picked, h * w), recon}:reshape(2, #picked, h, w)  -- images over reconstructions
 local figure = opts.figure or (dir .. "/reconstructions.png")
 capsrun.write_png_grid(figure, grid, {scale = opts.scale, spacing = 2})
 print("reconstructions (top: test images, bottom: decoded from the predicted capsule) in " .. figure)

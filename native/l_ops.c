@@ -207,6 +207,46 @@ static int t_narrow(lua_State *L) {
   return 1;
 }
 
+/* cat({t1, t2, ...}): rows of the tensors one after the other along the
+ * first dimension; the other dimensions must agree */
+static int t_cat(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_Integer n = luaL_len(L, 1);
+  luaL_argcheck(L, n >= 1, 1, "non-empty list of tensors expected");
+  lua_geti(L, 1, 1);
+  Tensor *first = lt_check(L, -1);
+  lua_pop(L, 1);
+  luaL_argcheck(L, first->ndim >= 1, 1, "tensors with at least 1 dimension expected");
+  size_t shape[CAPS_MAXDIM], rows = 0;
+  memcpy(shape, first->shape, sizeof shape);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_geti(L, 1, i);
+    Tensor *t = (Tensor *)luaL_testudata(L, -1, TENSOR_MT);
+    if (!t) return luaL_error(L, "cat: entry %I is not a tensor", i);
+    int same = t->ndim == first->ndim;
+    for (int d = 1; same && d < t->ndim; d++) same = t->shape[d] == first->shape[d];
+    if (!same) {
+      char a[128], b[128];
+      return luaL_error(L, "cat: entry %I has shape %s, entry 1 %s (all but the first dimension must agree)", i,
+                        tensor_shape_str(t->shape, t->ndim, a, sizeof a),
+                        tensor_shape_str(first->shape, first->ndim, b, sizeof b));
+    }
+    rows += t->shape[0];
+    lua_pop(L, 1);
+  }
+  shape[0] = rows;
+  Tensor *r = lt_push_new(L, first->ndim, shape);
+  size_t pos = 0;
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_geti(L, 1, i);
+    Tensor *t = lt_check(L, -1);
+    if (t->numel) memcpy(r->data + pos, t->data, t->numel * sizeof(float));
+    pos += t->numel;
+    lua_pop(L, 1);
+  }
+  return 1;
+}
+
 static const luaL_Reg op_methods[] = {
   {"add", m_add}, {"sub", m_sub}, {"mul", m_mul}, {"div", m_div},
   {"add_", m_add_}, {"mul_", m_mul_}, {"sum", m_sum}, {"mean", m_mean},
@@ -218,7 +258,7 @@ static const luaL_Reg op_meta[] = {
   {"__unm", m_unm}, {NULL, NULL}};
 
 static const luaL_Reg op_funcs[] = {
-  {"matmul", t_matmul}, {"index_select", t_index_select}, {"narrow", t_narrow}, {NULL, NULL}};
+  {"matmul", t_matmul}, {"index_select", t_index_select}, {"narrow", t_narrow}, {"cat", t_cat}, {NULL, NULL}};
 
 void lops_register(lua_State *L) {
   luaL_setfuncs(L, op_funcs, 0);

@@ -93,6 +93,14 @@ describe("tensor", function()
     assert.has_error(function() t:narrow(3, 2) end)
   end)
 
+  it("concatenates along the first dimension, checking the others", function()
+    local c = T.cat{T.new{{1, 2}}, T.new{{3, 4}, {5, 6}}}
+    assert.same({{1, 2}, {3, 4}, {5, 6}}, c:totable())
+    assert.error_matches(function() T.cat{T.zeros(1, 2), T.zeros(1, 3)} end, "entry 2 has shape %(1, 3%)")
+    assert.error_matches(function() T.cat{T.zeros(2), "x"} end, "entry 2 is not a tensor")
+    assert.error_matches(function() T.cat{} end, "non%-empty list")
+  end)
+
   it("prints its shape and values", function()
     local s = tostring(T.new{{1, 2}, {3, 4}})
     assert.truthy(s:find("shape %(2, 2%)"))

@@ -82,6 +82,19 @@ function experiment.parse(args, spec, usage)
   return opts
 end
 
+--- adam(modules, opts, train_set) -> Adam over the parameters of all the
+-- modules, lr opts.lr decaying by opts.lr_decay per epoch
+function experiment.adam(modules, opts, train_set)
+  local optim = require "capsrun.optim"
+  local params, grads = {}, {}
+  for _, m in ipairs(modules) do
+    local p, g = m:parameters()
+    for i = 1, #p do params[#params + 1] = p[i]; grads[#grads + 1] = g[i] end
+  end
+  return optim.Adam.new(params, grads, {lr = opts.lr, decay_rate = opts.lr_decay,
+    decay_steps = (train_set.n + opts.batch - 1) // opts.batch})
+end
+
 --- mkdir_p(dir): creates dir and its parents
 function experiment.mkdir_p(dir)
   local path = dir:sub(1, 1) == "/" and "" or "."

@@ -9,7 +9,7 @@ local capsrun = {
   native = native,
   -- tensors
   zeros = native.zeros, ones = native.ones, tensor = native.new, new = native.new,
-  matmul = native.matmul, index_select = native.index_select, narrow = native.narrow,
+  matmul = native.matmul, index_select = native.index_select, narrow = native.narrow, cat = native.cat,
   generator = native.generator,
   -- layers and containers
   Module = require "capsrun.Module",

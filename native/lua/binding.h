@@ -1,7 +1,7 @@
-/* lcaps.h: what the Lua bindings share. Bindings check every argument, then
+/* binding.h: what the Lua bindings share. Bindings check every argument, then
  * call a pure kernel; they are the only code that raises Lua errors. */
-#ifndef CAPSRUN_LCAPS_H
-#define CAPSRUN_LCAPS_H
+#ifndef CAPSRUN_BINDING_H
+#define CAPSRUN_BINDING_H
 
 #include <lua.h>
 #include <lauxlib.h>
@@ -34,10 +34,15 @@ Tensor *lws_tensor(lua_State *L, int ws, const char *name, int ndim, const size_
 Tensor *lws_saved(lua_State *L, int ws, const char *name, const char *fn,
                   int ndim, const size_t *shape);
 
+/* pushes ws[name] (a result kept in the workspace table at ws); returns 1 */
+int lws_push(lua_State *L, int ws, const char *name);
+
 int luaopen_capsrun_tensor(lua_State *L);  /* fills the module table at -1 */
 void lops_register(lua_State *L);           /* adds ops to module and methods */
 void lnn_register(lua_State *L);            /* layer kernels into module table */
-void lcaps_register(lua_State *L);          /* capsule kernels, losses, Adam */
+void lcapsules_register(lua_State *L);      /* capsule kernels */
+void lloss_register(lua_State *L);          /* losses */
+void loptim_register(lua_State *L);         /* Adam */
 void ldata_register(lua_State *L);          /* idx, shifts, tensor files */
 void lnet_register(lua_State *L);           /* download, sha256 */
 void limage_register(lua_State *L);         /* PNG grids */

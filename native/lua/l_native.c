@@ -10,7 +10,7 @@
 #include <sys/resource.h>
 #include <omp.h>
 #include <cblas.h>
-#include "lcaps.h"
+#include "binding.h"
 
 /* wallclock() -> seconds from a monotonic clock (os.clock is CPU time) */
 static int l_wallclock(lua_State *L) {
@@ -92,6 +92,9 @@ int luaopen_capsrun_native(lua_State *L) {
   luaopen_capsrun_tensor(L);
   lops_register(L);
   lnn_register(L);
+  lcapsules_register(L);
+  lloss_register(L);
+  loptim_register(L);
   ldata_register(L);
   lnet_register(L);
   limage_register(L);

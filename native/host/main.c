@@ -11,7 +11,7 @@
 #include <readline/readline.h>
 #include <readline/history.h>
 #include <lualib.h>
-#include "lcaps.h"
+#include "binding.h"
 
 #define CAPSRUN_VERSION "0.1.0"
 #define PROMPT "capsrun> "

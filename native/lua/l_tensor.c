@@ -4,7 +4,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <math.h>
-#include "lcaps.h"
+#include "binding.h"
 
 #define MAX_ELEMENTS ((size_t)1 << 34) /* 64 GiB of floats: refuse beyond */
 

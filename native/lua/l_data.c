@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <errno.h>
 #include <unistd.h>
-#include "lcaps.h"
+#include "binding.h"
 #include <zlib.h>
 #include "idx.h"
 #include "tensorio.h"

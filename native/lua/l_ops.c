@@ -4,7 +4,7 @@
 #include <float.h>
 #include <limits.h>
 #include <cblas.h>
-#include "lcaps.h"
+#include "binding.h"
 
 enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV };
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <curl/curl.h>
-#include "lcaps.h"
+#include "binding.h"
 #include "sha256.h"
 #include "atomic_file.h"
 

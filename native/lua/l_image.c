@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
-#include "lcaps.h"
+#include "binding.h"
 #include "png_io.h"
 
 #define MAX_SIDE 32768

@@ -1,6 +1,6 @@
 /* l_workspace.c: buffers that a Lua module keeps between calls, in a plain
  * table (its "workspace"), reused when the shape still fits. */
-#include "lcaps.h"
+#include "binding.h"
 
 Tensor *lws_tensor(lua_State *L, int ws, const char *name, int ndim, const size_t *shape) {
   lua_getfield(L, ws, name);
@@ -22,4 +22,9 @@ Tensor *lws_saved(lua_State *L, int ws, const char *name, const char *fn,
   for (int i = 0; ok && i < ndim; i++) ok = t->shape[i] == shape[i];
   if (!ok) luaL_error(L, "%s: no saved '%s' matching this input: call forward first", fn, name);
   return t;
+}
+
+int lws_push(lua_State *L, int ws, const char *name) {
+  lua_getfield(L, ws, name);
+  return 1;
 }

@@ -27,7 +27,7 @@ void linear_backward(size_t B, size_t n_in, size_t n_out, const float *in,
                      const float *gout, const float *weight, float *gweight,
                      float *gbias, float *gin);
 
-/* linear.c: elementwise activations over n values */
+/* activation.c: elementwise activations over n values */
 void relu_forward(size_t n, const float *in, float *out);
 void relu_backward(size_t n, const float *out, const float *gout, float *gin);
 void sigmoid_forward(size_t n, const float *in, float *out);
@@ -52,13 +52,13 @@ void caps_mask_forward(size_t B, size_t J, size_t D, const float *v, const float
 void caps_mask_backward(size_t B, size_t J, size_t D, const float *gout, const float *index, float *gv);
 
 typedef struct RouteDims { size_t batch, in_caps, out_caps, in_dim, out_dim, iters; } RouteDims;
-/* caps_route.c: u (B, I, Din), W (I, J, D, Din) -> uhat (B, I, J, D);
+/* caps_predict.c: u (B, I, Din), W (I, J, D, Din) -> uhat (B, I, J, D);
  * J*D*Din must not exceed CAPS_PREDICT_MAX_BLOCK (per-thread stack blocks) */
 #define CAPS_PREDICT_MAX_BLOCK 16384
 void caps_predict_forward(const RouteDims *d, const float *u, const float *w, float *uhat);
 void caps_predict_backward(const RouteDims *d, const float *u, const float *w,
                            const float *guhat, float *gw, float *gu);
-/* dynamic routing. uhat (B, I, J, D) -> v (B, J, D). Saved for backward:
+/* caps_route.c: dynamic routing. uhat (B, I, J, D) -> v (B, J, D). Saved for backward:
  * c (B, R, I, J), s (B, R, J, D), vs (B, R, J, D); logits (B, I, J) scratch */
 void caps_route_dynamic_forward(const RouteDims *d, const float *uhat, float *v,
                                 float *c, float *s, float *vs, float *logits);

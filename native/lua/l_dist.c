@@ -5,7 +5,7 @@
  * errors (MPI_ERRORS_RETURN), never as an abort inside a kernel. */
 #include <stdlib.h>
 #include <string.h>
-#include "lcaps.h"
+#include "binding.h"
 #ifdef CAPSRUN_MPI
 #include <mpi.h>
 #endif

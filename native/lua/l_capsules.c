@@ -1,15 +1,10 @@
-/* l_caps.c: Lua bindings of the capsule kernels (squash, regrouping, lengths,
- * predictions, dynamic routing), the losses and the Adam step. */
+/* l_capsules.c: Lua bindings of the capsule kernels (squash, regrouping,
+ * lengths, predictions, dynamic routing, masking). */
 #include <string.h>
 #include <limits.h>
 #include <math.h>
-#include "lcaps.h"
+#include "binding.h"
 #include "kernels.h"
-
-static int push_field(lua_State *L, int ws, const char *name) {
-  lua_getfield(L, ws, name);
-  return 1;
-}
 
 static size_t rows_of(lua_State *L, int arg, Tensor *t, size_t *dim) {
   if (t->ndim < 1 || t->numel == 0) luaL_argerror(L, arg, "non-empty tensor expected");
@@ -24,7 +19,7 @@ static int l_squash_forward(lua_State *L) {
   size_t dim, n = rows_of(L, 1, s, &dim);
   Tensor *v = lws_tensor(L, 2, "output", s->ndim, s->shape);
   caps_squash_forward(n, dim, s->data, v->data);
-  return push_field(L, 2, "output");
+  return lws_push(L, 2, "output");
 }
 
 /* squash_backward(s, grad_v, ws) -> grad_s */
@@ -35,7 +30,7 @@ static int l_squash_backward(lua_State *L) {
   size_t dim, n = rows_of(L, 1, s, &dim);
   Tensor *gs = lws_tensor(L, 3, "grad_input", s->ndim, s->shape);
   caps_squash_backward(n, dim, s->data, gv->data, gs->data);
-  return push_field(L, 3, "grad_input");
+  return lws_push(L, 3, "grad_input");
 }
 
 static void regroup_dims(lua_State *L, Tensor *in, size_t D, size_t *T, size_t *HW) {
@@ -56,7 +51,7 @@ static int l_regroup_forward(lua_State *L) {
   size_t oshape[3] = {in->shape[0], T * HW, D};
   Tensor *out = lws_tensor(L, 3, "output", 3, oshape);
   caps_regroup_forward(in->shape[0], T, D, HW, in->data, out->data);
-  return push_field(L, 3, "output");
+  return lws_push(L, 3, "output");
 }
 
 /* caps_regroup_backward(maps, grad_capsules, D, ws) -> grad_maps */
@@ -69,7 +64,7 @@ static int l_regroup_backward(lua_State *L) {
   lt_check_shape(L, 2, gout, 3, oshape);
   Tensor *gin = lws_tensor(L, 4, "grad_input", 4, in->shape);
   caps_regroup_backward(in->shape[0], T, D, HW, gout->data, gin->data);
-  return push_field(L, 4, "grad_input");
+  return lws_push(L, 4, "grad_input");
 }
 
 /* caps_length_forward(v (..., D), ws) -> lengths (...) */
@@ -80,7 +75,7 @@ static int l_length_forward(lua_State *L) {
   size_t dim, n = rows_of(L, 1, v, &dim);
   Tensor *len = lws_tensor(L, 2, "output", v->ndim - 1, v->shape);
   caps_length_forward(n, dim, v->data, len->data);
-  return push_field(L, 2, "output");
+  return lws_push(L, 2, "output");
 }
 
 /* caps_length_backward(v, grad_lengths, ws) -> grad_v */
@@ -93,7 +88,7 @@ static int l_length_backward(lua_State *L) {
   Tensor *len = lws_saved(L, 3, "output", "caps_length_backward", v->ndim - 1, v->shape);
   Tensor *gv = lws_tensor(L, 3, "grad_input", v->ndim, v->shape);
   caps_length_backward(n, dim, v->data, len->data, glen->data, gv->data);
-  return push_field(L, 3, "grad_input");
+  return lws_push(L, 3, "grad_input");
 }
 
 static void predict_dims(lua_State *L, RouteDims *d, Tensor *u, Tensor *w, int warg) {
@@ -116,7 +111,7 @@ static int l_predict_forward(lua_State *L) {
   size_t oshape[4] = {d.batch, d.in_caps, d.out_caps, d.out_dim};
   Tensor *uhat = lws_tensor(L, 3, "output", 4, oshape);
   caps_predict_forward(&d, u->data, w->data, uhat->data);
-  return push_field(L, 3, "output");
+  return lws_push(L, 3, "output");
 }
 
 /* caps_predict_backward(u, W, grad_uhat, grad_W, ws) -> grad_u */
@@ -130,7 +125,7 @@ static int l_predict_backward(lua_State *L) {
   lt_check_shape(L, 4, gw, 4, w->shape);
   Tensor *gu = lws_tensor(L, 5, "grad_input", 3, u->shape);
   caps_predict_backward(&d, u->data, w->data, guhat->data, gw->data, gu->data);
-  return push_field(L, 5, "grad_input");
+  return lws_push(L, 5, "grad_input");
 }
 
 static void route_dims(lua_State *L, RouteDims *d, Tensor *uhat, size_t iters) {
@@ -161,7 +156,7 @@ static int l_route_forward(lua_State *L) {
   caps_route_dynamic_forward(&d, uhat->data, v->data, c->data, s->data, vs->data, logits->data);
   lua_pushinteger(L, (lua_Integer)iters);
   lua_setfield(L, 3, "iters");
-  return push_field(L, 3, "output");
+  return lws_push(L, 3, "output");
 }
 
 /* caps_route_backward(uhat, grad_v, ws) -> grad_uhat, through the iterations
@@ -187,7 +182,7 @@ static int l_route_backward(lua_State *L) {
   Tensor *guhat = lws_tensor(L, 3, "grad_input", 4, uhat->shape);
   caps_route_dynamic_backward(&d, uhat->data, gv->data, c->data, s->data, vs->data,
                               guhat->data, glog->data, gtmp->data);
-  return push_field(L, 3, "grad_input");
+  return lws_push(L, 3, "grad_input");
 }
 
 static void check_mask_index(lua_State *L, int arg, Tensor *v, Tensor *index) {
@@ -211,7 +206,7 @@ static int l_mask_forward(lua_State *L) {
   size_t oshape[2] = {v->shape[0], v->shape[1] * v->shape[2]};
   Tensor *out = lws_tensor(L, 3, "output", 2, oshape);
   caps_mask_forward(v->shape[0], v->shape[1], v->shape[2], v->data, index->data, out->data);
-  return push_field(L, 3, "output");
+  return lws_push(L, 3, "output");
 }
 
 /* caps_mask_backward(v, grad_output (B, J*D), index, ws) -> grad_v */
@@ -224,55 +219,7 @@ static int l_mask_backward(lua_State *L) {
   check_mask_index(L, 3, v, index);
   Tensor *gv = lws_tensor(L, 4, "grad_input", 3, v->shape);
   caps_mask_backward(v->shape[0], v->shape[1], v->shape[2], gout->data, index->data, gv->data);
-  return push_field(L, 4, "grad_input");
-}
-
-/* margin_loss(lengths (B, J), labels (B), m_plus, m_minus, lambda, ws) -> loss, grad */
-static int l_margin_loss(lua_State *L) {
-  Tensor *len = lt_check(L, 1), *labels = lt_check(L, 2);
-  MarginParams p = {(float)luaL_checknumber(L, 3), (float)luaL_checknumber(L, 4),
-                    (float)luaL_checknumber(L, 5)};
-  luaL_checktype(L, 6, LUA_TTABLE);
-  lt_check_ndim(L, 1, len, 2);
-  size_t B = len->shape[0], J = len->shape[1], lshape[1] = {B};
-  lt_check_shape(L, 2, labels, 1, lshape);
-  for (size_t b = 0; b < B; b++) {
-    float y = labels->data[b];
-    if (!(y >= 0 && y < (float)J) || y != floorf(y))
-      return luaL_error(L, "margin_loss: label %f of sample %d is not a class in [0, %d]",
-                        (double)y, (int)b + 1, (int)J - 1);
-  }
-  Tensor *g = lws_tensor(L, 6, "grad_input", 2, len->shape);
-  lua_pushnumber(L, margin_loss(B, J, len->data, labels->data, &p, g->data));
-  push_field(L, 6, "grad_input");
-  return 2;
-}
-
-/* sse_loss(pred (B, ...), target (B, ...), ws) -> loss, grad: per-sample sum of
- * squared errors, mean over the batch */
-static int l_sse_loss(lua_State *L) {
-  Tensor *pred = lt_check(L, 1), *target = lt_check(L, 2);
-  luaL_checktype(L, 3, LUA_TTABLE);
-  luaL_argcheck(L, pred->ndim >= 1 && pred->numel > 0, 1, "non-empty tensor expected");
-  lt_check_shape(L, 2, target, pred->ndim, pred->shape);
-  Tensor *g = lws_tensor(L, 3, "grad_input", pred->ndim, pred->shape);
-  size_t B = pred->shape[0];
-  lua_pushnumber(L, sse_loss(B, pred->numel / B, pred->data, target->data, g->data));
-  push_field(L, 3, "grad_input");
-  return 2;
-}
-
-/* adam_step(param, grad, m, v, lr, beta1, beta2, eps, step) */
-static int l_adam_step(lua_State *L) {
-  Tensor *p = lt_check(L, 1), *g = lt_check(L, 2), *m = lt_check(L, 3), *v = lt_check(L, 4);
-  for (int i = 2; i <= 4; i++) lt_check_shape(L, i, lt_check(L, i), p->ndim, p->shape);
-  AdamParams ap = {(float)luaL_checknumber(L, 5), (float)luaL_checknumber(L, 6),
-                   (float)luaL_checknumber(L, 7), (float)luaL_checknumber(L, 8),
-                   (long)lt_check_size(L, 9, 1, LONG_MAX)};
-  luaL_argcheck(L, ap.lr >= 0 && ap.beta1 >= 0 && ap.beta1 < 1 && ap.beta2 >= 0 && ap.beta2 < 1 && ap.eps > 0,
-                5, "lr >= 0, betas in [0, 1) and eps > 0 expected");
-  adam_update(p->numel, p->data, g->data, m->data, v->data, &ap);
-  return 0;
+  return lws_push(L, 4, "grad_input");
 }
 
 static const luaL_Reg caps_funcs[] = {
@@ -282,7 +229,6 @@ static const luaL_Reg caps_funcs[] = {
   {"caps_predict_forward", l_predict_forward}, {"caps_predict_backward", l_predict_backward},
   {"caps_route_forward", l_route_forward}, {"caps_route_backward", l_route_backward},
   {"caps_mask_forward", l_mask_forward}, {"caps_mask_backward", l_mask_backward},
-  {"margin_loss", l_margin_loss}, {"sse_loss", l_sse_loss}, {"adam_step", l_adam_step},
   {NULL, NULL}};
 
-void lcaps_register(lua_State *L) { luaL_setfuncs(L, caps_funcs, 0); }
+void lcapsules_register(lua_State *L) { luaL_setfuncs(L, caps_funcs, 0); }

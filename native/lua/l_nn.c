@@ -4,12 +4,11 @@
  * then calls the pure kernel. */
 #include <string.h>
 #include <limits.h>
-#include "lcaps.h"
+#include "binding.h"
 #include "kernels.h"
 
 #define DIM_MAX ((lua_Integer)INT_MAX)
 
-static void push_ws(lua_State *L, int ws, const char *name) { lua_getfield(L, ws, name); }
 
 /* argument positions: input 1, weight warg, bias barg */
 static void check_conv(lua_State *L, ConvDims *d, Tensor *in, Tensor *w, Tensor *bias,
@@ -46,7 +45,7 @@ static int l_conv2d_forward(lua_State *L) {
   Tensor *ytmp = lws_tensor(L, 5, "ytmp", 2, yshape);
   Tensor *out = lws_tensor(L, 5, "output", 4, oshape);
   conv2d_forward(&d, in->data, w->data, bias->data, out->data, cols->data, ytmp->data);
-  push_ws(L, 5, "output");
+  lws_push(L, 5, "output");
   return 1;
 }
 
@@ -73,7 +72,7 @@ static int l_conv2d_backward(lua_State *L) {
   }
   conv2d_backward(&d, cols->data, gout->data, w->data, gw->data, gb->data,
                   gin ? gin->data : NULL, ytmp->data, gcols ? gcols->data : NULL);
-  if (need_gin) push_ws(L, 7, "grad_input"); else lua_pushnil(L);
+  if (need_gin) lws_push(L, 7, "grad_input"); else lua_pushnil(L);
   return 1;
 }
 
@@ -95,7 +94,7 @@ static int l_linear_forward(lua_State *L) {
   lt_check_shape(L, 3, b, 1, bshape);
   Tensor *out = lws_tensor(L, 4, "output", 2, oshape);
   linear_forward(in->shape[0], w->shape[1], w->shape[0], in->data, w->data, b->data, out->data);
-  push_ws(L, 4, "output");
+  lws_push(L, 4, "output");
   return 1;
 }
 
@@ -112,7 +111,7 @@ static int l_linear_backward(lua_State *L) {
   Tensor *gin = lws_tensor(L, 6, "grad_input", 2, in->shape);
   linear_backward(in->shape[0], w->shape[1], w->shape[0], in->data, gout->data, w->data,
                   gw->data, gb->data, gin->data);
-  push_ws(L, 6, "grad_input");
+  lws_push(L, 6, "grad_input");
   return 1;
 }
 
@@ -124,7 +123,7 @@ static int elementwise_forward(lua_State *L, elem_fwd f) {
   luaL_checktype(L, 2, LUA_TTABLE);
   Tensor *out = lws_tensor(L, 2, "output", in->ndim, in->shape);
   f(in->numel, in->data, out->data);
-  push_ws(L, 2, "output");
+  lws_push(L, 2, "output");
   return 1;
 }
 
@@ -135,7 +134,7 @@ static int elementwise_backward(lua_State *L, elem_bwd f) {
   lt_check_shape(L, 2, gout, out->ndim, out->shape);
   Tensor *gin = lws_tensor(L, 3, "grad_input", out->ndim, out->shape);
   f(out->numel, out->data, gout->data, gin->data);
-  push_ws(L, 3, "grad_input");
+  lws_push(L, 3, "grad_input");
   return 1;
 }
 
@@ -151,7 +150,4 @@ static const luaL_Reg nn_funcs[] = {
   {"sigmoid_forward", l_sigmoid_forward}, {"sigmoid_backward", l_sigmoid_backward},
   {NULL, NULL}};
 
-void lnn_register(lua_State *L) {
-  luaL_setfuncs(L, nn_funcs, 0);
-  lcaps_register(L);
-}
+void lnn_register(lua_State *L) { luaL_setfuncs(L, nn_funcs, 0); }

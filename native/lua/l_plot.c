@@ -1,7 +1,7 @@
 /* l_plot.c: plot_curves(path, {width, height, panels = {{title, xlabel,
  * ylabel, series = {{label, x = {...}, y = {...}}, ...}}, ...}}) */
 #include <string.h>
-#include "lcaps.h"
+#include "binding.h"
 #include "plot.h"
 
 static const char *opt_string(lua_State *L, int t, const char *name) {

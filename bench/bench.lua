@@ -78,6 +78,7 @@ for _, v in pairs(macs) do total_macs = total_macs + v end
 local train_flops = 2 * total_macs * 3 - 2 * macs.conv1
 
 local gemm = sgemm_gflops()
+print(native.blas_info().description)
 print(("capsrun bench: %d threads, CapsNet + decoder, %d routing iterations"):format(capsrun.get_threads(), opts.routing_iters))
 print(("sgemm (256 x 20736 x 2304): %.1f GFLOP/s; one training image: %.3f GFLOP -> roofline %.1f images/s"):format(
   gemm, train_flops / 1e9, gemm * 1e9 / train_flops))

@@ -31,10 +31,10 @@ function helpers.exists(path)
   return f ~= nil
 end
 
---- run(args, stdin) -> exit code, stdout+stderr
-function helpers.run(args, stdin)
+--- run(args, stdin, env) -> exit code, stdout+stderr; env: "NAME=value ..." for the command
+function helpers.run(args, stdin, env)
   local out = os.tmpname()
-  local cmd = helpers.bin .. " " .. args .. " > " .. out .. " 2>&1"
+  local cmd = (env and env ~= "" and ("env " .. env .. " ") or "") .. helpers.bin .. " " .. args .. " > " .. out .. " 2>&1"
   if stdin then
     local inp = os.tmpname()
     helpers.write(inp, stdin)
@@ -47,6 +47,9 @@ function helpers.run(args, stdin)
   os.remove(out)
   return code, text
 end
+
+--- run_env(env, args, stdin): run with environment variables set
+function helpers.run_env(env, args, stdin) return helpers.run(args, stdin, env) end
 
 --- IDX bytes: header for unsigned bytes with the given dims, then body
 function helpers.idx(dims, body, magic)

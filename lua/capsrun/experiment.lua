@@ -169,6 +169,7 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
   local main, say = dist.is_main(), experiment.say
   local dir = experiment.dirname(opts.save)
   if main then experiment.mkdir_p(dir) end
+  say(native.blas_info().description)               -- generic BLAS kernels must never go unnoticed
   local named = train.named(clf.decoder and clf or clf.model)
   local first, start, order = 1, 0, nil
   if opts.resume_state then

@@ -12,6 +12,8 @@
 #include <readline/history.h>
 #include <lualib.h>
 #include "binding.h"
+#include "blas_core.h"
+#include "blas_select.h"
 
 #define CAPSRUN_VERSION "0.1.0"
 #define PROMPT "capsrun> "
@@ -178,6 +180,14 @@ static void usage(const char *prog) {
     "Environment: CAPSRUN_LUA_DIR (Lua library), CAPSRUN_DATA (datasets).\n", prog);
 }
 
+static void print_version(lua_State *L) {
+  char blas[256];
+  lua_getfield(L, LUA_REGISTRYINDEX, BLAS_ORIGIN_KEY);
+  blas_core_describe(lua_tostring(L, -1), blas, sizeof blas);
+  lua_pop(L, 1);
+  printf("capsrun %s (%s)\n%s\n", CAPSRUN_VERSION, LUA_RELEASE, blas);
+}
+
 static int pmain(lua_State *L) {
   int argc = (int)lua_tointeger(L, 1);
   char **argv = (char **)lua_touserdata(L, 2);
@@ -195,7 +205,7 @@ static int pmain(lua_State *L) {
       if (run_string(L, argv[i]) != LUA_OK) return 0;
       ran = 1;
     } else if (strcmp(argv[i], "-i") == 0) interactive = 1;
-    else if (strcmp(argv[i], "-v") == 0) { printf("capsrun %s (%s)\n", CAPSRUN_VERSION, LUA_RELEASE); ran = 1; }
+    else if (strcmp(argv[i], "-v") == 0) { print_version(L); ran = 1; }
     else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) { usage(argv[0]); ran = 1; }
     else if (argv[i][0] == '-' && argv[i][1] != 0) { usage(argv[0]); return 0; }
     else script = i;
@@ -214,8 +224,12 @@ static int pmain(lua_State *L) {
 }
 
 int main(int argc, char **argv) {
+  char blas_origin[128];
+  blas_select_core(argv, blas_origin, sizeof blas_origin);   /* may re-execute capsrun */
   lua_State *L = luaL_newstate();
   if (!L) { fprintf(stderr, "capsrun: cannot create Lua state: not enough memory\n"); return 1; }
+  lua_pushstring(L, blas_origin);
+  lua_setfield(L, LUA_REGISTRYINDEX, BLAS_ORIGIN_KEY);
   lua_pushcfunction(L, pmain);
   lua_pushinteger(L, argc);
   lua_pushlightuserdata(L, argv);

@@ -10,6 +10,8 @@
 
 #define TENSOR_MT "capsrun.Tensor"
 #define RNG_MT "capsrun.Generator"
+/* registry: who chose the OpenBLAS core (set by the host; absent in lua5.4) */
+#define BLAS_ORIGIN_KEY "capsrun.blas_origin"
 
 Tensor *lt_check(lua_State *L, int arg);
 Tensor *lt_opt(lua_State *L, int arg);            /* NULL for nil/none */

@@ -2,6 +2,7 @@
  * plus the few system services scripts need (clock, terminal, threads). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -11,6 +12,8 @@
 #include <omp.h>
 #include <cblas.h>
 #include "binding.h"
+#include "blas_core.h"
+#include "cpu_features.h"
 
 /* wallclock() -> seconds from a monotonic clock (os.clock is CPU time) */
 static int l_wallclock(lua_State *L) {
@@ -82,7 +85,29 @@ static int l_peak_rss(lua_State *L) {
   return 1;
 }
 
+/* blas_info() -> {core, origin, threads, isa, native_bf16, description} */
+static int l_blas_info(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, BLAS_ORIGIN_KEY);
+  const char *origin = lua_tostring(L, -1);
+  if (!origin) origin = getenv("OPENBLAS_CORETYPE") ? "set by OPENBLAS_CORETYPE" : "chosen by OpenBLAS";
+  CpuFeatures f;
+  char isa[96], text[256];
+  cpu_features_detect(&f);
+  cpu_features_describe(&f, isa, sizeof isa);
+  blas_core_describe(origin, text, sizeof text);
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, openblas_get_corename()); lua_setfield(L, -2, "core");
+  lua_pushstring(L, origin); lua_setfield(L, -2, "origin");
+  lua_pushinteger(L, openblas_get_num_threads()); lua_setfield(L, -2, "threads");
+  lua_pushstring(L, isa); lua_setfield(L, -2, "isa");
+  lua_pushboolean(L, cpu_features_native_bf16(&f)); lua_setfield(L, -2, "native_bf16");
+  lua_pushboolean(L, blas_core_is_modern(openblas_get_corename())); lua_setfield(L, -2, "modern");
+  lua_pushstring(L, text); lua_setfield(L, -2, "description");
+  return 1;
+}
+
 static const luaL_Reg sys_funcs[] = {
+  {"blas_info", l_blas_info},
   {"wallclock", l_wallclock}, {"isatty", l_isatty}, {"set_threads", l_set_threads},
   {"get_threads", l_get_threads}, {"mkdir", l_mkdir}, {"peak_rss", l_peak_rss},
   {"remove_stale_temps", l_remove_stale_temps}, {NULL, NULL}};

@@ -1,0 +1,58 @@
+-- The OpenBLAS core: never OpenBLAS's generic kernels on a CPU with AVX2 or
+-- AVX-512 unless the user asked for them, and a user's OPENBLAS_CORETYPE wins.
+local H = require "spec.helpers"
+local native = capsrun.native
+
+local function version(env)
+  local code, out = H.run_env(env, "-v")
+  assert.equal(0, code, out)
+  local core, origin = out:match("core (%S+) %(([^)]*)%)")
+  assert.truthy(core, "no core in: " .. out)
+  return core, origin, out
+end
+
+describe("BLAS core", function()
+  local info = native.blas_info()
+  local modern_cpu = info.isa:find("AVX-512", 1, true) or info.isa:find("AVX2", 1, true)
+
+  it("names the core, its threads and the ISA", function()
+    assert.truthy(info.core ~= "" and info.isa ~= "")
+    assert.truthy(info.threads >= 1)
+    assert.truthy(info.description:find(info.core, 1, true))
+    local _, _, out = version("")
+    assert.truthy(out:find("threads; CPU: ", 1, true), out)
+  end)
+
+  it("is not generic on a CPU with AVX2 or AVX-512", function()
+    if not modern_cpu then return end   -- nothing better exists on this CPU
+    assert.is_true(info.modern, info.description)
+    local core = version("")
+    assert.truthy(core == "Haswell" or core == "Zen" or core == "SkylakeX" or core == "Cooperlake"
+      or core == "SapphireRapids", core)
+  end)
+
+  it("replaces a generic core that OpenBLAS picked by itself", function()
+    if not modern_cpu then return end
+    local core, origin = version("OPENBLAS_CORETYPE=Prescott CAPSRUN_BLAS_SIMULATE_FALLBACK=1")
+    local want = info.isa:find("AVX-512", 1, true) and "SkylakeX" or "Haswell"
+    if info.isa:find("AVX-512", 1, true) == nil and info.description:find("Zen") then want = "Zen" end
+    assert.equal(want, core)
+    assert.equal("chosen by capsrun: OpenBLAS picked Prescott", origin)
+  end)
+
+  it("leaves no core variable behind for the processes it starts", function()
+    local code, out = H.run_env("OPENBLAS_CORETYPE=Prescott CAPSRUN_BLAS_SIMULATE_FALLBACK=1",
+      "-e 'print(os.getenv(\"OPENBLAS_CORETYPE\"), os.getenv(\"CAPSRUN_BLAS_FALLBACK\"))'")
+    assert.equal(0, code)
+    assert.equal("nil\tnil\n", out)
+  end)
+
+  it("respects an explicit OPENBLAS_CORETYPE, even a generic one", function()
+    local core, origin = version("OPENBLAS_CORETYPE=Haswell")
+    assert.equal("Haswell", core)
+    assert.equal("set by OPENBLAS_CORETYPE", origin)
+    core, origin = version("OPENBLAS_CORETYPE=Prescott")
+    assert.equal("Prescott", core)
+    assert.equal("set by OPENBLAS_CORETYPE", origin)
+  end)
+end)

@@ -32,9 +32,8 @@ describe("experiments/classify.lua", function()
   end)
 
   it("trains on a small subset, writing metrics and a checkpoint", function()
-    if not H.exists(H.shared_mnist .. "/train-images-idx3-ubyte.gz") then return pending("no ../shared MNIST") end
     local code, out = H.run(("experiments/classify.lua --data %s --limit 600 --epochs 2 --batch 32 " ..
-      "--routing-iters 2 --save %s/run/model.tensors"):format(H.shared_mnist, dir))
+      "--routing-iters 2 --save %s/run/model.tensors"):format(H.mnist(), dir))
     assert.equal(0, code, out)
     assert.truthy(out:find("epoch 2", 1, true))
     local csv = H.read(dir .. "/run/metrics.csv")

@@ -30,9 +30,8 @@ describe("dist", function()
 
   run("gives 2 ranks the parameters of 1 process, within 1e-5", function()
     assert.is_true(have_mpi(), "MPI is required under CI")
-    if not H.exists(H.shared_mnist .. "/train-images-idx3-ubyte.gz") then return pending("no ../shared MNIST") end
     local args = ("experiments/classify.lua --data %s --limit 160 --epochs 1 --batch 40 --seed 3 " ..
-      "--routing-iters 2 --threads 1"):format(H.shared_mnist)
+      "--routing-iters 2 --threads 1"):format(H.mnist())
     local code, out = H.run(args .. " --save " .. dir .. "/one/m.tensors")
     assert.equal(0, code, out)
     local p = io.popen(("%s%s %s --save %s/two/m.tensors 2>&1"):format(MPIRUN, H.bin, args, dir))
@@ -48,9 +47,8 @@ describe("dist", function()
   end)
 
   run("resumes a 2-rank checkpoint in 1 process, matching a straight run", function()
-    if not H.exists(H.shared_mnist .. "/train-images-idx3-ubyte.gz") then return pending("no ../shared MNIST") end
     local args = ("experiments/classify.lua --data %s --limit 160 --batch 40 --seed 3 --routing-iters 2 --threads 1 ")
-      :format(H.shared_mnist)
+      :format(H.mnist())
     assert.equal(0, (H.run(args .. "--epochs 2 --save " .. dir .. "/s/m.tensors")))
     local p = io.popen(("%s%s %s --epochs 1 --save %s/r/m.tensors --checkpoint %s/r/ck 2>&1"):format(MPIRUN, H.bin,
       args, dir, dir))
@@ -79,10 +77,9 @@ describe("dist", function()
   end)
 
   run("stops every rank in bounded time when one dies", function()
-    if not H.exists(H.shared_mnist .. "/train-images-idx3-ubyte.gz") then return pending("no ../shared MNIST") end
     local marker = dir .. "/victim"
     local p = io.popen(("(%s%s experiments/classify.lua --data %s --limit 3000 --epochs 5 --threads 1 " ..
-      "--save %s/m.tensors > %s/mpirun.log 2>&1; echo $? > %s/rc) & echo $!"):format(MPIRUN, H.bin, H.shared_mnist,
+      "--save %s/m.tensors > %s/mpirun.log 2>&1; echo $? > %s/rc) & echo $!"):format(MPIRUN, H.bin, H.mnist(),
       marker, dir, dir))
     p:read("l"); p:close()
     local ranks

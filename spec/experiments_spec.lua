@@ -8,9 +8,8 @@ describe("experiments/reconstruct.lua and perturb.lua", function()
   teardown(function() H.rm_rf(dir) end)
 
   it("train an autoencoder, write the figures, and reload the checkpoint", function()
-    if not H.exists(H.shared_mnist .. "/train-images-idx3-ubyte.gz") then return pending("no ../shared MNIST") end
     local code, out = H.run(("experiments/reconstruct.lua --data %s --limit 300 --epochs 1 --routing-iters 1 " ..
-      "--save %s/ae/capsnet.tensors"):format(H.shared_mnist, dir))
+      "--save %s/ae/capsnet.tensors"):format(H.mnist(), dir))
     assert.equal(0, code, out)
     assert.truthy(out:find("test recon mse", 1, true))
     local fig = capsrun.read_png(dir .. "/ae/reconstructions.png")
@@ -20,12 +19,12 @@ describe("experiments/reconstruct.lua and perturb.lua", function()
     assert.is_true(H.exists(dir .. "/ae/curves.png"))
 
     local code2, out2 = H.run(("experiments/reconstruct.lua --data %s --limit 300 --epochs 0 --routing-iters 1 " ..
-      "--load %s/ae/capsnet.tensors --save %s/ae2/x.tensors"):format(H.shared_mnist, dir, dir))
+      "--load %s/ae/capsnet.tensors --save %s/ae2/x.tensors"):format(H.mnist(), dir, dir))
     assert.equal(0, code2, out2)
     assert.truthy(out2:find("test acc", 1, true))
 
     local code3, out3 = H.run(("experiments/perturb.lua --data %s --load %s/ae/capsnet.tensors --images 0,3 " ..
-      "--routing-iters 1 --out %s/pt --scale 1"):format(H.shared_mnist, dir, dir))
+      "--routing-iters 1 --out %s/pt --scale 1"):format(H.mnist(), dir, dir))
     assert.equal(0, code3, out3)
     local name = out3:match("(perturb%-%d%-0%.png)")
     assert.truthy(name, out3)
@@ -33,7 +32,7 @@ describe("experiments/reconstruct.lua and perturb.lua", function()
     assert.same({16 * 28 + 17, 12 * 28 + 13}, img:size())   -- 16 dimensions x (original + 11 deltas)
 
     -- predict.lua on a user's PNG, dark on light, with the reconstruction
-    local test = capsrun.data.load("mnist", "test", {dir = H.shared_mnist, limit = 1})
+    local test = capsrun.data.load("mnist", "test", {dir = H.mnist(), limit = 1})
     capsrun.write_png_grid(dir .. "/digit.png", 1 - test.images:reshape(28, 28), {spacing = 0})
     local code4, out4 = H.run(("experiments/predict.lua --load %s/ae/capsnet.tensors --routing-iters 1 --invert " ..
       "--out %s/pred.png %s/digit.png"):format(dir, dir, dir))
@@ -46,14 +45,13 @@ describe("experiments/reconstruct.lua and perturb.lua", function()
   end)
 
   it("refuse a missing or mismatched checkpoint and bad image indices", function()
-    if not H.exists(H.shared_mnist .. "/t10k-images-idx3-ubyte.gz") then return pending("no ../shared MNIST") end
-    local code, out = H.run(("experiments/perturb.lua --data %s --load %s/none.tensors"):format(H.shared_mnist, dir))
+    local code, out = H.run(("experiments/perturb.lua --data %s --load %s/none.tensors"):format(H.mnist(), dir))
     assert.equal(1, code)
     assert.truthy(out:find("cannot open", 1, true))
-    local code2, out2 = H.run(("experiments/perturb.lua --data %s --images 10000"):format(H.shared_mnist))
+    local code2, out2 = H.run(("experiments/perturb.lua --data %s --images 1000"):format(H.mnist()))
     assert.equal(2, code2)
-    assert.truthy(out2:find("'10000' is not a test index in [0, 9999]", 1, true))
-    local code3 = H.run(("experiments/reconstruct.lua --data %s --load %s/none.tensors"):format(H.shared_mnist, dir))
+    assert.truthy(out2:find("'1000' is not a test index in [0, 999]", 1, true))
+    local code3 = H.run(("experiments/reconstruct.lua --data %s --load %s/none.tensors"):format(H.mnist(), dir))
     assert.equal(1, code3)
   end)
 end)

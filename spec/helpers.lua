@@ -33,10 +33,10 @@ end
 
 --- run(args, stdin, env) -> exit code, stdout+stderr; env: "NAME=value ..." for the command
 function helpers.run(args, stdin, env)
-  local out = os.tmpname()
+  local out, inp = os.tmpname(), nil
   local cmd = (env and env ~= "" and ("env " .. env .. " ") or "") .. helpers.bin .. " " .. args .. " > " .. out .. " 2>&1"
   if stdin then
-    local inp = os.tmpname()
+    inp = os.tmpname()
     helpers.write(inp, stdin)
     cmd = cmd .. " < " .. inp
   else
@@ -45,6 +45,7 @@ function helpers.run(args, stdin, env)
   local _, _, code = os.execute(cmd)
   local text = helpers.read(out)
   os.remove(out)
+  if inp then os.remove(inp) end
   return code, text
 end
 
@@ -57,6 +58,70 @@ function helpers.idx(dims, body, magic)
   for _, d in ipairs(dims) do parts[#parts + 1] = string.pack(">I4", d) end
   parts[#parts + 1] = body or ""
   return table.concat(parts)
+end
+
+-- 5x7 bitmaps of the digits 0-9, rows top to bottom
+local GLYPHS = {
+  {"01110", "10001", "10011", "10101", "11001", "10001", "01110"},
+  {"00100", "01100", "00100", "00100", "00100", "00100", "01110"},
+  {"01110", "10001", "00001", "00010", "00100", "01000", "11111"},
+  {"11111", "00010", "00100", "00010", "00001", "10001", "01110"},
+  {"00010", "00110", "01010", "10010", "11111", "00010", "00010"},
+  {"11111", "10000", "11110", "00001", "00001", "10001", "01110"},
+  {"00110", "01000", "10000", "11110", "10001", "10001", "01110"},
+  {"11111", "00001", "00010", "00100", "01000", "01000", "01000"},
+  {"01110", "10001", "10001", "01110", "10001", "10001", "01110"},
+  {"01110", "10001", "10001", "01111", "00001", "00010", "01100"},
+}
+
+--- synthetic_digits(n, seed) -> image bytes (n x 28 x 28), label bytes: the
+-- glyphs above at 3x, shifted up to 3 pixels, of random ink, over faint
+-- noise. Learnable in a few hundred images, yet not by one fixed pixel.
+function helpers.synthetic_digits(n, seed)
+  local state = seed
+  local function rand(k)   -- 0 .. k-1, a 31-bit LCG: same bytes everywhere
+    state = (state * 1103515245 + 12345) % 2147483648
+    return (state >> 8) % k
+  end
+  local images, labels = {}, {}
+  for i = 1, n do
+    local class = rand(10)
+    local glyph, dx, dy, ink = GLYPHS[class + 1], rand(7) - 3, rand(7) - 3, 160 + rand(96)
+    local px = {}
+    for y = 0, 27 do
+      for x = 0, 27 do
+        local gx, gy = (x - 6 - dx) // 3, (y - 3 - dy) // 3
+        local on = gx >= 0 and gx < 5 and gy >= 0 and gy < 7 and glyph[gy + 1]:sub(gx + 1, gx + 1) == "1"
+        px[#px + 1] = on and ink or (rand(20) == 0 and rand(60) or 0)
+      end
+    end
+    images[i] = string.char(table.unpack(px))
+    labels[i] = string.char(class)
+  end
+  return table.concat(images), table.concat(labels)
+end
+
+local generated   -- one data set per busted process, removed when Lua closes
+
+--- mnist() -> a folder holding MNIST-format IDX files of synthetic digits:
+-- 1200 training and 1000 test images, so specs never need a download
+function helpers.mnist()
+  if generated then return generated.dir end
+  local dir = helpers.tmpdir()
+  local function write_set(prefix, n, seed)
+    local images, labels = helpers.synthetic_digits(n, seed)
+    helpers.write(dir .. "/" .. prefix .. "-images-idx3-ubyte", helpers.idx({n, 28, 28}, images))
+    helpers.write(dir .. "/" .. prefix .. "-labels-idx1-ubyte", helpers.idx({n}, labels))
+  end
+  write_set("train", 1200, 1)
+  write_set("t10k", 1000, 2)
+  generated = setmetatable({dir = dir}, {__gc = function(g) helpers.rm_rf(g.dir) end})
+  return dir
+end
+
+--- has_real_mnist(): ../shared's MNIST is there (real-data extras run only then)
+function helpers.has_real_mnist()
+  return helpers.exists(helpers.shared_mnist .. "/train-images-idx3-ubyte.gz")
 end
 
 function helpers.rm_rf(dir)

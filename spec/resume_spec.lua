@@ -20,11 +20,10 @@ describe("checkpoint and resume", function()
 
   local function args(extra)
     return ("experiments/classify.lua --data %s --limit 192 --epochs 2 --batch 32 --threads 1 --seed 5 " ..
-      "--routing-iters 2 %s"):format(H.shared_mnist, extra)
+      "--routing-iters 2 %s"):format(H.mnist(), extra)
   end
 
   it("continues a SIGKILLed run to bit-identical parameters", function()
-    if not H.exists(H.shared_mnist .. "/train-images-idx3-ubyte.gz") then return pending("no ../shared MNIST") end
     local code, out = H.run(args("--save " .. dir .. "/straight/m.tensors"))
     assert.equal(0, code, out)
 

@@ -31,7 +31,7 @@ describe("dist", function()
   run("gives 2 ranks the parameters of 1 process, within 1e-5", function()
     assert.is_true(have_mpi(), "MPI is required under CI")
     local args = ("experiments/classify.lua --data %s --limit 160 --epochs 1 --batch 40 --seed 3 " ..
-      "--routing-iters 2 --threads 1"):format(H.mnist())
+      "--routing-iters 2 --threads 1 --precision f32"):format(H.mnist())
     local code, out = H.run(args .. " --save " .. dir .. "/one/m.tensors")
     assert.equal(0, code, out)
     local p = io.popen(("%s%s %s --save %s/two/m.tensors 2>&1"):format(MPIRUN, H.bin, args, dir))
@@ -47,7 +47,7 @@ describe("dist", function()
   end)
 
   run("resumes a 2-rank checkpoint in 1 process, matching a straight run", function()
-    local args = ("experiments/classify.lua --data %s --limit 160 --batch 40 --seed 3 --routing-iters 2 --threads 1 ")
+    local args = ("experiments/classify.lua --data %s --limit 160 --batch 40 --seed 3 --routing-iters 2 --threads 1 --precision f32 ")
       :format(H.mnist())
     assert.equal(0, (H.run(args .. "--epochs 2 --save " .. dir .. "/s/m.tensors")))
     local p = io.popen(("%s%s %s --epochs 1 --save %s/r/m.tensors --checkpoint %s/r/ck 2>&1"):format(MPIRUN, H.bin,

@@ -24,6 +24,8 @@ function experiment.options(defaults, extra)
     {"limit", "int", nil, "use only the first N training and N/6 test images", min = 1},
     {"seed", "int", 1, "random seed (initialisation, shuffling, shifts)"},
     {"threads", "int", nil, "threads for OpenMP and OpenBLAS (default: all cores)", min = 1},
+    {"precision", "string", "auto", "convolution GEMMs: bf16 (float32 accumulation), f32, f32-blas "
+      .. "(OpenBLAS only), or auto: bf16 where the CPU runs it natively", choices = {"auto", "bf16", "f32", "f32-blas"}},
     {"save", "string", defaults.save, "checkpoint of the parameters at the end"},
     {"metrics", "string", nil, "per-epoch metrics, CSV (default: beside --save)"},
     {"checkpoint", "string", nil, "full training state (parameters, Adam, generator, position), saved atomically"},
@@ -59,7 +61,11 @@ function experiment.parse(args, spec, usage)
   local cli = require "capsrun.cli"
   local opts = cli.parse(args, spec, usage)
   set_threads(opts)
-  if not opts.resume then return opts end
+  local function use_precision()
+    local ok, err = pcall(native.set_precision, opts.precision or "auto")
+    if not ok then io.stderr:write(tostring(err), "\n"); os.exit(1) end
+  end
+  if not opts.resume then use_precision(); return opts end
   if not opts.checkpoint then io.stderr:write("--resume needs --checkpoint PATH\n"); os.exit(2) end
   local ok, ck = pcall(checkpoint.load, opts.checkpoint)
   if not ok then io.stderr:write("cannot resume: ", tostring(ck), "\n"); os.exit(1) end
@@ -79,6 +85,8 @@ function experiment.parse(args, spec, usage)
     end
   end
   opts.resume_state = ck
+  opts.precision = opts.precision or "f32-blas"   -- checkpoints from before --precision ran OpenBLAS f32
+  use_precision()
   return opts
 end
 
@@ -170,6 +178,8 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
   local dir = experiment.dirname(opts.save)
   if main then experiment.mkdir_p(dir) end
   say(native.blas_info().description)               -- generic BLAS kernels must never go unnoticed
+  local precision, how = native.precision()
+  say(("convolution GEMMs in %s%s"):format(precision, how and (" (" .. how .. ")") or ""))
   local named = train.named(clf.decoder and clf or clf.model)
   local first, start, order = 1, 0, nil
   if opts.resume_state then

@@ -39,5 +39,8 @@ capsrun.get_threads = native.get_threads
 capsrun.wallclock = native.wallclock
 capsrun.write_png_grid = native.write_png_grid
 capsrun.read_png = native.read_png
+capsrun.set_precision = native.set_precision
+capsrun.precision = native.precision
+capsrun.blas_info = native.blas_info
 
 return capsrun

@@ -5,20 +5,30 @@
 #ifndef CAPSRUN_KERNELS_H
 #define CAPSRUN_KERNELS_H
 #include <stddef.h>
+#include <stdint.h>
+#include "matmul.h"
 
 typedef struct ConvDims {
   size_t batch, in_ch, in_h, in_w, out_ch, kernel, stride, out_h, out_w;
 } ConvDims;
 
-/* conv.c: valid (unpadded) 2-D convolution as im2col + one sgemm per batch.
- * in (B, C, H, W), weight (O, C, k, k), bias (O), out (B, O, OH, OW),
- * cols (C*k*k, B*OH*OW) is kept for backward, ytmp (O, B*OH*OW) is scratch. */
-void conv2d_forward(const ConvDims *d, const float *in, const float *weight,
-                    const float *bias, float *out, float *cols, float *ytmp);
-/* gin may be NULL (first layer); gcols (C*k*k, B*OH*OW) scratch when gin set */
-void conv2d_backward(const ConvDims *d, const float *cols, const float *gout,
-                     const float *weight, float *gweight, float *gbias,
-                     float *gin, float *ytmp, float *gcols);
+/* conv.c: valid (unpadded) 2-D convolution as im2col + one GEMM per batch.
+ * How the GEMMs run: ctx NULL means OpenBLAS in float32 only; with a oneDNN
+ * context, float32 products take the faster library (matmul_f32_path), and
+ * bf16 runs every product in bf16 with float32 accumulation. */
+typedef struct ConvGemm { MatmulCtx *ctx; int bf16; } ConvGemm;
+/* in (B, C, H, W), weight (O, C, k, k), bias (O), out (B, O, OH, OW).
+ * cols (C*k*k, B*OH*OW), float32 or bf16, is kept for backward; ytmp
+ * (O, B*OH*OW) float32 scratch; wbf (O*C*k*k) bf16 copy of the weight, kept
+ * for backward (unused in float32). Returns NULL or an error message. */
+const char *conv2d_forward(const ConvDims *d, const ConvGemm *g, const float *in,
+                           const float *weight, const float *bias, float *out, void *cols,
+                           float *ytmp, uint16_t *wbf);
+/* ytmp (O, B*OH*OW) scratch in the GEMM's type; gin may be NULL (first
+ * layer); gcols (C*k*k, B*OH*OW) float32 scratch when gin is set */
+const char *conv2d_backward(const ConvDims *d, const ConvGemm *g, const void *cols,
+                            const float *gout, const float *weight, const uint16_t *wbf,
+                            float *gweight, float *gbias, float *gin, void *ytmp, float *gcols);
 
 /* linear.c: in (B, I), weight (O, I), bias (O), out (B, O) */
 void linear_forward(size_t B, size_t n_in, size_t n_out, const float *in,

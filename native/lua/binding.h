@@ -7,6 +7,7 @@
 #include <lauxlib.h>
 #include "tensor.h"
 #include "rng.h"
+#include "kernels.h"
 
 #define TENSOR_MT "capsrun.Tensor"
 #define RNG_MT "capsrun.Generator"
@@ -36,12 +37,17 @@ Tensor *lws_tensor(lua_State *L, int ws, const char *name, int ndim, const size_
 Tensor *lws_saved(lua_State *L, int ws, const char *name, const char *fn,
                   int ndim, const size_t *shape);
 
+/* the state's precision as the convolution's GEMM settings; fn names the
+ * caller in errors */
+void lprecision_conv_gemm(lua_State *L, const char *fn, ConvGemm *g);
 /* pushes ws[name] (a result kept in the workspace table at ws); returns 1 */
 int lws_push(lua_State *L, int ws, const char *name);
 
 int luaopen_capsrun_tensor(lua_State *L);  /* fills the module table at -1 */
 void lops_register(lua_State *L);           /* adds ops to module and methods */
-void lnn_register(lua_State *L);            /* layer kernels into module table */
+void lnn_register(lua_State *L);            /* linear layer, activations */
+void lconv_register(lua_State *L);          /* convolution */
+void lprecision_register(lua_State *L);     /* set_precision, precision */
 void lcapsules_register(lua_State *L);      /* capsule kernels */
 void lloss_register(lua_State *L);          /* losses */
 void loptim_register(lua_State *L);         /* Adam */

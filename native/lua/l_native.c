@@ -117,6 +117,8 @@ int luaopen_capsrun_native(lua_State *L) {
   luaopen_capsrun_tensor(L);
   lops_register(L);
   lnn_register(L);
+  lconv_register(L);
+  lprecision_register(L);
   lcapsules_register(L);
   lloss_register(L);
   loptim_register(L);

@@ -16,3 +16,14 @@ for b in ${batches//,/ }; do
   t=$(echo "$theirs" | sed -n "s/^batch *$b: train \([0-9.]*\).*/\1/p")
   awk -v b="$b" -v a="$a" -v t="$t" 'BEGIN { printf "batch %3d: capsrun / pytorch training throughput = %.2fx\n", b, a / t }'
 done
+# where the CPU runs bf16 natively, the bf16 path beside the f32 one, same run
+if [ "$(build/capsrun -e 'io.write(capsrun.blas_info().native_bf16 and select(3, capsrun.precision()) and "yes" or "no")')" = yes ]; then
+  bf=$(build/capsrun bench/bench.lua --threads "$threads" --batches "$batches" --steps "$steps" --precision bf16)
+  echo "$bf"
+  for b in ${batches//,/ }; do
+    a=$(echo "$ours" | sed -n "s/^batch *$b: train \([0-9.]*\).*/\1/p")
+    h=$(echo "$bf" | sed -n "s/^batch *$b: train \([0-9.]*\).*/\1/p")
+    t=$(echo "$theirs" | sed -n "s/^batch *$b: train \([0-9.]*\).*/\1/p")
+    awk -v b="$b" -v a="$a" -v h="$h" -v t="$t" 'BEGIN { printf "batch %3d: capsrun bf16 / capsrun f32 = %.2fx, bf16 / pytorch = %.2fx\n", b, h / a, h / t }'
+  done
+fi

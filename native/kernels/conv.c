@@ -74,28 +74,36 @@ static void im2col(const ConvDims *d, const float *in, void *cols, int bf16) {
   }
 }
 
-/* gcols (C*k*k, B*OH*OW) -> gin (B, C, H, W), overwriting gin.
- * Parallel over channels so no two threads touch the same input pixel. */
-static void col2im(const ConvDims *d, const float *gcols, float *gin) {
-  const size_t k = d->kernel, P = d->out_h * d->out_w, BP = d->batch * P;
-  const size_t HW = d->in_h * d->in_w;
+/* gblock (B*OH*OW, (c1-c0)*k*k): row (n, oy, ox) holds the gradient of the
+ * window at (oy, ox) of image n for channels c0..c1-1 -> those channels of
+ * gin (B, C, H, W), overwritten. Parallel over images, so no two threads
+ * touch the same input pixel. */
+static void col2im_block(const ConvDims *d, const float *gblock, size_t c0, size_t c1, float *gin) {
+  const size_t k = d->kernel, width = (c1 - c0) * k * k, HW = d->in_h * d->in_w;
 #pragma omp parallel for schedule(static)
-  for (long cl = 0; cl < (long)d->in_ch; cl++) {
-    size_t c = (size_t)cl;
-    for (size_t n = 0; n < d->batch; n++) memset(gin + (n * d->in_ch + c) * HW, 0, HW * sizeof(float));
-    for (size_t ki = 0; ki < k; ki++)
-      for (size_t kj = 0; kj < k; kj++) {
-        const float *src = gcols + ((c * k + ki) * k + kj) * BP;
-        for (size_t n = 0; n < d->batch; n++) {
-          float *dst = gin + (n * d->in_ch + c) * HW + ki * d->in_w + kj;
-          for (size_t oy = 0; oy < d->out_h; oy++) {
-            float *line = dst + oy * d->stride * d->in_w;
-            for (size_t ox = 0; ox < d->out_w; ox++) line[ox * d->stride] += src[ox];
-            src += d->out_w;
+  for (long nl = 0; nl < (long)d->batch; nl++) {
+    size_t n = (size_t)nl;
+    float *img = gin + (n * d->in_ch + c0) * HW;
+    memset(img, 0, (c1 - c0) * HW * sizeof(float));
+    for (size_t oy = 0; oy < d->out_h; oy++)
+      for (size_t ox = 0; ox < d->out_w; ox++) {
+        const float *src = gblock + ((n * d->out_h + oy) * d->out_w + ox) * width;
+        float *corner = img + oy * d->stride * d->in_w + ox * d->stride;
+        for (size_t c = 0; c < c1 - c0; c++)
+          for (size_t ki = 0; ki < k; ki++) {
+            float *line = corner + c * HW + ki * d->in_w;
+            const float *g = src + (c * k + ki) * k;
+#pragma omp simd
+            for (size_t kj = 0; kj < k; kj++) line[kj] += g[kj];
           }
-        }
       }
   }
+}
+
+size_t conv_col2im_channels(const ConvDims *d) {
+  size_t per_channel = d->batch * d->out_h * d->out_w * d->kernel * d->kernel * sizeof(float);
+  size_t per = CONV_COL2IM_BLOCK_BYTES / (per_channel ? per_channel : 1);
+  return per < 1 ? 1 : per > d->in_ch ? d->in_ch : per;
 }
 
 static MatmulPath path_for(const ConvGemm *g, const MatmulOp *op) {
@@ -110,7 +118,7 @@ const char *conv2d_forward(const ConvDims *d, const ConvGemm *g, const float *in
   im2col(d, in, cols, g->bf16);
   if (g->bf16) bf16_from_f32_array(O * K, weight, wbf);
   /* ytmp (O, B*P) = weight (O, K) x cols (K, B*P) */
-  MatmulOp op = {0, 0, O, BP, K, 0};
+  MatmulOp op = {0, 0, O, BP, K, 0, 0};
   const char *err = matmul_run(g->ctx, path_for(g, &op), &op, g->bf16 ? (const void *)wbf : weight,
                                cols, ytmp);
   if (err) return err;
@@ -127,10 +135,21 @@ const char *conv2d_forward(const ConvDims *d, const ConvGemm *g, const float *in
   return NULL;
 }
 
-/* gout (B, O, P) -> gy (O, B*P) as float32 or bf16; returns the bias gradient */
-static void regroup_grad_output(const ConvDims *d, const float *gout, void *gy, int bf16,
-                                float *gbias) {
+/* gout (B, O, P) -> gy (O, B*P) and gy_t (B*P, O), float32 or bf16; adds
+ * the bias gradient */
+static void regroup_grad_output(const ConvDims *d, const float *gout, void *gy, void *gy_t,
+                                int bf16, float *gbias) {
   const size_t P = d->out_h * d->out_w, BP = d->batch * P, O = d->out_ch;
+#pragma omp parallel for schedule(static)
+  for (long nl = 0; nl < (long)d->batch; nl++) {
+    size_t n = (size_t)nl;
+    for (size_t p = 0; p < P; p++)
+      for (size_t o = 0; o < O; o++) {
+        float v = gout[(n * O + o) * P + p];
+        if (bf16) ((uint16_t *)gy_t)[(n * P + p) * O + o] = bf16_from_f32(v);
+        else ((float *)gy_t)[(n * P + p) * O + o] = v;
+      }
+  }
 #pragma omp parallel for schedule(static)
   for (long ol = 0; ol < (long)O; ol++) {
     size_t o = (size_t)ol;
@@ -150,19 +169,25 @@ static void regroup_grad_output(const ConvDims *d, const float *gout, void *gy, 
 
 const char *conv2d_backward(const ConvDims *d, const ConvGemm *g, const void *cols,
                             const float *gout, const float *weight, const uint16_t *wbf,
-                            float *gweight, float *gbias, float *gin, void *ytmp, float *gcols) {
+                            float *gweight, float *gbias, float *gin, void *ytmp, void *ytmp_t,
+                            float *gcols_t) {
   const size_t K = d->in_ch * d->kernel * d->kernel, BP = d->batch * d->out_h * d->out_w;
   const size_t O = d->out_ch;
-  regroup_grad_output(d, gout, ytmp, g->bf16, gbias);
+  regroup_grad_output(d, gout, ytmp, ytmp_t, g->bf16, gbias);
   /* gweight (O, K) += ytmp (O, BP) x cols^T (BP, K) */
-  MatmulOp wop = {0, 1, O, K, BP, 1};
+  MatmulOp wop = {0, 1, O, K, BP, 1, 0};
   const char *err = matmul_run(g->ctx, path_for(g, &wop), &wop, ytmp, cols, gweight);
   if (err || !gin) return err;
-  /* gcols (K, BP) = weight^T (K, O) x ytmp (O, BP) */
-  MatmulOp iop = {1, 0, K, BP, O, 0};
-  err = matmul_run(g->ctx, path_for(g, &iop), &iop, g->bf16 ? (const void *)wbf : weight, ytmp,
-                   gcols);
-  if (err) return err;
-  col2im(d, gcols, gin);
+  /* per block of input channels: gblock (BP, kk) = ytmp_t (BP, O) x the
+   * block's columns of weight (O, kk), then back to gin while gblock is in
+   * cache: the whole (BP, K) matrix would go out to memory and back */
+  const size_t kk = d->kernel * d->kernel, per = conv_col2im_channels(d);
+  for (size_t c0 = 0; c0 < d->in_ch && !err; c0 += per) {
+    size_t c1 = c0 + per < d->in_ch ? c0 + per : d->in_ch;
+    MatmulOp iop = {0, 0, BP, (c1 - c0) * kk, O, 0, K};
+    const void *wblock = g->bf16 ? (const void *)(wbf + c0 * kk) : (const void *)(weight + c0 * kk);
+    err = matmul_run(g->ctx, path_for(g, &iop), &iop, ytmp_t, wblock, gcols_t);
+    if (!err) col2im_block(d, gcols_t, c0, c1, gin);
+  }
   return NULL;
 }

@@ -24,11 +24,15 @@ typedef struct ConvGemm { MatmulCtx *ctx; int bf16; } ConvGemm;
 const char *conv2d_forward(const ConvDims *d, const ConvGemm *g, const float *in,
                            const float *weight, const float *bias, float *out, void *cols,
                            float *ytmp, uint16_t *wbf);
-/* ytmp (O, B*OH*OW) scratch in the GEMM's type; gin may be NULL (first
- * layer); gcols (C*k*k, B*OH*OW) float32 scratch when gin is set */
+/* ytmp (O, B*OH*OW) and ytmp_t (B*OH*OW, O) scratch in the GEMM's type;
+ * gin may be NULL (first layer); gcols_t (B*OH*OW, per*k*k) float32 scratch
+ * when gin is set, per = conv_col2im_channels(d) */
+#define CONV_COL2IM_BLOCK_BYTES (2u << 20)
+size_t conv_col2im_channels(const ConvDims *d);
 const char *conv2d_backward(const ConvDims *d, const ConvGemm *g, const void *cols,
                             const float *gout, const float *weight, const uint16_t *wbf,
-                            float *gweight, float *gbias, float *gin, void *ytmp, float *gcols);
+                            float *gweight, float *gbias, float *gin, void *ytmp, void *ytmp_t,
+                            float *gcols_t);
 
 /* linear.c: in (B, I), weight (O, I), bias (O), out (B, O) */
 void linear_forward(size_t B, size_t n_in, size_t n_out, const float *in,

@@ -87,20 +87,22 @@ static int l_conv2d_backward(lua_State *L) {
   ConvGemm g;
   lprecision_conv_gemm(L, "conv2d_backward", &g);
   size_t K = d.in_ch * d.kernel * d.kernel, BP = d.batch * d.out_h * d.out_w;
-  size_t oshape[4] = {d.batch, d.out_ch, d.out_h, d.out_w}, cshape[2] = {K, BP};
+  size_t oshape[4] = {d.batch, d.out_ch, d.out_h, d.out_w}, cshape[2] = {BP, conv_col2im_channels(&d) * d.kernel * d.kernel};
   lt_check_shape(L, 2, gout, 4, oshape);
   lt_check_shape(L, 4, gw, 4, w->shape);
   Tensor *cols = saved_gemm_buffer(L, 7, "cols", g.bf16, K, BP);
   Tensor *wbf = g.bf16 ? saved_gemm_buffer(L, 7, "weight", 1, d.out_ch, K) : NULL;
   Tensor *ytmp = gemm_buffer(L, 7, "ytmp", g.bf16, d.out_ch, BP);
+  Tensor *ytmp_t = gemm_buffer(L, 7, "ytmp_t", g.bf16, BP, d.out_ch);
   Tensor *gcols = NULL, *gin = NULL;
   if (need_gin) {
-    gcols = lws_tensor(L, 7, "gcols", 2, cshape);
+    gcols = lws_tensor(L, 7, "gcols_t", 2, cshape);
     gin = lws_tensor(L, 7, "grad_input", 4, in->shape);
   }
   const char *err = conv2d_backward(&d, &g, cols->data, gout->data, w->data,
                                     wbf ? (uint16_t *)wbf->data : NULL, gw->data, gb->data,
-                                    gin ? gin->data : NULL, ytmp->data, gcols ? gcols->data : NULL);
+                                    gin ? gin->data : NULL, ytmp->data, ytmp_t->data,
+                                    gcols ? gcols->data : NULL);
   if (err) return luaL_error(L, "conv2d_backward: %s", err);
   if (need_gin) lws_push(L, 7, "grad_input"); else lua_pushnil(L);
   return 1;

@@ -118,7 +118,7 @@ const char *conv2d_forward(const ConvDims *d, const ConvGemm *g, const float *in
   im2col(d, in, cols, g->bf16);
   if (g->bf16) bf16_from_f32_array(O * K, weight, wbf);
   /* ytmp (O, B*P) = weight (O, K) x cols (K, B*P) */
-  MatmulOp op = {0, 0, O, BP, K, 0, 0};
+  MatmulOp op = {0, 0, O, BP, K, 0, 0, 0, 0};
   const char *err = matmul_run(g->ctx, path_for(g, &op), &op, g->bf16 ? (const void *)wbf : weight,
                                cols, ytmp);
   if (err) return err;
@@ -175,7 +175,7 @@ const char *conv2d_backward(const ConvDims *d, const ConvGemm *g, const void *co
   const size_t O = d->out_ch;
   regroup_grad_output(d, gout, ytmp, ytmp_t, g->bf16, gbias);
   /* gweight (O, K) += ytmp (O, BP) x cols^T (BP, K) */
-  MatmulOp wop = {0, 1, O, K, BP, 1, 0};
+  MatmulOp wop = {0, 1, O, K, BP, 1, 0, 0, 0};
   const char *err = matmul_run(g->ctx, path_for(g, &wop), &wop, ytmp, cols, gweight);
   if (err || !gin) return err;
   /* per block of input channels: gblock (BP, kk) = ytmp_t (BP, O) x the
@@ -184,10 +184,10 @@ const char *conv2d_backward(const ConvDims *d, const ConvGemm *g, const void *co
   const size_t kk = d->kernel * d->kernel, per = conv_col2im_channels(d);
   for (size_t c0 = 0; c0 < d->in_ch && !err; c0 += per) {
     size_t c1 = c0 + per < d->in_ch ? c0 + per : d->in_ch;
-    MatmulOp iop = {0, 0, BP, (c1 - c0) * kk, O, 0, K};
+    MatmulOp iop = {0, 0, BP, (c1 - c0) * kk, O, 0, 0, K, 0};
     const void *wblock = g->bf16 ? (const void *)(wbf + c0 * kk) : (const void *)(weight + c0 * kk);
     err = matmul_run(g->ctx, path_for(g, &iop), &iop, ytmp_t, wblock, gcols_t);
     if (!err) col2im_block(d, gcols_t, c0, c1, gin);
   }
-  return NULL;
+  return err;
 }

@@ -15,13 +15,15 @@ void bf16_from_f32_array(size_t n, const float *x, uint16_t *y) {
   for (size_t i = 0; i < n; i++) y[i] = bf16_from_f32(x[i]);
 }
 
+static size_t lda_of(const MatmulOp *op) { return op->lda ? op->lda : op->trans_a ? op->M : op->K; }
 static size_t ldb_of(const MatmulOp *op) { return op->ldb ? op->ldb : op->trans_b ? op->K : op->N; }
+static size_t ldc_of(const MatmulOp *op) { return op->ldc ? op->ldc : op->N; }
 
 static void matmul_blas(const MatmulOp *op, const float *a, const float *b, float *c) {
   cblas_sgemm(CblasRowMajor, op->trans_a ? CblasTrans : CblasNoTrans,
               op->trans_b ? CblasTrans : CblasNoTrans, (int)op->M, (int)op->N, (int)op->K, 1.0f,
-              a, op->trans_a ? (int)op->M : (int)op->K, b, (int)ldb_of(op),
-              op->accumulate ? 1.0f : 0.0f, c, (int)op->N);
+              a, (int)lda_of(op), b, (int)ldb_of(op),
+              op->accumulate ? 1.0f : 0.0f, c, (int)ldc_of(op));
 }
 
 MatmulPath matmul_f32_path(const MatmulOp *op, int have_ctx) {
@@ -72,9 +74,9 @@ static dnnl_status_t make_primitive(MatmulCtx *ctx, const MatmulOp *op, dnnl_dat
   dnnl_primitive_attr_t attr = NULL;
   dnnl_post_ops_t post = NULL;
   dnnl_primitive_desc_t pd = NULL;
-  dnnl_status_t s = md_2d(&md[0], op->M, op->K, op->trans_a, op->trans_a ? op->M : op->K, dt);
+  dnnl_status_t s = md_2d(&md[0], op->M, op->K, op->trans_a, lda_of(op), dt);
   if (s == dnnl_success) s = md_2d(&md[1], op->K, op->N, op->trans_b, ldb_of(op), dt);
-  if (s == dnnl_success) s = md_2d(&md[2], op->M, op->N, 0, op->N, dnnl_f32);
+  if (s == dnnl_success) s = md_2d(&md[2], op->M, op->N, 0, ldc_of(op), dnnl_f32);
   if (s == dnnl_success) s = dnnl_matmul_desc_init(&desc, &md[0], &md[1], NULL, &md[2]);
   if (s == dnnl_success) s = dnnl_primitive_attr_create(&attr);
   if (s == dnnl_success) s = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);

@@ -1,5 +1,5 @@
 /* matmul.h: the GEMMs of the convolutions, through OpenBLAS or oneDNN.
- * Row-major and dense (but for B's row stride, ldb): A is (M, K), or (K, M) when trans_a; B is (K, N), or
+ * Row-major and dense (unless a leading dimension says otherwise): A is (M, K), or (K, M) when trans_a; B is (K, N), or
  * (N, K) when trans_b; C is (M, N). bf16 operands are uint16 bit patterns
  * (bf16.h); C is float32 either way, accumulated in float32. */
 #ifndef CAPSRUN_MATMUL_H
@@ -12,7 +12,7 @@ typedef struct MatmulOp {
   int trans_a, trans_b;
   size_t M, N, K;
   int accumulate;   /* C += op(A) op(B) instead of C = op(A) op(B) */
-  size_t ldb;       /* B's row stride when B is a block of a wider matrix; 0: dense */
+  size_t lda, ldb, ldc;   /* row strides, for blocks of wider matrices; 0: dense */
 } MatmulOp;
 
 /* oneDNN's engine and stream; opaque, owned by the caller */

@@ -25,6 +25,22 @@ describe("Adam", function()
     assert.near(0.5, opt:current_lr(), 1e-12)
   end)
 
+  it("warms up linearly, then anneals to zero along a cosine (onecycle)", function()
+    local opt = capsrun.optim.Adam.new({T.zeros(1)}, {T.zeros(1)},
+      {lr = 2, schedule = "onecycle", warmup_steps = 3, total_steps = 11})
+    local lrs = {}
+    for s = 0, 12 do lrs[s] = opt:current_lr(); opt:step() end
+    assert.near(0.5, lrs[0], 1e-12); assert.near(1.0, lrs[1], 1e-12); assert.near(1.5, lrs[2], 1e-12)
+    assert.near(2.0, lrs[3], 1e-12)                 -- the peak, then cosine over 8 steps
+    assert.near(1.0, lrs[7], 1e-12)                 -- half-way: cos(pi/2)
+    assert.near(2 * 0.5 * (1 + math.cos(math.pi / 8)), lrs[4], 1e-12)
+    assert.near(0, lrs[11], 1e-12); assert.near(0, lrs[12], 1e-12)   -- stays at 0 past the end
+    assert.error_matches(function()
+      capsrun.optim.Adam.new({T.zeros(1)}, {T.zeros(1)}, {schedule = "onecycle"}) end, "needs total_steps")
+    assert.error_matches(function()
+      capsrun.optim.Adam.new({T.zeros(1)}, {T.zeros(1)}, {schedule = "step"}) end, "'exp' or 'onecycle' expected")
+  end)
+
   it("minimises a quadratic", function()
     local p = T.new{3, -2}
     local g = T.zeros(2)

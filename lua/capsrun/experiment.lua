@@ -19,6 +19,9 @@ function experiment.options(defaults, extra)
     {"batch", "int", 32, "batch size (32: best accuracy per hour, see docs/results.md)", min = 1},
     {"lr", "number", 1e-3, "Adam learning rate"},
     {"lr-decay", "number", 0.9, "learning-rate factor per epoch (exponential, applied per step)"},
+    {"lr-schedule", "string", "exp", "exp: x lr-decay per epoch; onecycle: warm-up, then cosine to 0 at the last epoch",
+      choices = {"exp", "onecycle"}},
+    {"warmup", "number", 0.05, "onecycle: fraction of the steps spent warming up"},
     {"routing-iters", "int", 3, "dynamic routing iterations", min = 1},
     {"shift", "int", 2, "random shifts of up to this many pixels (0: none)", min = 0},
     {"limit", "int", nil, "use only the first N training and N/6 test images", min = 1},
@@ -99,8 +102,11 @@ function experiment.adam(modules, opts, train_set)
     local p, g = m:parameters()
     for i = 1, #p do params[#params + 1] = p[i]; grads[#grads + 1] = g[i] end
   end
-  return optim.Adam.new(params, grads, {lr = opts.lr, decay_rate = opts.lr_decay,
-    decay_steps = (train_set.n + opts.batch - 1) // opts.batch})
+  local per_epoch = (train_set.n + opts.batch - 1) // opts.batch
+  local total = math.max(1, per_epoch * opts.epochs)
+  return optim.Adam.new(params, grads, {lr = opts.lr, decay_rate = opts.lr_decay, decay_steps = per_epoch,
+    schedule = opts.lr_schedule or "exp", total_steps = total,
+    warmup_steps = math.floor((opts.warmup or 0) * total)})
 end
 
 --- mkdir_p(dir): creates dir and its parents

@@ -1,7 +1,10 @@
---- Optimisers. Adam with exponential learning-rate decay:
---   lr_t = lr * decay_rate ^ (step / decay_steps)
--- e.g. decay_rate 0.9 with decay_steps = batches per epoch gives x0.9 per
--- epoch; the official code used 0.96 every 2000 steps at batch 128.
+--- Optimisers. Adam with one of two learning-rate schedules:
+--   "exp" (the paper's code): lr_t = lr * decay_rate ^ (step / decay_steps),
+--     e.g. decay_rate 0.9 with decay_steps = batches per epoch gives x0.9 per
+--     epoch; the official code used 0.96 every 2000 steps at batch 128.
+--   "onecycle": linear warm-up from 0 to lr over warmup_steps, then a cosine
+--     decay to 0 at total_steps (the end of the run). Annealing to zero is
+--     what reaches a given accuracy in the fewest epochs (docs/performance.md).
 local native = require "capsrun.native"
 
 local optim = {}
@@ -10,14 +13,22 @@ local Adam = {}
 Adam.__index = Adam
 optim.Adam = Adam
 
---- Adam.new(params, grads, {lr, beta1, beta2, eps, decay_rate, decay_steps})
+--- Adam.new(params, grads, {lr, beta1, beta2, eps, schedule = "exp"|"onecycle",
+-- decay_rate, decay_steps (exp), warmup_steps, total_steps (onecycle)})
 function Adam.new(params, grads, opts)
   opts = opts or {}
   if #params ~= #grads then error("Adam.new: as many gradients as parameters expected", 2) end
   local self = setmetatable({params = params, grads = grads, m = {}, v = {}, step_count = 0,
     lr = opts.lr or 1e-3, beta1 = opts.beta1 or 0.9, beta2 = opts.beta2 or 0.999,
     eps = opts.eps or 1e-8, decay_rate = opts.decay_rate or 1.0,
-    decay_steps = opts.decay_steps or 1}, Adam)
+    decay_steps = opts.decay_steps or 1, schedule = opts.schedule or "exp",
+    warmup_steps = opts.warmup_steps or 0, total_steps = opts.total_steps}, Adam)
+  if self.schedule ~= "exp" and self.schedule ~= "onecycle" then
+    error(("Adam.new: schedule 'exp' or 'onecycle' expected, got '%s'"):format(tostring(self.schedule)), 2)
+  end
+  if self.schedule == "onecycle" and (math.type(self.total_steps) ~= "integer" or self.total_steps < 1) then
+    error("Adam.new: the onecycle schedule needs total_steps, a positive integer", 2)
+  end
   for i, p in ipairs(params) do
     self.m[i] = native.zeros(p:size())
     self.v[i] = native.zeros(p:size())
@@ -26,7 +37,11 @@ function Adam.new(params, grads, opts)
 end
 
 function Adam:current_lr()
-  return self.lr * self.decay_rate ^ (self.step_count / self.decay_steps)
+  local s = self.step_count
+  if self.schedule == "exp" then return self.lr * self.decay_rate ^ (s / self.decay_steps) end
+  if s < self.warmup_steps then return self.lr * (s + 1) / (self.warmup_steps + 1) end
+  local t = math.min(1, (s - self.warmup_steps) / math.max(1, self.total_steps - self.warmup_steps))
+  return self.lr * 0.5 * (1 + math.cos(math.pi * t))
 end
 
 --- step(): one update of every parameter from its gradient.

@@ -41,32 +41,40 @@ local function sgemm_gflops()
   return 2 * 256 * 20736 * 2304 * n / (clock() - t0) / 1e9
 end
 
--- one training step with a timer around each part; returns the seconds per part
+-- one training step; the model's own timing hook splits the time per
+-- layer (forward and backward together); returns the loss
 local function timed_step(m, dec, clf, opt, x, y, t)
-  local function tick(name, t0) local now = clock(); t[name] = (t[name] or 0) + now - t0; return now end
+  local per_module = {}
+  m:time_modules(per_module)
   m:zero_grad(); dec:zero_grad()
   local t0 = clock()
-  local h = m.conv1:forward(x); h = m.modules[2]:forward(h); t0 = tick("conv1", t0)
-  local u = m.primary:forward(h); t0 = tick("primary caps", t0)
-  local dc = m.digitcaps
-  dc.uhat = native.caps_predict_forward(u, dc.weight, dc.predict_ws); t0 = tick("predictions", t0)
-  local v = native.caps_route_forward(dc.uhat, dc.routing_iters, dc.route_ws); dc.output = v
+  local v = m:forward(x)
   local lengths = clf.length:forward(v)
   local loss = clf.criterion:forward(lengths, y)
-  local gv = clf.length:backward(v, clf.criterion:backward()); t0 = tick("routing", t0)
+  local gv = clf.length:backward(v, clf.criterion:backward(lengths, y))
+  local t1 = clock()
+  local target = x:reshape(x:size(1), -1)
   local recon = dec:forward(v, y)
-  local _, gr = native.sse_loss(recon, x:reshape(x:size(1), -1), clf.sse_ws)
-  gv:add_(dec:backward(v, gr:mul_(clf.recon_weight))); t0 = tick("decoder", t0)
-  local guhat = native.caps_route_backward(dc.uhat, gv, dc.route_ws); t0 = tick("routing", t0)
-  local gu = native.caps_predict_backward(u, dc.weight, guhat, dc.grad_weight, dc.predict_ws); t0 = tick("predictions", t0)
-  local gh = m.primary:backward(h, gu); t0 = tick("primary caps", t0)
-  gh = m.modules[2]:backward(m.conv1.output, gh); m.conv1:backward(x, gh); t0 = tick("conv1", t0)
-  opt:step(); tick("optimiser", t0)
+  clf.recon_criterion:forward(recon, target)
+  gv:add_(dec:backward(v, clf.recon_criterion:backward(recon, target):mul_(clf.recon_weight)))
+  local t2 = clock()
+  m:backward(x, gv)
+  local t3 = clock()
+  opt:step()
+  local t4 = clock()
+  m:time_modules(nil)
+  local function add(name, secs) t[name] = (t[name] or 0) + secs end
+  add("conv1", per_module[1] + per_module[2])          -- Conv2d and its ReLU
+  add("primary caps", per_module[3])
+  add("digit caps", per_module[4])                     -- predictions and routing
+  add("decoder", t2 - t1)
+  add("optimiser", t4 - t3)
+  add("loss", (t1 - t0) + (t3 - t2) - per_module[1] - per_module[2] - per_module[3] - per_module[4])
   return loss
 end
 
 local gen = capsrun.manual_seed(1)
-local model = capsrun.CapsNet{gen = gen, routing_iters = opts.routing_iters}
+local model = capsrun.CapsNet.new{gen = gen, routing_iters = opts.routing_iters}
 local decoder = capsrun.Decoder.new(10, 16, 784, nil, gen)
 local clf = capsrun.train.autoencoder(model, decoder)
 local p, g = model:parameters()
@@ -85,7 +93,7 @@ print(("capsrun bench: %d threads, CapsNet + decoder, %d routing iterations, con
   capsrun.get_threads(), opts.routing_iters, (capsrun.precision())))
 print(("sgemm (256 x 20736 x 2304): %.1f GFLOP/s; one training image: %.3f GFLOP -> roofline %.1f images/s"):format(
   gemm, train_flops / 1e9, gemm * 1e9 / train_flops))
-local order = {"conv1", "primary caps", "predictions", "routing", "decoder", "optimiser"}
+local order = {"conv1", "primary caps", "digit caps", "loss", "decoder", "optimiser"}
 for b in opts.batches:gmatch("%d+") do
   b = tonumber(b)
   local x = capsrun.zeros(b, 1, 28, 28):uniform_(gen)

@@ -12,7 +12,7 @@ local opts = experiment.parse(arg, experiment.options({save = "runs/classify/cap
 local gen = capsrun.manual_seed(opts.seed)
 local train_set, test_set = experiment.load_data(opts)
 
-local model = capsrun.CapsNet{input = {1, train_set.images:size(3), train_set.images:size(4)},
+local model = capsrun.CapsNet.new{input = {1, train_set.images:size(3), train_set.images:size(4)},
   classes = train_set.classes, routing_iters = opts.routing_iters, gen = gen}
 local clf = capsrun.train.classifier(model)
 local optimizer = experiment.adam({model}, opts, train_set)
@@ -25,6 +25,6 @@ say(("CapsNet: %d parameters, %d routing iterations, batch %d, %d threads x %d r
 
 experiment.train(clf, optimizer, train_set, test_set, gen, opts)
 if capsrun.dist.is_main() then
-  capsrun.train.save(model, opts.save)
+  experiment.try("cannot save the weights", capsrun.train.save, model, opts.save)
   say("saved parameters to " .. opts.save)
 end

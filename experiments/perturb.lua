@@ -1,5 +1,5 @@
 -- perturb.lua: what each digit-capsule dimension encodes (Sabour et al.
--- 2017, figure 4). From a trained autoencoder checkpoint, for each chosen
+-- 2017, figure 4). From a trained autoencoder's weights, for each chosen
 -- test image: take the capsule of the predicted class, add delta to one of
 -- its 16 dimensions at a time, decode. One PNG per image: a row per
 -- dimension, a column per delta, the original image at the left.
@@ -10,7 +10,7 @@ local capsrun = require "capsrun"
 local experiment = require "capsrun.experiment"
 
 local opts = capsrun.cli.parse(arg, {
-  {"load", "string", "runs/reconstruct/capsnet.tensors", "autoencoder checkpoint (from reconstruct.lua)"},
+  {"load", "string", "runs/reconstruct/capsnet.tensors", "autoencoder weights (from reconstruct.lua), or a checkpoint"},
   {"data", "string", nil, "folder holding the IDX files"},
   {"dataset", "string", "mnist", "mnist or fashion", choices = {"mnist", "fashion"}},
   {"images", "string", nil, "comma-separated 0-based test image indices (default: the first of each class)"},
@@ -22,16 +22,14 @@ local opts = capsrun.cli.parse(arg, {
   {"scale", "int", 2, "pixel scale of the figures", min = 1},
 }, "usage: capsrun experiments/perturb.lua [options]")
 
-local ok, test_set = pcall(capsrun.data.load, opts.dataset, "test", {dir = opts.data})
-if not ok then io.stderr:write(tostring(test_set), "\n"); os.exit(1) end
+local test_set = experiment.try(nil, capsrun.data.load, opts.dataset, "test", {dir = opts.data})
 local h, w = test_set.images:size(3), test_set.images:size(4)
 local indices = {}
 if opts.images then
   for s in opts.images:gmatch("[^,]+") do
     local i = math.tointeger(tonumber(s))
     if not i or i < 0 or i >= test_set.n then
-      io.stderr:write(("perturb: --images: '%s' is not a test index in [0, %d]\n"):format(s, test_set.n - 1))
-      os.exit(2)
+      experiment.fail(2, ("perturb: --images: '%s' is not a test index in [0, %d]"):format(s, test_set.n - 1))
     end
     indices[#indices + 1] = i
   end
@@ -44,14 +42,13 @@ else
   table.sort(indices, function(a, b) return test_set.labels:get(a + 1) < test_set.labels:get(b + 1) end)
 end
 
-local model = capsrun.CapsNet{input = {1, h, w}, classes = test_set.classes, routing_iters = opts.routing_iters}
+local model = capsrun.CapsNet.new{input = {1, h, w}, classes = test_set.classes, routing_iters = opts.routing_iters}
 local decoder = capsrun.Decoder.new(test_set.classes, model.config.digit_dim, h * w)
-local loaded, err = pcall(capsrun.train.load, {model = model, decoder = decoder}, opts.load)
-if not loaded then io.stderr:write("perturb: ", tostring(err), "\n"); os.exit(1) end
+experiment.try("perturb", capsrun.train.load, {model = model, decoder = decoder}, opts.load)
 
 experiment.mkdir_p(opts.out)
 local gok, gerr = pcall(capsrun.perturb.deltas, opts.from, opts.to, opts.step)
-if not gok then io.stderr:write(tostring(gerr), "\n"); os.exit(2) end
+if not gok then experiment.fail(2, tostring(gerr)) end
 for _, i in ipairs(indices) do
   local image = test_set.images:narrow(i + 1, 1)                      -- (1, 1, h, w)
   local grid, class = capsrun.perturb.grid(model, decoder, image, {from = opts.from, to = opts.to, step = opts.step})

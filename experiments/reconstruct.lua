@@ -11,7 +11,7 @@ local experiment = require "capsrun.experiment"
 local native = capsrun.native
 
 local opts = experiment.parse(arg, experiment.options({save = "runs/reconstruct/capsnet.tensors"}, {
-  {"load", "string", nil, "start from this checkpoint (model and decoder)"},
+  {"load", "string", nil, "start from these weights (model and decoder), or a checkpoint's"},
   {"recon-weight", "number", 0.0005, "weight of the summed squared reconstruction error"},
   {"columns", "int", 10, "test images in reconstructions.png (the first of each class, then more)", min = 1},
   {"figure", "string", nil, "reconstruction figure (default: reconstructions.png beside --save)"},
@@ -21,13 +21,12 @@ local gen = capsrun.manual_seed(opts.seed)
 local train_set, test_set = experiment.load_data(opts)
 local h, w = train_set.images:size(3), train_set.images:size(4)
 
-local model = capsrun.CapsNet{input = {1, h, w}, classes = train_set.classes,
+local model = capsrun.CapsNet.new{input = {1, h, w}, classes = train_set.classes,
   routing_iters = opts.routing_iters, gen = gen}
 local decoder = capsrun.Decoder.new(train_set.classes, model.config.digit_dim, h * w, nil, gen)
 local clf = capsrun.train.autoencoder(model, decoder, {recon_weight = opts.recon_weight})
 if opts.load then
-  local ok, err = pcall(capsrun.train.load, clf, opts.load)
-  if not ok then io.stderr:write("reconstruct: ", tostring(err), "\n"); os.exit(1) end
+  experiment.try("reconstruct", capsrun.train.load, clf, opts.load)
 end
 
 local optimizer = experiment.adam({model, decoder}, opts, train_set)
@@ -46,9 +45,9 @@ if opts.epochs == 0 then
 end
 if not capsrun.dist.is_main() then return end
 local dir = experiment.dirname(opts.save)
-experiment.mkdir_p(dir)
+experiment.try(nil, experiment.mkdir_p, dir)
 if opts.epochs > 0 then
-  capsrun.train.save(clf, opts.save)
+  experiment.try("cannot save the weights", capsrun.train.save, clf, opts.save)
   say("saved model and decoder to " .. opts.save)
 end
 

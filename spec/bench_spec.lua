@@ -7,7 +7,7 @@ describe("benchmarks", function()
     assert.equal(0, code, out)
     assert.truthy(out:find("sgemm %(256 x 20736 x 2304%): [%d.]+ GFLOP/s"))
     assert.truthy(out:find("batch   2: train [%d.]+ images/s"))
-    for _, part in ipairs({"conv1", "primary caps", "predictions", "routing", "decoder", "optimiser"}) do
+    for _, part in ipairs({"conv1", "primary caps", "digit caps", "loss", "decoder", "optimiser"}) do
       assert.truthy(out:find(part .. " [%d.]+%%"), part)
     end
     assert.truthy(out:find("peak resident memory: %d+ MiB"))

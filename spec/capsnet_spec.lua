@@ -4,7 +4,7 @@ local H = require "spec.helpers"
 
 describe("CapsNet", function()
   it("has the paper's shapes for 28x28 inputs", function()
-    local m = capsrun.CapsNet{gen = T.generator(1)}
+    local m = capsrun.CapsNet.new{gen = T.generator(1)}
     assert.equal(1152, m.config.in_caps)
     assert.same({1152, 10, 16, 8}, m.digitcaps.weight:size())
     local v = m:forward(T.zeros(2, 1, 28, 28))
@@ -14,16 +14,16 @@ describe("CapsNet", function()
   end)
 
   it("derives its capsule counts from the input size, not constants", function()
-    local m = capsrun.CapsNet{input = {1, 36, 36}, classes = 5, conv_channels = 16, primary_types = 4,
+    local m = capsrun.CapsNet.new{input = {1, 36, 36}, classes = 5, conv_channels = 16, primary_types = 4,
       primary_dim = 4, digit_dim = 6, gen = T.generator(2)}
     -- 36 -> conv 9: 28 -> primary 9 stride 2: 10x10 -> 4 types * 100 = 400 capsules
     assert.equal(400, m.config.in_caps)
     assert.same({3, 5, 6}, m:forward(T.zeros(3, 1, 36, 36)):size())
-    assert.error_matches(function() capsrun.CapsNet{input = {1, 12, 12}} end, "smaller than")
+    assert.error_matches(function() capsrun.CapsNet.new{input = {1, 12, 12}} end, "smaller than")
   end)
 
   it("lets scripts change the routing iterations", function()
-    local m = capsrun.CapsNet{input = {1, 20, 20}, conv_channels = 8, primary_types = 2, gen = T.generator(3)}
+    local m = capsrun.CapsNet.new{input = {1, 20, 20}, conv_channels = 8, primary_types = 2, gen = T.generator(3)}
     m.digitcaps.weight:normal_(T.generator(4), 0, 5)
     local x = T.zeros(1, 1, 20, 20):uniform_(T.generator(5))
     local three = m:forward(x):clone()
@@ -33,7 +33,7 @@ describe("CapsNet", function()
 
   it("learns: the loss on a small training subset drops", function()
     local gen = capsrun.manual_seed(7)
-    local m = capsrun.CapsNet{input = {1, 20, 20}, conv_channels = 16, primary_types = 4, gen = gen}
+    local m = capsrun.CapsNet.new{input = {1, 20, 20}, conv_channels = 16, primary_types = 4, gen = gen}
     local clf = capsrun.train.classifier(m)
     local p, g = m:parameters()
     local opt = capsrun.optim.Adam.new(p, g, {lr = 3e-3})
@@ -53,12 +53,12 @@ describe("CapsNet", function()
 
   it("saves and loads its parameters, refusing a mismatched model", function()
     local dir = H.tmpdir()
-    local a = capsrun.CapsNet{input = {1, 20, 20}, conv_channels = 8, primary_types = 2, gen = T.generator(8)}
-    local b = capsrun.CapsNet{input = {1, 20, 20}, conv_channels = 8, primary_types = 2, gen = T.generator(9)}
+    local a = capsrun.CapsNet.new{input = {1, 20, 20}, conv_channels = 8, primary_types = 2, gen = T.generator(8)}
+    local b = capsrun.CapsNet.new{input = {1, 20, 20}, conv_channels = 8, primary_types = 2, gen = T.generator(9)}
     capsrun.train.save(a, dir .. "/a.tensors")
     capsrun.train.load(b, dir .. "/a.tensors")
     assert.equal(0, (a.digitcaps.weight - b.digitcaps.weight):norm())
-    local c = capsrun.CapsNet{input = {1, 20, 20}, conv_channels = 4, primary_types = 2, gen = T.generator(9)}
+    local c = capsrun.CapsNet.new{input = {1, 20, 20}, conv_channels = 4, primary_types = 2, gen = T.generator(9)}
     assert.error_matches(function() capsrun.train.load(c, dir .. "/a.tensors") end, "the model expects")
     H.rm_rf(dir)
   end)

@@ -96,8 +96,13 @@ describe("DigitCaps and dynamic routing", function()
       local s = c:get(b, r, i, 1) + c:get(b, r, i, 2) + c:get(b, r, i, 3)
       assert.near(1, s, 1e-6)
     end end end
-    -- and they are not uniform after the first iteration
-    assert.is_true(math.abs(c:get(1, 3, 1, 1) - 1 / 3) > 1e-4)
+    -- the first iteration is uniform; later ones move every child's coupling
+    for b = 1, 2 do for i = 1, 6 do
+      for j = 1, 3 do assert.near(1 / 3, c:get(b, 1, i, j), 1e-7) end
+      local moved = 0
+      for j = 1, 3 do moved = math.max(moved, math.abs(c:get(b, 3, i, j) - 1 / 3)) end
+      assert.is_true(moved > 1e-4, ("sample %d child %d kept uniform coupling"):format(b, i))
+    end end
   end)
 
   it("has uniform coupling with one iteration", function()
@@ -138,15 +143,25 @@ describe("MarginLoss", function()
     -- sample 1, label 0: lengths 0.5 (target), 0.3, 0.05
     --   (0.9-0.5)^2 + 0.5*(0.3-0.1)^2 + 0 = 0.16 + 0.02 = 0.18
     -- sample 2, label 2: lengths 0.95, 0.1, 0.95 -> 0 + 0.5*0.85^2 + 0 + 0 = 0.36125
-    local len = T.new{{0.5, 0.3, 0.05}, {0.95, 0.1, 0.95}}
-    local loss = crit:forward(len, T.new{0, 2})
+    local len, labels = T.new{{0.5, 0.3, 0.05}, {0.95, 0.1, 0.95}}, T.new{0, 2}
+    local loss = crit:forward(len, labels)
     assert.near((0.18 + 0.36125) / 2, loss, 1e-6)
-    local gr = crit:backward()
+    local gr = crit:backward(len, labels)
     assert.near(-2 * 0.4 / 2, gr:get(1, 1), 1e-6)
     assert.near(2 * 0.5 * 0.2 / 2, gr:get(1, 2), 1e-6)
     assert.equal(0, gr:get(1, 3))
     assert.near(2 * 0.5 * 0.85 / 2, gr:get(2, 1), 1e-6)
     assert.equal(0, gr:get(2, 3))
+  end)
+
+  it("computes backward for the pair it is given, whatever forward saw last", function()
+    local crit = capsrun.MarginLoss.new()
+    local a, b = T.new{{0.5, 0.3}}, T.new{{0.2, 0.7}}
+    crit:forward(a, T.new{0})
+    local gb = crit:backward(b, T.new{1}):clone()     -- not what forward saw
+    crit:forward(b, T.new{1})
+    assert.equal(0, (crit:backward(b, T.new{1}) - gb):norm())
+    assert.near(2 * (0.7 - 0.9), gb:get(1, 2), 1e-6)
   end)
 
   it("adds nothing for confident correct answers", function()

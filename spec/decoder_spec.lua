@@ -53,7 +53,7 @@ end)
 describe("autoencoder training", function()
   it("adds 0.0005 x the summed squared error to the margin loss", function()
     local gen = T.generator(32)
-    local model = capsrun.CapsNet{input = {1, 20, 20}, conv_channels = 8, primary_types = 2, gen = gen}
+    local model = capsrun.CapsNet.new{input = {1, 20, 20}, conv_channels = 8, primary_types = 2, gen = gen}
     local dec = capsrun.Decoder.new(10, 16, 400, {8, 8}, gen)
     local plain = capsrun.train.classifier(model)
     local ae = capsrun.train.autoencoder(model, dec)
@@ -70,7 +70,7 @@ describe("autoencoder training", function()
 
   it("learns to reconstruct: the error drops on a tiny set", function()
     local gen = capsrun.manual_seed(33)
-    local model = capsrun.CapsNet{input = {1, 20, 20}, conv_channels = 8, primary_types = 2, gen = gen}
+    local model = capsrun.CapsNet.new{input = {1, 20, 20}, conv_channels = 8, primary_types = 2, gen = gen}
     local dec = capsrun.Decoder.new(10, 16, 400, {32, 64}, gen)
     local ae = capsrun.train.autoencoder(model, dec, {recon_weight = 0.05})
     local p, gr = model:parameters()
@@ -89,7 +89,7 @@ end)
 describe("perturbation", function()
   it("with delta 0 reproduces the plain reconstruction", function()
     local gen = T.generator(34)
-    local model = capsrun.CapsNet{input = {1, 20, 20}, conv_channels = 8, primary_types = 2, gen = gen}
+    local model = capsrun.CapsNet.new{input = {1, 20, 20}, conv_channels = 8, primary_types = 2, gen = gen}
     local dec = capsrun.Decoder.new(10, 16, 400, {16, 16}, gen)
     local x = T.zeros(1, 1, 20, 20):uniform_(gen)
     local grid, class = capsrun.perturb.grid(model, dec, x, {from = 0, to = 0, step = 0.05})
@@ -106,7 +106,7 @@ describe("perturbation", function()
     assert.near(0.25, capsrun.perturb.deltas(-0.25, 0.25, 0.05)[11], 1e-12)
     assert.error_matches(function() capsrun.perturb.deltas(0, 1, 0) end, "step > 0")
     local gen = T.generator(35)
-    local model = capsrun.CapsNet{input = {1, 20, 20}, conv_channels = 8, primary_types = 2, gen = gen}
+    local model = capsrun.CapsNet.new{input = {1, 20, 20}, conv_channels = 8, primary_types = 2, gen = gen}
     local dec = capsrun.Decoder.new(10, 16, 400, {16, 16}, gen)
     local grid = capsrun.perturb.grid(model, dec, T.zeros(1, 20, 20):uniform_(gen), {class = 3})
     assert.same({16, 11, 20, 20}, grid:size())

@@ -36,13 +36,42 @@ describe("native functions under misuse", function()
         if not ok then
           errors = errors + 1
           assert.equal("string", type(err), name)
-          assert.is_true(#err > 10, name .. ": " .. err)
-          assert.is_nil(err:find("^%s*$"), name)
+          -- the message names the function and says what was wrong
+          assert.truthy(err:find(name, 1, true), name .. ": " .. err)
+          assert.truthy(err:find("expected", 1, true) or err:find("cannot", 1, true) or err:find("not ", 1, true)
+            or err:find("no ", 1, true) or err:find("invalid", 1, true) or err:find("out of range", 1, true),
+            name .. ": " .. err)
         end
       end
     end
     assert.is_true(#names > 40, #names .. " functions")
     assert.is_true(errors > calls / 2, ("%d of %d calls raised"):format(errors, calls))
+  end)
+
+  it("tensor and generator methods raise named errors too, never crash", function()
+    local methods = {}
+    for kind, obj in pairs{tensor = T.zeros(2, 3), generator = T.generator(1)} do
+      for name, f in pairs(getmetatable(obj).__index) do
+        if type(f) == "function" then methods[#methods + 1] = {kind, name, f} end
+      end
+    end
+    table.sort(methods, function(a, b) return a[1] .. a[2] < b[1] .. b[2] end)
+    local calls, errors = 0, 0
+    for _, m in ipairs(methods) do
+      for _, args in ipairs(hostile_args()) do
+        local self = m[1] == "tensor" and T.zeros(2, 3) or T.generator(1)
+        local ok, err = pcall(m[3], self, table.unpack(args, 1, 9))
+        calls = calls + 1
+        if not ok then
+          errors = errors + 1
+          assert.equal("string", type(err), m[2])
+          local named = ({view = "reshape"})[m[2]] or m[2]   -- view is reshape under another name
+          assert.truthy(err:find("bad argument", 1, true) or err:find(named, 1, true), m[2] .. ": " .. err)
+        end
+      end
+    end
+    assert.is_true(#methods > 25, #methods .. " methods")
+    assert.is_true(errors > calls / 4, ("%d of %d calls raised"):format(errors, calls))
   end)
 
   it("name the function and what was expected", function()

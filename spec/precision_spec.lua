@@ -69,7 +69,7 @@ describe("precision", function()
     local function step(precision)
       T.set_precision(precision)
       local gen = capsrun.manual_seed(11)
-      local m = capsrun.CapsNet{input = {1, 28, 28}, conv_channels = 32, primary_types = 8, gen = gen}
+      local m = capsrun.CapsNet.new{input = {1, 28, 28}, conv_channels = 32, primary_types = 8, gen = gen}
       local clf = capsrun.train.classifier(m)
       local p, g = m:parameters()
       local opt = capsrun.optim.Adam.new(p, g, {lr = 1e-3})

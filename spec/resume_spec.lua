@@ -70,7 +70,7 @@ describe("checkpoint and resume", function()
 
   it("round-trips parameters, Adam state and the generator", function()
     local gen = T.generator(3)
-    local model = capsrun.CapsNet{input = {1, 20, 20}, conv_channels = 4, primary_types = 2, gen = gen}
+    local model = capsrun.CapsNet.new{input = {1, 20, 20}, conv_channels = 4, primary_types = 2, gen = gen}
     local p, g = model:parameters()
     local opt = capsrun.optim.Adam.new(p, g)
     for _, t in ipairs(g) do t:uniform_(gen) end
@@ -80,7 +80,7 @@ describe("checkpoint and resume", function()
       order = gen:permutation(10), options = {batch = 32, dataset = "mnist"}})
     local expect = gen:uniform()
     local gen2 = T.generator(99)
-    local model2 = capsrun.CapsNet{input = {1, 20, 20}, conv_channels = 4, primary_types = 2, gen = gen2}
+    local model2 = capsrun.CapsNet.new{input = {1, 20, 20}, conv_channels = 4, primary_types = 2, gen = gen2}
     local p2, g2 = model2:parameters()
     local opt2 = capsrun.optim.Adam.new(p2, g2)
     local ck = capsrun.checkpoint.load(dir .. "/rt")
@@ -94,7 +94,7 @@ describe("checkpoint and resume", function()
       assert.equal(0, (opt.m[i] - opt2.m[i]):norm())
       assert.equal(0, (opt.v[i] - opt2.v[i]):norm())
     end
-    local small = capsrun.CapsNet{input = {1, 20, 20}, conv_channels = 2, primary_types = 2, gen = gen2}
+    local small = capsrun.CapsNet.new{input = {1, 20, 20}, conv_channels = 2, primary_types = 2, gen = gen2}
     local ps, gs = small:parameters()
     assert.error_matches(function()
       capsrun.checkpoint.restore(ck, small:named_parameters(), capsrun.optim.Adam.new(ps, gs), gen2)
@@ -111,7 +111,7 @@ describe("checkpoint and resume", function()
 
   it("stops on a NaN loss, naming the step", function()
     local gen = capsrun.manual_seed(4)
-    local model = capsrun.CapsNet{input = {1, 20, 20}, conv_channels = 4, primary_types = 2, gen = gen}
+    local model = capsrun.CapsNet.new{input = {1, 20, 20}, conv_channels = 4, primary_types = 2, gen = gen}
     local clf = capsrun.train.classifier(model)
     local p, g = model:parameters()
     local opt = capsrun.optim.Adam.new(p, g)

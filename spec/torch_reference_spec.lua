@@ -29,7 +29,7 @@ describe("CapsNet against the PyTorch reference", function()
     run(("agrees on outputs and every gradient to 1e-4 (%d routing iterations)"):format(iters), function()
       assert.is_true(torch_ok, "python3-torch is required under CI")
       local gen = T.generator(2017 + iters)
-      local model = capsrun.CapsNet{gen = gen, routing_iters = iters}
+      local model = capsrun.CapsNet.new{gen = gen, routing_iters = iters}
       -- W larger than its init so that routing moves the couplings
       model.digitcaps.weight:normal_(gen, 0, 0.05)
       local x = T.zeros(2, 1, 28, 28):uniform_(gen)
@@ -39,7 +39,7 @@ describe("CapsNet against the PyTorch reference", function()
       local v = model:forward(x)
       local lengths = clf.length:forward(v)
       local loss = clf.criterion:forward(lengths, labels)
-      model:backward(x, clf.length:backward(v, clf.criterion:backward()))
+      model:backward(x, clf.length:backward(v, clf.criterion:backward(lengths, labels)))
 
       local dir = os.tmpname(); os.remove(dir); assert(T.mkdir(dir))
       local files = {input = x, labels = labels, iters = T.new{iters}}

@@ -19,21 +19,17 @@ local FILES = {
   {"t10k-labels-idx1-ubyte.gz", "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"},
 }
 
-local positional, base_url = {}, nil
-local i = 1
-while i <= #arg do
-  if arg[i] == "--base-url" then base_url = arg[i + 1]; i = i + 2
-  elseif arg[i] == "--help" then
-    print("usage: capsrun tools/download.lua mnist [DIR] [--base-url URL]"); os.exit(0)
-  else positional[#positional + 1] = arg[i]; i = i + 1 end
-end
-if positional[1] ~= "mnist" then
-  io.stderr:write("usage: capsrun tools/download.lua mnist [DIR] [--base-url URL]\n",
-    "(Fashion-MNIST comes from Debian: apt-get install dataset-fashion-mnist)\n")
-  os.exit(2)
+local usage = "usage: capsrun tools/download.lua mnist [DIR] [--base-url URL]"
+local opts = capsrun.cli.parse(arg, {
+  {"base-url", "string", nil, "fetch from this URL instead of the public mirrors"},
+  positional = {name = "mnist [DIR]", help = "the data set, and the folder (default ./data/mnist)", min = 1},
+}, usage)
+local positional, base_url = opts.positional, opts.base_url
+if positional[1] ~= "mnist" or #positional > 2 then
+  capsrun.exit(2, usage .. "\n(Fashion-MNIST comes from Debian: apt-get install dataset-fashion-mnist)")
 end
 local dir = positional[2] or "data/mnist"
-capsrun.experiment.mkdir_p(dir)
+capsrun.experiment.try(nil, capsrun.experiment.mkdir_p, dir)
 
 local mirrors = base_url and {base_url} or MIRRORS
 local failed = false
@@ -60,4 +56,4 @@ for _, f in ipairs(FILES) do
     else io.stderr:write(("%s: not downloaded: %s\n"):format(name, last_err)); failed = true end
   end
 end
-if failed then os.exit(1) end
+if failed then capsrun.exit(1) end

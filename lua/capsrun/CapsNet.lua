@@ -3,7 +3,7 @@
 --   conv1    (b, 1, 28, 28) -> (b, 256, 20, 20), ReLU
 --   primary  -> (b, 32*6*6 = 1152, 8)
 --   digits   -> (b, 10, 16)   (dynamic routing, model.digitcaps.routing_iters)
--- model:forward(images) returns the digit capsules; capsrun.Length gives
+-- CapsNet.new(opts) -> a Sequential; model:forward(images) returns the digit capsules; capsrun.Length gives
 -- the class scores. Options (defaults): input {1, 28, 28}, classes 10,
 -- conv_channels 256, conv_kernel 9, primary_types 32, primary_dim 8,
 -- primary_kernel 9, primary_stride 2, digit_dim 16, routing_iters 3, gen.
@@ -19,7 +19,9 @@ local function conv_out(size, kernel, stride)
   return (size - kernel) // stride + 1
 end
 
-local function CapsNet(opts)
+local CapsNet = {}
+
+function CapsNet.new(opts)
   opts = opts or {}
   local input = opts.input or {1, 28, 28}
   local gen = opts.gen or random.default()

@@ -19,7 +19,7 @@ function Decoder.new(classes, dim, pixels, hidden, gen)
   gen = gen or random.default()
   local self = Module.new(Decoder)
   self.classes, self.dim, self.pixels = classes, dim, pixels
-  self.mlp = Sequential.new()
+  self:add_child("mlp", Sequential.new())
   local width = classes * dim
   for _, h in ipairs(hidden) do
     self.mlp:add(layers.Linear.new(width, h, gen)):add(layers.ReLU.new())
@@ -46,17 +46,6 @@ function Decoder:backward(v, grad_output)
   local g = self.mlp:backward(self.masked, grad_output)
   self.grad_input = native.caps_mask_backward(v, g, self.index, self.mask_ws)
   return self.grad_input
-end
-
-function Decoder:parameters() return self.mlp:parameters() end
-function Decoder:zero_grad() self.mlp:zero_grad() end
-
-function Decoder:named_parameters()
-  local out = {}
-  for _, e in ipairs(self.mlp:named_parameters()) do
-    out[#out + 1] = {name = "mlp." .. e.name, param = e.param, grad = e.grad}
-  end
-  return out
 end
 
 function Decoder:describe()

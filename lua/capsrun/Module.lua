@@ -1,8 +1,10 @@
 --- Module: the base of every layer, in the manner of Torch7's nn.Module.
 -- A module owns its output and scratch buffers (self.ws, a workspace table
--- that the native functions fill and reuse), its parameters (self.params)
--- and their gradients (self.grads). backward ADDS into the gradients;
--- zero_grad clears them.
+-- that the native functions fill and reuse), its own parameters and their
+-- gradients (add_parameter), and its children (add_child). Everything that
+-- walks the parameters is derived from those two lists, recursively:
+-- named_parameters, parameters, grad_parameters, zero_grad, train/evaluate,
+-- num_parameters. backward ADDS into the gradients; zero_grad clears them.
 local Module = {}
 Module.__index = Module
 
@@ -17,7 +19,7 @@ function Module.class(name, parent)
 end
 
 function Module.new(cls)
-  return setmetatable({ws = {}, params = {}, grads = {}, training = true}, cls)
+  return setmetatable({ws = {}, own = {}, children = {}, training = true}, cls)
 end
 
 function Module:forward(input)
@@ -28,21 +30,65 @@ function Module:backward(input, grad_output)
   error(self.__name .. ":backward is not implemented", 2)
 end
 
+--- Registers a parameter tensor and its zeroed gradient under a name:
+-- self[name] and self["grad_" .. name].
+function Module:add_parameter(name, tensor)
+  local native = require "capsrun.native"
+  self[name] = tensor
+  self["grad_" .. name] = native.zeros(tensor:size())
+  self.own[#self.own + 1] = name
+end
+
+--- Registers a child module under a name (self[name] too, unless the name
+-- is a number, as in Sequential); returns the child.
+function Module:add_child(name, child)
+  if type(child) ~= "table" or type(child.forward) ~= "function" then
+    error(("%s:add_child: module expected for '%s', got %s"):format(self.__name, name, type(child)), 2)
+  end
+  self.children[#self.children + 1] = {name = tostring(name), module = child}
+  if type(name) == "string" then self[name] = child end
+  return child
+end
+
+--- named_parameters() -> {{name = "3.conv.weight", param = t, grad = g}, ...}:
+-- own parameters first, then each child's under "<child name>."
+function Module:named_parameters()
+  local out = {}
+  for _, name in ipairs(self.own) do
+    out[#out + 1] = {name = name, param = self[name], grad = self["grad_" .. name]}
+  end
+  for _, c in ipairs(self.children) do
+    for _, e in ipairs(c.module:named_parameters()) do
+      out[#out + 1] = {name = c.name .. "." .. e.name, param = e.param, grad = e.grad}
+    end
+  end
+  return out
+end
+
 --- parameters() -> {weight, bias, ...}, {grad_weight, grad_bias, ...}
 function Module:parameters()
-  return self.params, self.grads
+  local params, grads = {}, {}
+  for i, e in ipairs(self:named_parameters()) do params[i] = e.param; grads[i] = e.grad end
+  return params, grads
 end
 
 function Module:grad_parameters()
-  return self.grads
+  return select(2, self:parameters())
 end
 
 function Module:zero_grad()
-  for _, g in ipairs(self.grads) do g:fill_(0) end
+  for _, e in ipairs(self:named_parameters()) do e.grad:fill_(0) end
 end
 
-function Module:train() self.training = true; return self end
-function Module:evaluate() self.training = false; return self end
+-- sets the training flag on the module and all its children
+local function set_training(m, on)
+  m.training = on
+  for _, c in ipairs(m.children) do set_training(c.module, on) end
+  return m
+end
+
+function Module:train() return set_training(self, true) end
+function Module:evaluate() return set_training(self, false) end
 
 --- Number of trainable values.
 function Module:num_parameters()
@@ -56,16 +102,5 @@ function Module:describe()
 end
 
 Module.__tostring = function(self) return self:describe() end
-
---- Registers a parameter tensor and its zeroed gradient under a name.
-function Module:add_parameter(name, tensor)
-  local native = require "capsrun.native"
-  self[name] = tensor
-  self["grad_" .. name] = native.zeros(tensor:size())
-  self.params[#self.params + 1] = tensor
-  self.grads[#self.grads + 1] = self["grad_" .. name]
-  self.param_names = self.param_names or {}
-  self.param_names[#self.params] = name
-end
 
 return Module

@@ -16,12 +16,23 @@ function Sequential:add(m)
     error("Sequential:add: module expected, got " .. type(m), 2)
   end
   self.modules[#self.modules + 1] = m
+  self:add_child(#self.modules, m)
   return self
 end
 
+--- time_modules(t): from now on, forward and backward add each child's
+-- seconds into t[i] (t = nil stops); for benchmarks
+function Sequential:time_modules(t)
+  self.timings = t
+end
+
+local wallclock = require("capsrun.native").wallclock
+
 local function call(self, i, method, ...)
   local m = self.modules[i]
+  local t0 = self.timings and wallclock()
   local ok, res = pcall(m[method], m, ...)
+  if t0 then self.timings[i] = (self.timings[i] or 0) + wallclock() - t0 end
   if not ok then
     error(("In module %d (%s): %s"):format(i, m.__name or "?", tostring(res)), 0)
   end
@@ -43,55 +54,6 @@ function Sequential:backward(input, grad_output)
   end
   self.grad_input = g
   return g
-end
-
-function Sequential:parameters()
-  local params, grads = {}, {}
-  for _, m in ipairs(self.modules) do
-    local p, g = m:parameters()
-    for k = 1, #p do params[#params + 1] = p[k]; grads[#grads + 1] = g[k] end
-  end
-  return params, grads
-end
-
-function Sequential:grad_parameters()
-  local _, g = self:parameters()
-  return g
-end
-
---- named_parameters() -> {{name = "2.conv.weight", param = t, grad = g}, ...}
-function Sequential:named_parameters()
-  local out = {}
-  for i, m in ipairs(self.modules) do
-    local p, g = m:parameters()
-    if m.named_parameters then
-      for _, e in ipairs(m:named_parameters()) do
-        out[#out + 1] = {name = i .. "." .. e.name, param = e.param, grad = e.grad}
-      end
-    else
-      for k = 1, #p do
-        local n = m.param_names and m.param_names[k] or tostring(k)
-        out[#out + 1] = {name = i .. "." .. n, param = p[k], grad = g[k]}
-      end
-    end
-  end
-  return out
-end
-
-function Sequential:zero_grad()
-  for _, m in ipairs(self.modules) do m:zero_grad() end
-end
-
-function Sequential:train()
-  self.training = true
-  for _, m in ipairs(self.modules) do m:train() end
-  return self
-end
-
-function Sequential:evaluate()
-  self.training = false
-  for _, m in ipairs(self.modules) do m:evaluate() end
-  return self
 end
 
 function Sequential:describe()

@@ -4,6 +4,7 @@ local native = require "capsrun.native"
 local Module = require "capsrun.Module"
 local random = require "capsrun.random"
 local layers = require "capsrun.layers"
+local Criterion = require "capsrun.Criterion"
 
 local capsules = {}
 
@@ -32,11 +33,9 @@ capsules.PrimaryCaps = PrimaryCaps
 function PrimaryCaps.new(in_ch, types, dim, kernel, stride, gen)
   local self = Module.new(PrimaryCaps)
   self.types, self.dim = types, dim
-  self.conv = layers.Conv2d.new(in_ch, types * dim, kernel, stride, gen or random.default())
-  self.squash = Squash.new()
+  self:add_child("conv", layers.Conv2d.new(in_ch, types * dim, kernel, stride, gen or random.default()))
+  self:add_child("squash", Squash.new())
   self.regroup_ws = {}
-  self.params, self.grads = self.conv.params, self.conv.grads
-  self.param_names = {"conv.weight", "conv.bias"}
   return self
 end
 
@@ -119,31 +118,35 @@ function Length:backward(input, grad_output)
   return self.grad_input
 end
 
---- MarginLoss{m_plus = 0.9, m_minus = 0.1, lambda = 0.5}: a criterion.
+--- MarginLoss{m_plus = 0.9, m_minus = 0.1, lambda = 0.5}: a Criterion.
 -- forward(lengths (b, J), labels (b) holding classes 0..J-1) -> mean loss;
--- backward() -> gradient with respect to the lengths.
-local MarginLoss = {}
-MarginLoss.__index = MarginLoss
+-- backward(lengths, labels) -> gradient with respect to the lengths.
+local MarginLoss = Criterion.class("MarginLoss")
 capsules.MarginLoss = MarginLoss
 
 function MarginLoss.new(opts)
   opts = opts or {}
-  return setmetatable({m_plus = opts.m_plus or 0.9, m_minus = opts.m_minus or 0.1,
-    lambda = opts.lambda or 0.5, ws = {}}, MarginLoss)
+  return Criterion.new(MarginLoss, {m_plus = opts.m_plus or 0.9, m_minus = opts.m_minus or 0.1,
+    lambda = opts.lambda or 0.5})
 end
 
-function MarginLoss:forward(lengths, labels)
-  self.output, self.grad_input = native.margin_loss(lengths, labels, self.m_plus, self.m_minus,
-    self.lambda, self.ws)
-  return self.output
+function MarginLoss:evaluate(lengths, labels)
+  return native.margin_loss(lengths, labels, self.m_plus, self.m_minus, self.lambda, self.ws)
 end
 
-function MarginLoss:backward()
-  return self.grad_input
-end
-
-MarginLoss.__tostring = function(self)
+function MarginLoss:describe()
   return ("MarginLoss(m+ %g, m- %g, lambda %g)"):format(self.m_plus, self.m_minus, self.lambda)
+end
+
+--- SSELoss(): per-sample sum of squared errors, mean over the batch.
+-- forward(prediction (b, ...), target (b, ...)) -> loss; backward -> gradient
+local SSELoss = Criterion.class("SSELoss")
+capsules.SSELoss = SSELoss
+
+function SSELoss.new() return Criterion.new(SSELoss) end
+
+function SSELoss:evaluate(pred, target)
+  return native.sse_loss(pred, target, self.ws)
 end
 
 return capsules

@@ -4,12 +4,27 @@
 --     {"dataset", "string", "mnist", "mnist or fashion", choices = {"mnist", "fashion"}},
 --     {"progress", "flag", false, "..."}}, "usage line")
 -- Options are --name value or --name=value; names may use dashes. Returns a
--- table keyed by name with dashes as underscores. --help prints the usage
--- and exits 0; a bad option prints the error and usage and exits 2.
+-- table keyed by name with dashes as underscores. Other arguments are
+-- positional: with spec.positional = {name = "IMAGE", min = 1} they are
+-- collected, in order, into the list opts.positional; without it they are
+-- an error. --help prints the usage and exits 0; a bad option prints the
+-- error and usage and exits 2 (through capsrun.exit, so the host shuts
+-- down in order).
 local cli = {}
+
+--- exit(code [, message]): stop the script with this exit status, printing
+-- message (if any) on stderr; unwinds through the host (MPI shut down, Lua
+-- state closed) instead of os.exit's immediate stop
+local Exit = {__tostring = function(e) return e.message or ("exit " .. e.exit) end}
+function cli.exit(code, message)
+  error(setmetatable({exit = code, message = message}, Exit), 0)
+end
 
 local function usage(spec, header)
   local lines = {header or "options:"}
+  if spec.positional then
+    lines[#lines + 1] = ("  %-24s %s"):format(spec.positional.name, spec.positional.help or "")
+  end
   for _, o in ipairs(spec) do
     local def = o[3] == nil and "" or (" (default: " .. tostring(o[3]) .. ")")
     local arg = o[2] == "flag" and "" or (" " .. o[2]:upper())
@@ -47,23 +62,25 @@ function cli.parse(args, spec, header)
   end
   local function fail(msg)
     if spec.no_exit then error(msg, 0) end
-    io.stderr:write(msg, "\n\n", usage(spec, header), "\n")
-    os.exit(2)
+    cli.exit(2, msg .. "\n\n" .. usage(spec, header))
   end
+  local positional = {}
   local i = 1
   while i <= #args do
     local a = args[i]
     local name, value = a:match("^%-%-([%w%-_]+)=(.*)$")
     name = name or a:match("^%-%-([%w%-_]+)$")
-    if not name then fail("unexpected argument '" .. a .. "'") end
-    name = name:gsub("_", "-")
+    if not name and not spec.positional then fail("unexpected argument '" .. a .. "'") end
+    name = name and name:gsub("_", "-")
     if name == "help" then
       if spec.no_exit then error("help", 0) end
-      print(usage(spec, header)); os.exit(0)
+      print(usage(spec, header)); cli.exit(0)
     end
-    local o = byname[name]
-    if not o then fail("unknown option --" .. name) end
-    if o[2] == "flag" then
+    local o = name and byname[name]
+    if not name then
+      positional[#positional + 1] = a
+    elseif not o then fail("unknown option --" .. name)
+    elseif o[2] == "flag" then
       out[name:gsub("-", "_")] = true
     else
       if value == nil then
@@ -77,8 +94,14 @@ function cli.parse(args, spec, header)
     end
     i = i + 1
   end
+  if spec.positional then
+    local min = spec.positional.min or 0
+    if #positional < min then
+      fail(("%s expected (at least %d), got %d"):format(spec.positional.name, min, #positional))
+    end
+    out.positional = positional
+  end
   return out
 end
 
-cli.usage = usage
 return cli

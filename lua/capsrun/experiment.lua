@@ -29,7 +29,7 @@ function experiment.options(defaults, extra)
     {"threads", "int", nil, "threads for OpenMP and OpenBLAS (default: all cores)", min = 1},
     {"precision", "string", "auto", "convolution GEMMs: bf16 (float32 accumulation), f32, f32-blas "
       .. "(OpenBLAS only), or auto: bf16 where the CPU runs it natively", choices = {"auto", "bf16", "f32", "f32-blas"}},
-    {"save", "string", defaults.save, "checkpoint of the parameters at the end"},
+    {"save", "string", defaults.save, "weights file written at the end (parameters only; --checkpoint is the full training state)"},
     {"metrics", "string", nil, "per-epoch metrics, CSV (default: beside --save)"},
     {"checkpoint", "string", nil, "full training state (parameters, Adam, generator, position), saved atomically"},
     {"checkpoint-every", "int", 0, "also checkpoint every N batches (0: only at the end of each epoch)", min = 0},
@@ -41,6 +41,25 @@ end
 
 -- options that a resumed run takes from its command line, not its checkpoint
 local LOCAL_OPTIONS = {threads = true, checkpoint = true, checkpoint_every = true, resume = true}
+
+--- fail(code, message): stop the experiment with this exit status and a
+-- one-line message, through the host (MPI shut down, Lua state closed)
+function experiment.fail(code, message)
+  require("capsrun.cli").exit(code, message)
+end
+
+-- "path/x.lua:12: message" -> "message": errors from the environment (disk
+-- full, permission denied) are for users, not for debugging
+local function plain(err)
+  return (tostring(err):gsub("^[^\n:]+:%d+: ", ""))
+end
+
+--- try(prefix, fn, ...) -> fn's results; an error becomes fail(1, "prefix: message")
+function experiment.try(prefix, fn, ...)
+  local res = table.pack(pcall(fn, ...))
+  if not res[1] then experiment.fail(1, (prefix and (prefix .. ": ") or "") .. plain(res[2])) end
+  return table.unpack(res, 2, res.n)
+end
 
 --- say(...): print, on the main rank only
 function experiment.say(...)
@@ -64,14 +83,10 @@ function experiment.parse(args, spec, usage)
   local cli = require "capsrun.cli"
   local opts = cli.parse(args, spec, usage)
   set_threads(opts)
-  local function use_precision()
-    local ok, err = pcall(native.set_precision, opts.precision or "auto")
-    if not ok then io.stderr:write(tostring(err), "\n"); os.exit(1) end
-  end
+  local function use_precision() experiment.try(nil, native.set_precision, opts.precision or "auto") end
   if not opts.resume then use_precision(); return opts end
-  if not opts.checkpoint then io.stderr:write("--resume needs --checkpoint PATH\n"); os.exit(2) end
-  local ok, ck = pcall(checkpoint.load, opts.checkpoint)
-  if not ok then io.stderr:write("cannot resume: ", tostring(ck), "\n"); os.exit(1) end
+  if not opts.checkpoint then experiment.fail(2, "--resume needs --checkpoint PATH") end
+  local ck = experiment.try("cannot resume", checkpoint.load, opts.checkpoint)
   local given = {}
   for _, a in ipairs(args) do
     local name = a:match("^%-%-([%w%-_]+)")
@@ -131,7 +146,7 @@ function experiment.load_data(opts)
     local b = data.load(opts.dataset, "test", {dir = opts.data, limit = opts.limit and math.max(1, opts.limit // 6)})
     return a, b
   end)
-  if not ok then io.stderr:write(tostring(tr), "\n"); os.exit(1) end
+  if not ok then experiment.fail(1, plain(tr)) end
   return tr, te
 end
 
@@ -171,7 +186,8 @@ local function open_metrics(path, columns, first_epoch)
       old:close()
     end
   end
-  local f = assert(io.open(path, "w"))
+  local f, err = io.open(path, "w")
+  if not f then experiment.fail(1, "cannot write the metrics: " .. err) end
   f:write(table.concat(kept, "\n"), "\n")
   return f
 end
@@ -182,7 +198,7 @@ end
 function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
   local main, say = dist.is_main(), experiment.say
   local dir = experiment.dirname(opts.save)
-  if main then experiment.mkdir_p(dir) end
+  if main then experiment.try(nil, experiment.mkdir_p, dir) end
   say(native.blas_info().description)               -- generic BLAS kernels must never go unnoticed
   local precision, how = native.precision()
   say(("convolution GEMMs in %s%s"):format(precision, how and (" (" .. how .. ")") or ""))
@@ -194,12 +210,12 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
   end
   dist.broadcast_params_(optimizer.params)          -- every rank starts from rank 0's parameters
   if opts.checkpoint and main then
-    experiment.mkdir_p(experiment.dirname(opts.checkpoint))
+    experiment.try(nil, experiment.mkdir_p, experiment.dirname(opts.checkpoint))
     native.remove_stale_temps(opts.checkpoint)   -- left by a run killed while writing
   end
   local function save_checkpoint(epoch, done, ord)
     if not main then return end
-    checkpoint.save(opts.checkpoint, {named = named, optimizer = optimizer, gen = gen, epoch = epoch,
+    experiment.try("cannot save the checkpoint", checkpoint.save, opts.checkpoint, {named = named, optimizer = optimizer, gen = gen, epoch = epoch,
       done = done, order = ord, options = option_values(opts)})
   end
   local metrics_path = opts.metrics or (dir .. "/metrics.csv")
@@ -239,7 +255,7 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
   if f then f:close() end
   if #rows > 0 and main then
     local png = dir .. "/curves.png"
-    plot.metrics(metrics_path, png)
+    experiment.try("cannot draw the curves", plot.metrics, metrics_path, png)
     say(("metrics in %s, curves in %s"):format(metrics_path, png))
   end
   return rows

@@ -16,7 +16,8 @@ local capsrun = {
   Sequential = require "capsrun.Sequential",
   Conv2d = layers.Conv2d, Linear = layers.Linear, ReLU = layers.ReLU, Sigmoid = layers.Sigmoid,
   Squash = capsules.Squash, PrimaryCaps = capsules.PrimaryCaps, DigitCaps = capsules.DigitCaps,
-  Length = capsules.Length, MarginLoss = capsules.MarginLoss,
+  Length = capsules.Length, MarginLoss = capsules.MarginLoss, SSELoss = capsules.SSELoss,
+  Criterion = require "capsrun.Criterion",
   CapsNet = require "capsrun.CapsNet",
   Decoder = require "capsrun.Decoder",
   -- training
@@ -34,6 +35,7 @@ local capsrun = {
 }
 
 capsrun.manual_seed = capsrun.random.manual_seed
+capsrun.exit = capsrun.cli.exit
 capsrun.set_threads = native.set_threads
 capsrun.get_threads = native.get_threads
 capsrun.wallclock = native.wallclock

@@ -19,7 +19,8 @@ end
 function train.autoencoder(model, decoder, opts)
   opts = opts or {}
   local clf = train.classifier(model, opts.loss)
-  clf.decoder, clf.recon_weight, clf.sse_ws = decoder, opts.recon_weight or 0.0005, {}
+  clf.decoder, clf.recon_weight = decoder, opts.recon_weight or 0.0005
+  clf.recon_criterion = capsules.SSELoss.new()
   return clf
 end
 
@@ -27,7 +28,8 @@ end
 local function reconstruction(clf, v, images, index)
   local recon = clf.decoder:forward(v, index)                         -- (b, pixels)
   local target = images:reshape(images:size(1), -1)
-  local sse, grad = native.sse_loss(recon, target, clf.sse_ws)       -- mean over b of sum over pixels
+  local sse = clf.recon_criterion:forward(recon, target)            -- mean over b of sum over pixels
+  local grad = clf.recon_criterion:backward(recon, target)
   return sse, grad, recon
 end
 
@@ -48,7 +50,7 @@ local function forward_backward(clf, images, labels)
   local v = model:forward(images)                         -- (b, J, D)
   local lengths = clf.length:forward(v)                   -- (b, J)
   local loss = clf.criterion:forward(lengths, labels)
-  local gv = clf.length:backward(v, clf.criterion:backward())
+  local gv = clf.length:backward(v, clf.criterion:backward(lengths, labels))
   local sse
   if clf.decoder then
     local grad
@@ -155,7 +157,7 @@ function train.named(model)
   return out
 end
 
---- save(model, path): the named parameters, in capsrun's tensor file format.
+--- save(model, path): the weights (named parameters), in capsrun's tensor file format.
 -- model may be a classifier or autoencoder (then the decoder is saved too).
 function train.save(model, path)
   local t = {}
@@ -163,9 +165,18 @@ function train.save(model, path)
   native.save_tensors(path, t)
 end
 
---- load(model, path): parameters saved by train.save, checked name by name
+--- load(model, path): parameters from a weights file (train.save) or from a
+-- training checkpoint (its "param.<name>" entries), checked name by name
 function train.load(model, path)
   local t = native.load_tensors(path)
+  if type(t.meta) == "string" and t.meta:find("format=capsrun%-checkpoint") then
+    local params = {}
+    for k, v in pairs(t) do
+      local name = type(k) == "string" and k:match("^param%.(.+)$")
+      if name then params[name] = v end
+    end
+    t = params
+  end
   for _, e in ipairs(train.named(model)) do
     local src = t[e.name]
     if not src then error(("load: %s has no tensor '%s'"):format(path, e.name), 2) end

@@ -32,7 +32,18 @@ static void on_sigint(int sig) {
   lua_sethook(running_state, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
+/* capsrun.exit(code, message) raises {exit = code, message = ...}: an
+ * orderly stop that unwinds through the host (MPI shut down, Lua closed),
+ * printing one line and no traceback */
+static int is_exit(lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TTABLE) return 0;
+  int t = lua_getfield(L, idx, "exit");
+  lua_pop(L, 1);
+  return t == LUA_TNUMBER;
+}
+
 static int msghandler(lua_State *L) {
+  if (is_exit(L, 1)) return 1;
   const char *msg = lua_tostring(L, 1);
   if (msg == NULL) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
@@ -54,13 +65,24 @@ static int docall(lua_State *L, int narg, int nres) {
   return status;
 }
 
+/* prints an error; an exit request prints its message alone. Returns the
+ * process exit code it asks for: 0 when status is LUA_OK, else 1 or the
+ * code of capsrun.exit */
 static int report(lua_State *L, int status) {
-  if (status != LUA_OK) {
+  if (status == LUA_OK) return 0;
+  int code = 1;
+  if (is_exit(L, -1)) {
+    lua_getfield(L, -1, "exit");
+    code = (int)lua_tointeger(L, -1);
+    lua_getfield(L, -2, "message");
+    if (lua_isstring(L, -1)) fprintf(stderr, "%s\n", lua_tostring(L, -1));
+    lua_pop(L, 2);
+  } else {
     fprintf(stderr, "capsrun: %s\n", lua_tostring(L, -1));
-    fflush(stderr);
-    lua_pop(L, 1);
   }
-  return status;
+  fflush(stderr);
+  lua_pop(L, 1);
+  return code;
 }
 
 static void setup_paths(lua_State *L) {
@@ -96,13 +118,13 @@ static int run_script(lua_State *L, char **argv, int argc, int script) {
     for (int i = 1; i <= n; i++) lua_pushstring(L, argv[script + i]);
     status = docall(L, n, 0);
   }
-  return report(L, status);
+  return report(L, status);   /* the exit code */
 }
 
 static int run_string(lua_State *L, const char *code) {
   int status = luaL_loadbuffer(L, code, strlen(code), "=(command line)");
   if (status == LUA_OK) status = docall(L, 0, 0);
-  return report(L, status);
+  return report(L, status);   /* the exit code */
 }
 
 /* ---- REPL ---- */
@@ -162,7 +184,7 @@ static void repl(lua_State *L) {
     int status = load_chunk(L, line);
     if (status == LUA_OK) status = docall(L, 0, LUA_MULTRET);
     if (status == LUA_OK) print_results(L);
-    else report(L, status);
+    else report(L, status);   /* the REPL goes on, even after capsrun.exit */
     lua_settop(L, 0);
   }
   printf("\n");
@@ -188,38 +210,41 @@ static void print_version(lua_State *L) {
   printf("capsrun %s (%s)\n%s\n", CAPSRUN_VERSION, LUA_RELEASE, blas);
 }
 
+/* runs everything; pushes the process exit code */
 static int pmain(lua_State *L) {
   int argc = (int)lua_tointeger(L, 1);
   char **argv = (char **)lua_touserdata(L, 2);
+  int code = 0;
   luaL_openlibs(L);
   setup_paths(L);
   lua_getglobal(L, "require");
   lua_pushliteral(L, "capsrun");
-  if (report(L, docall(L, 1, 1)) != LUA_OK) return 0;
+  if ((code = report(L, docall(L, 1, 1))) != 0) goto done;
   lua_setglobal(L, "capsrun");
   int script = 0, interactive = 0, ran = 0;
   for (int i = 1; i < argc && !script; i++) {
     if (strcmp(argv[i], "-e") == 0) {
-      if (++i >= argc) { usage(argv[0]); return 0; }
+      if (++i >= argc) { usage(argv[0]); code = 1; goto done; }
       create_arg_table(L, argv, argc, 0);
-      if (run_string(L, argv[i]) != LUA_OK) return 0;
+      if ((code = run_string(L, argv[i])) != 0) goto done;
       ran = 1;
     } else if (strcmp(argv[i], "-i") == 0) interactive = 1;
     else if (strcmp(argv[i], "-v") == 0) { print_version(L); ran = 1; }
     else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) { usage(argv[0]); ran = 1; }
-    else if (argv[i][0] == '-' && argv[i][1] != 0) { usage(argv[0]); return 0; }
+    else if (argv[i][0] == '-' && argv[i][1] != 0) { usage(argv[0]); code = 1; goto done; }
     else script = i;
   }
   if (script) {
     create_arg_table(L, argv, argc, script);
-    if (run_script(L, argv, argc, script) != LUA_OK) return 0;
+    if ((code = run_script(L, argv, argc, script)) != 0) goto done;
   }
   if (interactive || (!script && !ran)) {
     if (!script && !ran) create_arg_table(L, argv, argc, 0);
     if (isatty(STDIN_FILENO) || interactive) repl(L);
-    else if (run_script(L, (char *[]){"-"}, 1, 0) != LUA_OK) return 0;
+    else code = run_script(L, (char *[]){"-"}, 1, 0);
   }
-  lua_pushboolean(L, 1);
+done:
+  lua_pushinteger(L, code);
   return 1;
 }
 
@@ -234,9 +259,8 @@ int main(int argc, char **argv) {
   lua_pushinteger(L, argc);
   lua_pushlightuserdata(L, argv);
   int status = lua_pcall(L, 2, 1, 0);
-  int ok = status == LUA_OK && lua_toboolean(L, -1);
-  if (status != LUA_OK) report(L, status);
-  ldist_shutdown(!ok);
+  int code = status == LUA_OK ? (int)lua_tointeger(L, -1) : report(L, status);
+  ldist_shutdown(code != 0);
   lua_close(L);
-  return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+  return code;
 }

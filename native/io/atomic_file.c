@@ -34,15 +34,16 @@ int atomic_open(AtomicFile *a, const char *path, char *err, size_t errlen) {
 }
 
 int atomic_commit(AtomicFile *a, int failed, char *err, size_t errlen) {
+  int saved = failed ? errno : 0;   /* the failed write's reason, when the caller kept it */
+  int bad = failed;
   errno = 0;
-  int bad = failed || fflush(a->f) != 0 || fsync(fileno(a->f)) != 0;
-  int saved = errno;
-  bad |= fclose(a->f) != 0;
-  if (!saved) saved = errno;
+  if (fflush(a->f) != 0 || fsync(fileno(a->f)) != 0) { bad = 1; if (!saved) saved = errno; }
+  if (fclose(a->f) != 0) { bad = 1; if (!saved) saved = errno; }
   if (!bad && rename(a->tmp, a->path) != 0) { bad = 1; saved = errno; }
   if (bad) {
     unlink(a->tmp);
-    snprintf(err, errlen, "writing %s failed: %s", a->path, saved ? strerror(saved) : "write error");
+    snprintf(err, errlen, "writing %s failed: %s", a->path,
+             saved ? strerror(saved) : "write error (is the disk full?)");
   }
   free(a->tmp);
   a->tmp = NULL;

@@ -46,11 +46,6 @@ int png_write_grey(const char *path, size_t w, size_t h, const unsigned char *pi
   return write_atomic(path, w, h, PNG_COLOR_TYPE_GRAY, pixels, err, errlen);
 }
 
-int png_write_rgb(const char *path, size_t w, size_t h, const unsigned char *pixels,
-                  char *err, size_t errlen) {
-  return write_atomic(path, w, h, PNG_COLOR_TYPE_RGB, pixels, err, errlen);
-}
-
 /* What a longjmp must not lose lives in heap memory, not in locals that
  * change after setjmp (their values would be indeterminate). */
 typedef struct ReadState { png_structp png; png_infop info; unsigned char *pixels; png_bytep *rows; } ReadState;

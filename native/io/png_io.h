@@ -7,9 +7,6 @@
  * rename): a failed write leaves no file. 0, or -1 with a message in err. */
 int png_write_grey(const char *path, size_t w, size_t h, const unsigned char *pixels,
                    char *err, size_t errlen);
-/* Writes w x h RGB pixels (3 bytes each), atomically as above. */
-int png_write_rgb(const char *path, size_t w, size_t h, const unsigned char *pixels,
-                  char *err, size_t errlen);
 /* Reads any PNG as 8-bit grey (colour converted, alpha dropped); *pixels is
  * malloc'ed. At most max_pixels pixels. 0, or -1 with a message in err. */
 int png_read_grey(const char *path, size_t max_pixels, size_t *w, size_t *h,

@@ -15,7 +15,6 @@
 #define BLAS_ORIGIN_KEY "capsrun.blas_origin"
 
 Tensor *lt_check(lua_State *L, int arg);
-Tensor *lt_opt(lua_State *L, int arg);            /* NULL for nil/none */
 Tensor *lt_push_new(lua_State *L, int ndim, const size_t *shape); /* zero-filled */
 /* Returns a tensor of the given shape for results: the tensor at `arg` when it
  * owns enough memory (its shape is reset, contents kept), else a new zeroed one.

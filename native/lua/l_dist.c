@@ -154,12 +154,16 @@ static int l_unpack(lua_State *L) {
   for (size_t i = 1; i <= n; i++) {
     lua_geti(L, 2, (lua_Integer)i);
     Tensor *t = lt_check(L, -1);
-    if (pos + t->numel > flat->numel) luaL_error(L, "dist_unpack: flat buffer smaller than the tensors");
+    if (pos + t->numel > flat->numel)
+      luaL_error(L, "dist_unpack: a flat buffer as large as the tensors expected, got %d values for more",
+                 (int)flat->numel);
     memcpy(t->data, flat->data + pos, t->numel * sizeof(float));
     pos += t->numel;
     lua_pop(L, 1);
   }
-  if (pos != flat->numel) luaL_error(L, "dist_unpack: flat buffer larger than the tensors");
+  if (pos != flat->numel)
+    luaL_error(L, "dist_unpack: a flat buffer of %d values (the tensors' total) expected, got %d",
+               (int)pos, (int)flat->numel);
   return 0;
 }
 

@@ -12,11 +12,6 @@ Tensor *lt_check(lua_State *L, int arg) {
   return (Tensor *)luaL_checkudata(L, arg, TENSOR_MT);
 }
 
-Tensor *lt_opt(lua_State *L, int arg) {
-  if (lua_isnoneornil(L, arg)) return NULL;
-  return lt_check(L, arg);
-}
-
 static Tensor *lt_push_empty(lua_State *L) {
   Tensor *t = (Tensor *)lua_newuserdatauv(L, sizeof(Tensor), 1);
   memset(t, 0, sizeof *t);            /* safe for __gc before data exists */

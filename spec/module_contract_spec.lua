@@ -1,0 +1,116 @@
+-- One contract for every module class: finite-difference gradients, the
+-- parameter lists derived from the children, tostring, zero_grad, and the
+-- training flag reaching every child. A new layer adds one line to CASES.
+local capsrun = require "capsrun"
+local T = capsrun.native
+local gradcheck = capsrun.gradcheck
+
+local function gen() return T.generator(99) end
+
+-- name, constructor, input maker, extra forward args, tolerance, finite-difference step
+local CASES = {
+  {"Conv2d", function() return capsrun.Conv2d.new(2, 3, 3, 2, gen()) end,
+    function(g) return T.zeros(2, 2, 7, 7):uniform_(g, -1, 1) end},
+  {"Linear", function() return capsrun.Linear.new(5, 4, gen()) end,
+    function(g) return T.zeros(3, 5):uniform_(g, -1, 1) end},
+  {"ReLU", function() return capsrun.ReLU.new() end,
+    function(g) return T.zeros(4, 6):uniform_(g, 0.1, 1) * (T.zeros(4, 6):uniform_(g) - 0.5) * 4 end},
+  {"Sigmoid", function() return capsrun.Sigmoid.new() end,
+    function(g) return T.zeros(4, 6):uniform_(g, -2, 2) end},
+  {"Squash", function() return capsrun.Squash.new() end,
+    function(g) return T.zeros(3, 5, 4):uniform_(g, -1, 1) end},
+  {"Length", function() return capsrun.Length.new() end,
+    function(g) return T.zeros(3, 5, 4):uniform_(g, -1, 1) end},
+  {"PrimaryCaps", function() return capsrun.PrimaryCaps.new(3, 2, 4, 3, 2, gen()) end,
+    function(g) return T.zeros(2, 3, 9, 9):uniform_(g, -1, 1) end},
+  {"DigitCaps", function()
+      local d = capsrun.DigitCaps.new(6, 4, 3, 5, 3, gen())
+      d.weight:normal_(gen(), 0, 0.5)
+      return d
+    end, function(g) return T.zeros(2, 6, 4):uniform_(g, -1, 1) end},
+  {"Sequential", function()
+      return capsrun.Sequential.new{capsrun.Linear.new(4, 6, gen()), capsrun.Sigmoid.new(), capsrun.Linear.new(6, 2, gen())}
+    end, function(g) return T.zeros(3, 4):uniform_(g, -1, 1) end},
+  {"Decoder", function() return capsrun.Decoder.new(3, 4, 10, {8}, gen()) end,
+    function(g) return T.zeros(2, 3, 4):uniform_(g, -1, 1) end, {T.new{2, 0}}},
+  {"CapsNet", function()
+      local m = capsrun.CapsNet.new{input = {1, 12, 12}, conv_channels = 4, conv_kernel = 3,
+        primary_types = 2, primary_dim = 4, primary_kernel = 3, classes = 3, digit_dim = 4, gen = gen()}
+      m.digitcaps.weight:normal_(gen(), 0, 0.3)
+      m.conv1.bias:fill_(0.5)   -- ReLUs away from their kink, where differences are not derivatives
+      return m
+    end, function(g) return T.zeros(2, 1, 12, 12):uniform_(g, 0, 1) end, nil, 1e-2, 1e-3},
+}
+
+describe("every module class", function()
+  for _, case in ipairs(CASES) do
+    local name, make, input, args, tol, h = case[1], case[2], case[3], case[4], case[5] or 2e-2, case[6] or 1e-2
+
+    it(name .. " passes the gradient check", function()
+      local m = make()
+      local r = gradcheck.check(m, input(T.generator(5)), {args = args, h = h, samples = 25})
+      assert.is_true(gradcheck.max_error(r) < tol, ("%s: worst relative error %g"):format(name, gradcheck.max_error(r)))
+    end)
+
+    it(name .. " keeps the module contract", function()
+      local m = make()
+      local params, grads = m:parameters()
+      local named = m:named_parameters()
+      assert.equal(#params, #grads)
+      assert.equal(#params, #named)
+      assert.same(grads, m:grad_parameters())
+      local seen, count = {}, 0
+      for i, e in ipairs(named) do
+        assert.equal(params[i], e.param)
+        assert.equal(grads[i], e.grad)
+        assert.same(e.param:size(), e.grad:size())
+        assert.is_nil(seen[e.name], "duplicate name " .. e.name)
+        seen[e.name] = true
+        count = count + e.param:numel()
+      end
+      assert.equal(count, m:num_parameters())
+      local text = tostring(m)
+      assert.truthy(text:find(name == "CapsNet" and "Sequential" or name, 1, true), text)
+      -- backward fills the gradients; zero_grad clears every one of them
+      local x = input(T.generator(6))
+      local out = m:forward(x, table.unpack(args or {}))
+      m:backward(x, out:clone():fill_(1))
+      if #grads > 0 then
+        local total = 0
+        for _, g in ipairs(grads) do total = total + g:norm() end
+        assert.is_true(total > 0, "backward left every gradient at zero")
+      end
+      m:zero_grad()
+      for _, g in ipairs(grads) do assert.equal(0, g:norm()) end
+      -- the training flag reaches every child
+      local function all(mod, flag)
+        if mod.training ~= flag then return false end
+        for _, c in ipairs(mod.children) do if not all(c.module, flag) then return false end end
+        return true
+      end
+      assert.is_true(all(m:evaluate(), false))
+      assert.is_true(all(m:train(), true))
+    end)
+  end
+
+  it("criterions: MarginLoss and SSELoss gradients match finite differences", function()
+    local g = T.generator(3)
+    for _, c in ipairs{
+      {capsrun.MarginLoss.new(), T.zeros(4, 3):uniform_(g, 0, 1), T.new{0, 2, 1, 1}},
+      {capsrun.SSELoss.new(), T.zeros(3, 5):uniform_(g, 0, 1), T.zeros(3, 5):uniform_(g, 0, 1)},
+    } do
+      local crit, x, y = c[1], c[2], c[3]
+      crit:forward(x, y)
+      local grad = crit:backward(x, y):clone()
+      local flat, h = x:view(-1), 1e-2
+      for i = 1, flat:numel() do
+        local v = flat:get(i)
+        flat:set(i, v + h); local lp = crit:forward(x, y)
+        flat:set(i, v - h); local lm = crit:forward(x, y)
+        flat:set(i, v)
+        assert.near((lp - lm) / (2 * h), grad:view(-1):get(i), 2e-3)
+      end
+      assert.truthy(tostring(crit):find(crit.__name, 1, true))
+    end
+  end)
+end)

@@ -47,7 +47,7 @@ describe("dist", function()
   end)
 
   run("resumes a 2-rank checkpoint in 1 process, matching a straight run", function()
-    local args = ("experiments/classify.lua --data %s --limit 160 --batch 40 --seed 3 --routing-iters 2 --threads 1 --precision f32 ")
+    local args = ("experiments/classify.lua --data %s --limit 160 --batch 40 --seed 3 --routing-iters 2 --threads 1 --precision f32 --lr-schedule exp ")
       :format(H.mnist())
     assert.equal(0, (H.run(args .. "--epochs 2 --save " .. dir .. "/s/m.tensors")))
     local p = io.popen(("%s%s %s --epochs 1 --save %s/r/m.tensors --checkpoint %s/r/ck 2>&1"):format(MPIRUN, H.bin,

@@ -15,11 +15,12 @@ function experiment.options(defaults, extra)
   local spec = {
     {"data", "string", nil, "folder holding the IDX files (else $CAPSRUN_DATA/<dataset>, ./data/<dataset>)"},
     {"dataset", "string", "mnist", "mnist or fashion", choices = {"mnist", "fashion"}},
-    {"epochs", "int", 3, "training epochs", min = 0},
+    {"epochs", "int", 2, "training epochs", min = 0},
     {"batch", "int", 32, "batch size (32: best accuracy per hour, see docs/results.md)", min = 1},
-    {"lr", "number", 1e-3, "Adam learning rate"},
+    {"lr", "number", 2e-3, "Adam learning rate (the peak, with onecycle)"},
     {"lr-decay", "number", 0.9, "learning-rate factor per epoch (exponential, applied per step)"},
-    {"lr-schedule", "string", "exp", "exp: x lr-decay per epoch; onecycle: warm-up, then cosine to 0 at the last epoch",
+    {"lr-schedule", "string", "onecycle", "onecycle: warm-up, then cosine to 0 at the last epoch (fastest to "
+      .. "99.3%, docs/performance.md); exp: x lr-decay per epoch, as the paper",
       choices = {"exp", "onecycle"}},
     {"warmup", "number", 0.05, "onecycle: fraction of the steps spent warming up"},
     {"routing-iters", "int", 3, "dynamic routing iterations", min = 1},
@@ -104,6 +105,11 @@ function experiment.parse(args, spec, usage)
   end
   opts.resume_state = ck
   opts.precision = opts.precision or "f32-blas"   -- checkpoints from before --precision ran OpenBLAS f32
+  if opts.lr_schedule == "onecycle" and given.epochs and tonumber(ck.options.epochs) ~= opts.epochs then
+    io.stderr:write(("note: the onecycle schedule of this run was planned for %s epochs; with --epochs %d "
+      .. "the learning rate follows the new length from here (use --lr-schedule exp to extend runs)\n")
+      :format(ck.options.epochs, opts.epochs))
+  end
   use_precision()
   return opts
 end

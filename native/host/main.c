@@ -85,14 +85,35 @@ static int report(lua_State *L, int status) {
   return code;
 }
 
-static void setup_paths(lua_State *L) {
+/* the installed Lua library beside the executable (bin/../share/lua/5.4),
+ * else the source tree the build came from; pushes the folder */
+static const char *lua_dir(lua_State *L) {
   const char *dir = getenv("CAPSRUN_LUA_DIR");
-  if (!dir || !*dir) dir = CAPSRUN_LUA_DIR;
+  if (dir && *dir) return lua_pushstring(L, dir);
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = 0;
+    const char *installed = lua_pushfstring(L, "%s/%s", exe, CAPSRUN_LUA_DIR_FROM_BIN);
+    const char *probe = lua_pushfstring(L, "%s/capsrun/init.lua", installed);
+    int found = access(probe, R_OK) == 0;
+    lua_pop(L, 1);
+    if (found) return installed;
+    lua_pop(L, 1);
+  }
+  return lua_pushstring(L, CAPSRUN_LUA_DIR);
+}
+
+static void setup_paths(lua_State *L) {
+  const char *dir = lua_dir(L);
   lua_getglobal(L, "package");
   lua_getfield(L, -1, "path");
   lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));
   lua_setfield(L, -3, "path");
   lua_pop(L, 1);
+  lua_remove(L, -2);   /* the folder's string */
   lua_getfield(L, -1, "preload");
   lua_pushcfunction(L, luaopen_capsrun_native);
   lua_setfield(L, -2, "capsrun.native");

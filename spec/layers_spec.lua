@@ -11,7 +11,7 @@ describe("Conv2d", function()
   local g = T.generator(11)
 
   it("computes a hand-checked convolution", function()
-    local conv = capsrun.Conv2d.new(1, 1, 2, 1, g)
+    local conv = capsrun.Conv2d.new(1, 1, 2, 1, 0, g)
     conv.weight:copy_(T.new{1, 0, 0, -1}); conv.bias:fill_(0.5)
     local x = T.new{{{{1, 2, 3}, {4, 5, 6}, {7, 8, 9}}}}
     -- out[y][x] = in[y][x] - in[y+1][x+1] + 0.5 = -4 + 0.5
@@ -19,19 +19,19 @@ describe("Conv2d", function()
   end)
 
   it("has output shape (b, out, (h-k)//s+1, (w-k)//s+1)", function()
-    local conv = capsrun.Conv2d.new(3, 5, 3, 2, g)
+    local conv = capsrun.Conv2d.new(3, 5, 3, 2, 0, g)
     assert.same({2, 5, 4, 3}, conv:forward(T.zeros(2, 3, 9, 7)):size())
   end)
 
   it("passes a finite-difference check of input, weight and bias gradients", function()
-    local conv = capsrun.Conv2d.new(2, 3, 3, 2, g)
+    local conv = capsrun.Conv2d.new(2, 3, 3, 2, 0, g)
     assert.is_true(gradcheck(conv, T.zeros(2, 2, 7, 8):uniform_(g, -1, 1)) < TOL)
-    local conv1 = capsrun.Conv2d.new(2, 3, 3, 1, g)
+    local conv1 = capsrun.Conv2d.new(2, 3, 3, 1, 0, g)
     assert.is_true(gradcheck(conv1, T.zeros(2, 2, 5, 5):uniform_(g, -1, 1)) < TOL)
   end)
 
   it("accumulates parameter gradients until zero_grad", function()
-    local conv = capsrun.Conv2d.new(1, 2, 2, 1, g)
+    local conv = capsrun.Conv2d.new(1, 2, 2, 1, 0, g)
     local x = T.zeros(1, 1, 3, 3):uniform_(g)
     local gout = T.ones(1, 2, 2, 2)
     conv:forward(x); conv:backward(x, gout)
@@ -43,7 +43,7 @@ describe("Conv2d", function()
   end)
 
   it("raises clear errors for bad shapes and arguments", function()
-    local conv = capsrun.Conv2d.new(3, 4, 3, 1, g)
+    local conv = capsrun.Conv2d.new(3, 4, 3, 1, 0, g)
     assert.error_matches(function() conv:forward(T.zeros(2, 3, 8)) end, "4%-D tensor expected, got 3%-D")
     assert.error_matches(function() conv:forward(T.zeros(2, 2, 8, 8)) end,
       "conv2d_forward.*shape %(%*, 3, %*, %*%) expected, got %(2, 2, 8, 8%)")

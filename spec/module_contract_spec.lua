@@ -9,8 +9,20 @@ local function gen() return T.generator(99) end
 
 -- name, constructor, input maker, extra forward args, tolerance, finite-difference step
 local CASES = {
-  {"Conv2d", function() return capsrun.Conv2d.new(2, 3, 3, 2, gen()) end,
+  {"Conv2d", function() return capsrun.Conv2d.new(2, 3, 3, 2, 0, gen()) end,
     function(g) return T.zeros(2, 2, 7, 7):uniform_(g, -1, 1) end},
+  {"Conv2d (padded)", function() return capsrun.Conv2d.new(2, 3, 3, 1, 1, gen()) end,
+    function(g) return T.zeros(2, 2, 5, 5):uniform_(g, -1, 1) end},
+  {"MaxPool2d", function() return capsrun.MaxPool2d.new(2, 2) end,
+    function(g) return T.zeros(2, 3, 6, 6):uniform_(g, -1, 1) end},
+  {"Dropout", function()
+      local d = capsrun.Dropout.new(0.3)
+      local forward = d.forward
+      d.forward = function(self, x) self.gen = T.generator(7); return forward(self, x) end   -- one mask throughout
+      return d
+    end, function(g) return T.zeros(4, 6):uniform_(g, -1, 1) end},
+  {"Flatten", function() return capsrun.Flatten.new() end,
+    function(g) return T.zeros(2, 3, 2, 2):uniform_(g, -1, 1) end},
   {"Linear", function() return capsrun.Linear.new(5, 4, gen()) end,
     function(g) return T.zeros(3, 5):uniform_(g, -1, 1) end},
   {"ReLU", function() return capsrun.ReLU.new() end,
@@ -33,6 +45,14 @@ local CASES = {
     end, function(g) return T.zeros(3, 4):uniform_(g, -1, 1) end},
   {"Decoder", function() return capsrun.Decoder.new(3, 4, 10, {8}, gen()) end,
     function(g) return T.zeros(2, 3, 4):uniform_(g, -1, 1) end, {T.new{2, 0}}},
+  {"CNNBaseline", function()
+      local m = capsrun.CNNBaseline.new{input = {1, 6, 6}, classes = 3, channels = {3, 4}, hidden = {5}, dropout = 0,
+        gen = gen()}
+      for _, e in ipairs(m:named_parameters()) do   -- ReLUs away from their kink
+        if e.name:find("bias") then e.param:fill_(0.5) end
+      end
+      return m
+    end, function(g) return T.zeros(2, 1, 6, 6):uniform_(g, 0, 1) end, nil, 3e-2, 1e-3},
   {"CapsNet", function()
       local m = capsrun.CapsNet.new{input = {1, 12, 12}, conv_channels = 4, conv_kernel = 3,
         primary_types = 2, primary_dim = 4, primary_kernel = 3, classes = 3, digit_dim = 4, gen = gen()}
@@ -70,7 +90,8 @@ describe("every module class", function()
       end
       assert.equal(count, m:num_parameters())
       local text = tostring(m)
-      assert.truthy(text:find(name == "CapsNet" and "Sequential" or name, 1, true), text)
+      local expect = (name == "CapsNet" or name == "CNNBaseline") and "Sequential" or name:match("^%S+")
+      assert.truthy(text:find(expect, 1, true), text)
       -- backward fills the gradients; zero_grad clears every one of them
       local x = input(T.generator(6))
       local out = m:forward(x, table.unpack(args or {}))
@@ -93,11 +114,12 @@ describe("every module class", function()
     end)
   end
 
-  it("criterions: MarginLoss and SSELoss gradients match finite differences", function()
+  it("criterions: MarginLoss, SSELoss and CrossEntropyLoss gradients match finite differences", function()
     local g = T.generator(3)
     for _, c in ipairs{
       {capsrun.MarginLoss.new(), T.zeros(4, 3):uniform_(g, 0, 1), T.new{0, 2, 1, 1}},
       {capsrun.SSELoss.new(), T.zeros(3, 5):uniform_(g, 0, 1), T.zeros(3, 5):uniform_(g, 0, 1)},
+      {capsrun.CrossEntropyLoss.new(), T.zeros(3, 4):uniform_(g, -2, 2), T.new{3, 0, 1}},
     } do
       local crit, x, y = c[1], c[2], c[3]
       crit:forward(x, y)

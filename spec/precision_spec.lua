@@ -38,7 +38,7 @@ describe("precision", function()
 
   it("gives the same convolution in f32 through oneDNN and through OpenBLAS", function()
     local g = T.generator(1)
-    local conv = capsrun.Conv2d.new(6, 10, 5, 2, g)
+    local conv = capsrun.Conv2d.new(6, 10, 5, 2, 0, g)
     local x = T.zeros(3, 6, 17, 17):uniform_(g, -1, 1)
     local a, b = conv_pass("f32-blas", conv, x), conv_pass("f32", conv, x)
     for i = 1, 4 do assert.is_true(rel(b[i], a[i]) < 1e-5, ("part %d: %g"):format(i, rel(b[i], a[i]))) end
@@ -53,7 +53,7 @@ describe("precision", function()
     -- 70x70 -> 68x68 = 4624 outputs per image: the line-at-a-time im2col path
     for _, case in ipairs{{4, 8, 9, 2, 20}, {2, 3, 3, 1, 70}} do
       local cin, cout, k, stride, size = table.unpack(case)
-      local conv = capsrun.Conv2d.new(cin, cout, k, stride, g)
+      local conv = capsrun.Conv2d.new(cin, cout, k, stride, 0, g)
       local x = T.zeros(3, cin, size, size):uniform_(g, 0, 1)
       local a, b = conv_pass("f32", conv, x), conv_pass("bf16", conv, x)
       for i = 1, 4 do

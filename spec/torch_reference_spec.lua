@@ -37,9 +37,9 @@ describe("CapsNet against the PyTorch reference", function()
       local clf = capsrun.train.classifier(model)
       model:zero_grad()
       local v = model:forward(x)
-      local lengths = clf.length:forward(v)
+      local lengths = clf.head:forward(v)
       local loss = clf.criterion:forward(lengths, labels)
-      model:backward(x, clf.length:backward(v, clf.criterion:backward(lengths, labels)))
+      model:backward(x, clf.head:backward(v, clf.criterion:backward(lengths, labels)))
 
       local dir = os.tmpname(); os.remove(dir); assert(T.mkdir(dir))
       local files = {input = x, labels = labels, iters = T.new{iters}}
@@ -60,4 +60,35 @@ describe("CapsNet against the PyTorch reference", function()
       end
     end)
   end
+  run("CNN baseline against the PyTorch reference agrees on logits, loss and every gradient to 1e-4", function()
+    assert.is_true(torch_ok, "python3-torch is required under CI")
+    local gen = T.generator(5)
+    -- the paper's layout at a small size: 3 padded 5x5 convolutions, 2 hidden layers, dropout off
+    local model = capsrun.CNNBaseline.new{input = {2, 9, 9}, classes = 4, channels = {6, 5, 3}, hidden = {7, 6},
+      dropout = 0, gen = gen}
+    local x = T.zeros(3, 2, 9, 9):uniform_(gen, -1, 1)
+    local labels = T.new{3, 0, 2}
+    local clf = capsrun.train.classifier(model)
+    model:zero_grad()
+    local logits = model:forward(x):clone()
+    local loss = clf.criterion:forward(logits, labels)
+    model:backward(x, clf.criterion:backward(logits, labels))
+    local dir = os.tmpname(); os.remove(dir); assert(T.mkdir(dir))
+    local files = {input = x, labels = labels}
+    for _, e in ipairs(model:named_parameters()) do files[e.name] = e.param end
+    T.save_tensors(dir .. "/in.tensors", files)
+    local ok = os.execute(("%s bench/cnn_torch.py reference %s/in.tensors %s/out.tensors"):format(PYTHON, dir, dir))
+    assert.is_true(ok == true, "the PyTorch reference failed")
+    local ref = T.load_tensors(dir .. "/out.tensors")
+    os.remove(dir .. "/in.tensors"); os.remove(dir .. "/out.tensors"); os.remove(dir)
+    assert.is_true(rel_err(logits, ref.logits) < 1e-4, "logits differ")
+    assert.near(ref.loss:get(1), loss, 1e-4 * math.abs(ref.loss:get(1)))
+    local names = 0
+    for _, e in ipairs(model:named_parameters()) do
+      local err = rel_err(e.grad, ref["grad." .. e.name])
+      assert.is_true(err < 1e-4, ("gradient of %s differs: relative %g"):format(e.name, err))
+      names = names + 1
+    end
+    assert.equal(12, names)
+  end)
 end)

@@ -38,7 +38,7 @@ function CapsNet.new(opts)
   local in_caps = c.primary_types * h2 * w2
 
   local model = Sequential.new()
-  model.conv1 = layers.Conv2d.new(input[1], c.conv_channels, c.conv_kernel, 1, gen)
+  model.conv1 = layers.Conv2d.new(input[1], c.conv_channels, c.conv_kernel, 1, 0, gen)
   model.conv1.need_grad_input = false   -- nothing below the first layer
   model.primary = capsules.PrimaryCaps.new(c.conv_channels, c.primary_types, c.primary_dim,
     c.primary_kernel, c.primary_stride, gen)

@@ -1,10 +1,9 @@
---- Capsule layers: Squash, PrimaryCaps, DigitCaps (dynamic routing),
--- Length, and the MarginLoss criterion.
+--- Capsule layers: Squash, PrimaryCaps, DigitCaps (dynamic routing), Length.
+-- The losses are in capsrun.criterions.
 local native = require "capsrun.native"
 local Module = require "capsrun.Module"
 local random = require "capsrun.random"
 local layers = require "capsrun.layers"
-local Criterion = require "capsrun.Criterion"
 
 local capsules = {}
 
@@ -33,7 +32,7 @@ capsules.PrimaryCaps = PrimaryCaps
 function PrimaryCaps.new(in_ch, types, dim, kernel, stride, gen)
   local self = Module.new(PrimaryCaps)
   self.types, self.dim = types, dim
-  self:add_child("conv", layers.Conv2d.new(in_ch, types * dim, kernel, stride, gen or random.default()))
+  self:add_child("conv", layers.Conv2d.new(in_ch, types * dim, kernel, stride, 0, gen or random.default()))
   self:add_child("squash", Squash.new())
   self.regroup_ws = {}
   return self
@@ -116,37 +115,6 @@ end
 function Length:backward(input, grad_output)
   self.grad_input = native.caps_length_backward(input, grad_output, self.ws)
   return self.grad_input
-end
-
---- MarginLoss{m_plus = 0.9, m_minus = 0.1, lambda = 0.5}: a Criterion.
--- forward(lengths (b, J), labels (b) holding classes 0..J-1) -> mean loss;
--- backward(lengths, labels) -> gradient with respect to the lengths.
-local MarginLoss = Criterion.class("MarginLoss")
-capsules.MarginLoss = MarginLoss
-
-function MarginLoss.new(opts)
-  opts = opts or {}
-  return Criterion.new(MarginLoss, {m_plus = opts.m_plus or 0.9, m_minus = opts.m_minus or 0.1,
-    lambda = opts.lambda or 0.5})
-end
-
-function MarginLoss:evaluate(lengths, labels)
-  return native.margin_loss(lengths, labels, self.m_plus, self.m_minus, self.lambda, self.ws)
-end
-
-function MarginLoss:describe()
-  return ("MarginLoss(m+ %g, m- %g, lambda %g)"):format(self.m_plus, self.m_minus, self.lambda)
-end
-
---- SSELoss(): per-sample sum of squared errors, mean over the batch.
--- forward(prediction (b, ...), target (b, ...)) -> loss; backward -> gradient
-local SSELoss = Criterion.class("SSELoss")
-capsules.SSELoss = SSELoss
-
-function SSELoss.new() return Criterion.new(SSELoss) end
-
-function SSELoss:evaluate(pred, target)
-  return native.sse_loss(pred, target, self.ws)
 end
 
 return capsules

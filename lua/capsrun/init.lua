@@ -4,6 +4,7 @@
 local native = require "capsrun.native"
 local layers = require "capsrun.layers"
 local capsules = require "capsrun.capsules"
+local criterions = require "capsrun.criterions"
 
 local capsrun = {
   native = native,
@@ -16,9 +17,11 @@ local capsrun = {
   Sequential = require "capsrun.Sequential",
   Conv2d = layers.Conv2d, Linear = layers.Linear, ReLU = layers.ReLU, Sigmoid = layers.Sigmoid,
   Squash = capsules.Squash, PrimaryCaps = capsules.PrimaryCaps, DigitCaps = capsules.DigitCaps,
-  Length = capsules.Length, MarginLoss = capsules.MarginLoss, SSELoss = capsules.SSELoss,
+  Length = capsules.Length, MaxPool2d = layers.MaxPool2d, Dropout = layers.Dropout, Flatten = layers.Flatten,
+  MarginLoss = criterions.MarginLoss, SSELoss = criterions.SSELoss, CrossEntropyLoss = criterions.CrossEntropyLoss,
   Criterion = require "capsrun.Criterion",
   CapsNet = require "capsrun.CapsNet",
+  CNNBaseline = require "capsrun.CNNBaseline",
   Decoder = require "capsrun.Decoder",
   -- training
   optim = require "capsrun.optim",

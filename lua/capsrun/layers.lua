@@ -18,20 +18,23 @@ local function init_uniform(t, fan_in, gen)
   return t:uniform_(gen, -bound, bound)
 end
 
---- Conv2d(in_channels, out_channels, kernel, stride [, gen]): valid convolution.
--- input (b, in, h, w) -> (b, out, (h-k)//s+1, (w-k)//s+1)
+--- Conv2d(in_channels, out_channels, kernel [, stride 1] [, padding 0] [, gen]):
+-- convolution over the input zero-padded by `padding` on every side.
+-- input (b, in, h, w) -> (b, out, (h+2p-k)//s+1, (w+2p-k)//s+1)
 local Conv2d = Module.class("Conv2d")
 layers.Conv2d = Conv2d
 
-function Conv2d.new(in_ch, out_ch, kernel, stride, gen)
-  stride = stride or 1
+function Conv2d.new(in_ch, out_ch, kernel, stride, padding, gen)
+  stride, padding = stride or 1, padding or 0
   check_int("Conv2d", "in_channels", in_ch, 1)
   check_int("Conv2d", "out_channels", out_ch, 1)
   check_int("Conv2d", "kernel", kernel, 1)
   check_int("Conv2d", "stride", stride, 1)
+  check_int("Conv2d", "padding", padding, 0)
   gen = gen or random.default()
   local self = Module.new(Conv2d)
   self.in_channels, self.out_channels, self.kernel, self.stride = in_ch, out_ch, kernel, stride
+  self.padding, self.pad_ws = padding, {}
   local fan_in = in_ch * kernel * kernel
   self:add_parameter("weight", init_uniform(native.zeros(out_ch, in_ch, kernel, kernel), fan_in, gen))
   self:add_parameter("bias", init_uniform(native.zeros(out_ch), fan_in, gen))
@@ -40,19 +43,25 @@ function Conv2d.new(in_ch, out_ch, kernel, stride, gen)
 end
 
 function Conv2d:forward(input)
-  self.output = native.conv2d_forward(input, self.weight, self.bias, self.stride, self.ws)
+  local x = input
+  if self.padding > 0 then x = native.pad2d_forward(input, self.padding, self.pad_ws) end
+  self.output = native.conv2d_forward(x, self.weight, self.bias, self.stride, self.ws)
   return self.output
 end
 
 function Conv2d:backward(input, grad_output)
-  self.grad_input = native.conv2d_backward(input, grad_output, self.weight, self.grad_weight,
+  local padded = self.padding > 0
+  local x = padded and self.pad_ws.output or input
+  local g = native.conv2d_backward(x, grad_output, self.weight, self.grad_weight,
     self.grad_bias, self.stride, self.ws, self.need_grad_input)
+  if g and padded then g = native.pad2d_backward(input, g, self.padding, self.pad_ws) end
+  self.grad_input = g
   return self.grad_input
 end
 
 function Conv2d:describe()
-  return ("Conv2d(%d -> %d, %dx%d, stride %d)"):format(self.in_channels, self.out_channels,
-    self.kernel, self.kernel, self.stride)
+  return ("Conv2d(%d -> %d, %dx%d, stride %d%s)"):format(self.in_channels, self.out_channels,
+    self.kernel, self.kernel, self.stride, self.padding > 0 and (", padding " .. self.padding) or "")
 end
 
 --- Linear(in_features, out_features [, gen]): (b, in) -> (b, out)
@@ -102,5 +111,76 @@ end
 
 layers.ReLU = activation("ReLU", native.relu_forward, native.relu_backward)
 layers.Sigmoid = activation("Sigmoid", native.sigmoid_forward, native.sigmoid_backward)
+
+--- MaxPool2d(kernel [, stride = kernel]): the largest value of each window.
+-- (b, c, h, w) -> (b, c, (h-k)//s+1, (w-k)//s+1); the gradient goes to the winner
+local MaxPool2d = Module.class("MaxPool2d")
+layers.MaxPool2d = MaxPool2d
+
+function MaxPool2d.new(kernel, stride)
+  stride = stride or kernel
+  check_int("MaxPool2d", "kernel", kernel, 1)
+  check_int("MaxPool2d", "stride", stride, 1)
+  local self = Module.new(MaxPool2d)
+  self.kernel, self.stride = kernel, stride
+  return self
+end
+
+function MaxPool2d:forward(input)
+  self.output = native.maxpool2d_forward(input, self.kernel, self.stride, self.ws)
+  return self.output
+end
+
+function MaxPool2d:backward(input, grad_output)
+  self.grad_input = native.maxpool2d_backward(input, grad_output, self.kernel, self.stride, self.ws)
+  return self.grad_input
+end
+
+function MaxPool2d:describe()
+  return ("MaxPool2d(%dx%d, stride %d)"):format(self.kernel, self.kernel, self.stride)
+end
+
+--- Dropout(p [, gen]): in training, zeroes each value with probability p and
+-- scales the rest by 1/(1-p); in evaluation (module:evaluate()) the identity.
+local Dropout = Module.class("Dropout")
+layers.Dropout = Dropout
+
+function Dropout.new(p, gen)
+  if type(p) ~= "number" or not (p >= 0 and p < 1) then
+    error("Dropout: p must be a probability in [0, 1), got " .. tostring(p), 2)
+  end
+  local self = Module.new(Dropout)
+  self.p, self.gen = p, gen or random.default()
+  return self
+end
+
+function Dropout:forward(input)
+  self.active = self.training and self.p > 0
+  self.output = self.active and native.dropout_forward(input, self.p, self.gen, self.ws) or input
+  return self.output
+end
+
+function Dropout:backward(_, grad_output)
+  self.grad_input = self.active and native.dropout_backward(grad_output, self.ws) or grad_output
+  return self.grad_input
+end
+
+function Dropout:describe() return ("Dropout(p %g)"):format(self.p) end
+
+--- Flatten(): (b, ...) -> (b, prod(...)), a view
+local Flatten = Module.class("Flatten")
+layers.Flatten = Flatten
+
+function Flatten.new() return Module.new(Flatten) end
+
+function Flatten:forward(input)
+  self.output = input:reshape(input:size(1), -1)
+  return self.output
+end
+
+function Flatten:backward(input, grad_output)
+  self.grad_input = grad_output:reshape(input:size())
+  return self.grad_input
+end
 
 return layers

@@ -3,14 +3,24 @@
 -- capsules), a Length module and a MarginLoss criterion.
 local native = require "capsrun.native"
 local capsules = require "capsrun.capsules"
+local criterions = require "capsrun.criterions"
 local data = require "capsrun.data"
 local dist = require "capsrun.dist"
 
 local train = {}
 
---- classifier(model [, loss_opts]) -> {model, length, criterion}
+--- classifier(model [, loss_opts]) -> {model, head, criterion}: the head turns
+-- the model's output into class scores. A capsule model: Length (capsule
+-- lengths) and the margin loss; a model with kind "cnn" (CNNBaseline): its
+-- logits as they are, and softmax cross-entropy.
 function train.classifier(model, loss_opts)
-  return {model = model, length = capsules.Length.new(), criterion = capsules.MarginLoss.new(loss_opts)}
+  if model.kind == "cnn" then return {model = model, criterion = criterions.CrossEntropyLoss.new()} end
+  return {model = model, head = capsules.Length.new(), criterion = criterions.MarginLoss.new(loss_opts)}
+end
+
+-- class scores of a forward output, through the head if there is one
+local function scores_of(clf, out)
+  return clf.head and clf.head:forward(out) or out
 end
 
 --- autoencoder(model, decoder [, opts]) -> a classifier whose loss adds
@@ -20,7 +30,7 @@ function train.autoencoder(model, decoder, opts)
   opts = opts or {}
   local clf = train.classifier(model, opts.loss)
   clf.decoder, clf.recon_weight = decoder, opts.recon_weight or 0.0005
-  clf.recon_criterion = capsules.SSELoss.new()
+  clf.recon_criterion = criterions.SSELoss.new()
   return clf
 end
 
@@ -33,9 +43,10 @@ local function reconstruction(clf, v, images, index)
   return sse, grad, recon
 end
 
---- correct(lengths (b, J), labels (b)) -> number of rows whose longest capsule is the label
-function train.correct(lengths, labels)
-  local pred = lengths:argmax()
+--- correct(scores (b, J), labels (b)) -> number of rows whose highest score
+-- (longest capsule, largest logit) is the label
+function train.correct(scores, labels)
+  local pred = scores:argmax()
   local n = 0
   for i = 1, pred:numel() do
     if pred:get(i) == labels:get(i) then n = n + 1 end
@@ -47,10 +58,11 @@ end
 -- into the parameters' buffers; returns loss, number correct, sse
 local function forward_backward(clf, images, labels)
   local model = clf.model
-  local v = model:forward(images)                         -- (b, J, D)
-  local lengths = clf.length:forward(v)                   -- (b, J)
-  local loss = clf.criterion:forward(lengths, labels)
-  local gv = clf.length:backward(v, clf.criterion:backward(lengths, labels))
+  local v = model:forward(images)                         -- capsules (b, J, D) or logits (b, J)
+  local scores = scores_of(clf, v)                        -- (b, J)
+  local loss = clf.criterion:forward(scores, labels)
+  local gscores = clf.criterion:backward(scores, labels)
+  local gv = clf.head and clf.head:backward(v, gscores) or gscores
   local sse
   if clf.decoder then
     local grad
@@ -59,7 +71,7 @@ local function forward_backward(clf, images, labels)
     gv:add_(clf.decoder:backward(v, grad:mul_(clf.recon_weight)))
   end
   model:backward(images, gv)
-  return loss, train.correct(lengths, labels), sse
+  return loss, train.correct(scores, labels), sse
 end
 
 --- step(clf, optimizer, images, labels) -> loss, number correct, sse
@@ -89,7 +101,7 @@ function train.step(clf, optimizer, images, labels)
   return totals[1], totals[2], clf.decoder and totals[3] or nil
 end
 
---- evaluate(clf, set, batch_size) -> accuracy in [0, 1], mean margin loss,
+--- evaluate(clf, set, batch_size) -> accuracy in [0, 1], mean loss,
 -- and for autoencoders the mean per-pixel squared reconstruction error with
 -- the decoder masked by the longest (predicted) capsule
 function train.evaluate(clf, set, batch_size)
@@ -103,9 +115,9 @@ function train.evaluate(clf, set, batch_size)
   end
   for images, labels, n in (set.n > 0 and data.batches(set, batch_size or 100) or function() end) do
     local v = clf.model:forward(images)
-    local lengths = clf.length:forward(v)
-    loss_sum = loss_sum + clf.criterion:forward(lengths, labels) * n
-    correct = correct + train.correct(lengths, labels)
+    local scores = scores_of(clf, v)
+    loss_sum = loss_sum + clf.criterion:forward(scores, labels) * n
+    correct = correct + train.correct(scores, labels)
     if clf.decoder then
       local sse, _, recon = reconstruction(clf, v, images, nil)
       sse_sum, pixels = sse_sum + sse * n, recon:size(2)

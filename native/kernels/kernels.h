@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "matmul.h"
+#include "rng.h"
 
 typedef struct ConvDims {
   size_t batch, in_ch, in_h, in_w, out_ch, kernel, stride, out_h, out_w;
@@ -82,6 +83,21 @@ void caps_route_dynamic_backward(const RouteDims *d, const float *uhat, const fl
                                  const float *c, const float *s, const float *vs,
                                  float *guhat, float *glogits, float *gtmp);
 
+/* pool.c: zero padding of planes (H, W) -> (H+2p, W+2p), and back */
+void pad2d_forward(size_t planes, size_t H, size_t W, size_t pad, const float *in, float *out);
+void pad2d_backward(size_t planes, size_t H, size_t W, size_t pad, const float *gout, float *gin);
+/* pool.c: max pooling of planes (in_h, in_w) -> (out_h, out_w), windows
+ * kernel x kernel, stride apart; argmax (planes, out_h*out_w) holds each
+ * window's winner as a flat index into its plane, kept for backward */
+typedef struct PoolDims { size_t planes, in_h, in_w, kernel, stride, out_h, out_w; } PoolDims;
+void maxpool2d_forward(const PoolDims *d, const float *in, float *out, float *argmax);
+void maxpool2d_backward(const PoolDims *d, const float *gout, const float *argmax, float *gin);
+
+/* dropout.c: inverted dropout of n values with drop probability p in [0, 1);
+ * mask (n) keeps 0 or 1/(1-p) for backward */
+void dropout_forward(size_t n, float p, Rng *rng, const float *in, float *out, float *mask);
+void dropout_backward(size_t n, const float *mask, const float *gout, float *gin);
+
 /* loss.c: margin loss. len (B, J), labels (B) holding 0-based classes already
  * checked to be in range; returns the batch mean; glen (B, J) may be NULL. */
 typedef struct MarginParams { float m_plus, m_minus, lambda; } MarginParams;
@@ -89,6 +105,11 @@ double margin_loss(size_t B, size_t J, const float *len, const float *labels,
                    const MarginParams *p, float *glen);
 /* sum over pixels of squared error, mean over the batch: pred, target (B, P) */
 double sse_loss(size_t B, size_t P, const float *pred, const float *target, float *gpred);
+
+/* loss.c: softmax cross-entropy, mean over the batch: logits (B, C), labels
+ * (B) 0-based and checked; glogits (B, C) may be NULL */
+double cross_entropy_loss(size_t B, size_t C, const float *logits, const float *labels,
+                          float *glogits);
 
 /* adam.c: one Adam step over n parameters; step counts from 1 */
 typedef struct AdamParams { float lr, beta1, beta2, eps; long step; } AdamParams;

@@ -1,4 +1,6 @@
-/* loss.c: margin loss (Sabour et al. eq. 4) and summed squared error. */
+/* loss.c: margin loss (Sabour et al. eq. 4), summed squared error, and softmax
+ * cross-entropy. */
+#include <math.h>
 #include "kernels.h"
 
 double margin_loss(size_t B, size_t J, const float *len, const float *labels,
@@ -31,6 +33,24 @@ double sse_loss(size_t B, size_t P, const float *pred, const float *target, floa
     float e = pred[i] - target[i];
     total += (double)e * e;
     if (gpred) gpred[i] = 2.0f * e / (float)B;
+  }
+  return total / (double)B;
+}
+
+double cross_entropy_loss(size_t B, size_t C, const float *logits, const float *labels,
+                          float *glogits) {
+  double total = 0;
+  for (size_t b = 0; b < B; b++) {
+    const float *x = logits + b * C;
+    size_t label = (size_t)labels[b];
+    float m = x[0];
+    for (size_t c = 1; c < C; c++) m = x[c] > m ? x[c] : m;
+    double z = 0;
+    for (size_t c = 0; c < C; c++) z += exp((double)(x[c] - m));
+    total += log(z) - (double)(x[label] - m);       /* -log softmax(x)[label] */
+    if (glogits)
+      for (size_t c = 0; c < C; c++)
+        glogits[b * C + c] = (float)((exp((double)(x[c] - m)) / z - (c == label)) / (double)B);
   }
   return total / (double)B;
 }

@@ -46,6 +46,7 @@ int luaopen_capsrun_tensor(lua_State *L);  /* fills the module table at -1 */
 void lops_register(lua_State *L);           /* adds ops to module and methods */
 void lnn_register(lua_State *L);            /* linear layer, activations */
 void lconv_register(lua_State *L);          /* convolution */
+void lpool_register(lua_State *L);          /* padding, max pooling, dropout */
 void lprecision_register(lua_State *L);     /* set_precision, precision */
 void lcapsules_register(lua_State *L);      /* capsule kernels */
 void lloss_register(lua_State *L);          /* losses */

@@ -1,7 +1,18 @@
-/* l_loss.c: Lua bindings of the losses (margin, summed squared error). */
+/* l_loss.c: Lua bindings of the losses (margin, summed squared error,
+ * softmax cross-entropy). */
 #include <math.h>
 #include "binding.h"
 #include "kernels.h"
+
+/* every label an integer class in [0, classes) */
+static void check_labels(lua_State *L, const char *fn, const Tensor *labels, size_t B, size_t classes) {
+  for (size_t b = 0; b < B; b++) {
+    float y = labels->data[b];
+    if (!(y >= 0 && y < (float)classes) || y != floorf(y))
+      luaL_error(L, "%s: label %f of sample %d is not a class in [0, %d]", fn, (double)y, (int)b + 1,
+                 (int)classes - 1);
+  }
+}
 
 /* margin_loss(lengths (B, J), labels (B), m_plus, m_minus, lambda, ws) -> loss, grad */
 static int l_margin_loss(lua_State *L) {
@@ -12,12 +23,7 @@ static int l_margin_loss(lua_State *L) {
   lt_check_ndim(L, 1, len, 2);
   size_t B = len->shape[0], J = len->shape[1], lshape[1] = {B};
   lt_check_shape(L, 2, labels, 1, lshape);
-  for (size_t b = 0; b < B; b++) {
-    float y = labels->data[b];
-    if (!(y >= 0 && y < (float)J) || y != floorf(y))
-      return luaL_error(L, "margin_loss: label %f of sample %d is not a class in [0, %d]",
-                        (double)y, (int)b + 1, (int)J - 1);
-  }
+  check_labels(L, "margin_loss", labels, B, J);
   Tensor *g = lws_tensor(L, 6, "grad_input", 2, len->shape);
   lua_pushnumber(L, margin_loss(B, J, len->data, labels->data, &p, g->data));
   lws_push(L, 6, "grad_input");
@@ -38,7 +44,24 @@ static int l_sse_loss(lua_State *L) {
   return 2;
 }
 
+/* cross_entropy_loss(logits (B, C), labels (B), ws) -> loss, grad: softmax
+ * cross-entropy, mean over the batch */
+static int l_cross_entropy_loss(lua_State *L) {
+  Tensor *x = lt_check(L, 1), *labels = lt_check(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  lt_check_ndim(L, 1, x, 2);
+  size_t B = x->shape[0], C = x->shape[1], lshape[1] = {B};
+  luaL_argcheck(L, B > 0 && C > 0, 1, "non-empty (batch, classes) logits expected");
+  lt_check_shape(L, 2, labels, 1, lshape);
+  check_labels(L, "cross_entropy_loss", labels, B, C);
+  Tensor *g = lws_tensor(L, 3, "grad_input", 2, x->shape);
+  lua_pushnumber(L, cross_entropy_loss(B, C, x->data, labels->data, g->data));
+  lws_push(L, 3, "grad_input");
+  return 2;
+}
+
 static const luaL_Reg loss_funcs[] = {
-  {"margin_loss", l_margin_loss}, {"sse_loss", l_sse_loss}, {NULL, NULL}};
+  {"margin_loss", l_margin_loss}, {"sse_loss", l_sse_loss},
+  {"cross_entropy_loss", l_cross_entropy_loss}, {NULL, NULL}};
 
 void lloss_register(lua_State *L) { luaL_setfuncs(L, loss_funcs, 0); }

@@ -118,6 +118,7 @@ int luaopen_capsrun_native(lua_State *L) {
   lops_register(L);
   lnn_register(L);
   lconv_register(L);
+  lpool_register(L);
   lprecision_register(L);
   lcapsules_register(L);
   lloss_register(L);

@@ -1,0 +1,50 @@
+--- The criterions (losses): MarginLoss (capsules), CrossEntropyLoss
+-- (softmax over logits, for the CNN baseline), SSELoss (reconstructions).
+local native = require "capsrun.native"
+local Criterion = require "capsrun.Criterion"
+
+local criterions = {}
+
+--- MarginLoss{m_plus = 0.9, m_minus = 0.1, lambda = 0.5}: a Criterion.
+-- forward(lengths (b, J), labels (b) holding classes 0..J-1) -> mean loss;
+-- backward(lengths, labels) -> gradient with respect to the lengths.
+local MarginLoss = Criterion.class("MarginLoss")
+criterions.MarginLoss = MarginLoss
+
+function MarginLoss.new(opts)
+  opts = opts or {}
+  return Criterion.new(MarginLoss, {m_plus = opts.m_plus or 0.9, m_minus = opts.m_minus or 0.1,
+    lambda = opts.lambda or 0.5})
+end
+
+function MarginLoss:evaluate(lengths, labels)
+  return native.margin_loss(lengths, labels, self.m_plus, self.m_minus, self.lambda, self.ws)
+end
+
+function MarginLoss:describe()
+  return ("MarginLoss(m+ %g, m- %g, lambda %g)"):format(self.m_plus, self.m_minus, self.lambda)
+end
+
+--- CrossEntropyLoss(): softmax cross-entropy of logits (b, C) against
+-- labels (b) holding classes 0..C-1, mean over the batch.
+local CrossEntropyLoss = Criterion.class("CrossEntropyLoss")
+criterions.CrossEntropyLoss = CrossEntropyLoss
+
+function CrossEntropyLoss.new() return Criterion.new(CrossEntropyLoss) end
+
+function CrossEntropyLoss:evaluate(logits, labels)
+  return native.cross_entropy_loss(logits, labels, self.ws)
+end
+
+--- SSELoss(): per-sample sum of squared errors, mean over the batch.
+-- forward(prediction (b, ...), target (b, ...)) -> loss; backward -> gradient
+local SSELoss = Criterion.class("SSELoss")
+criterions.SSELoss = SSELoss
+
+function SSELoss.new() return Criterion.new(SSELoss) end
+
+function SSELoss:evaluate(pred, target)
+  return native.sse_loss(pred, target, self.ws)
+end
+
+return criterions

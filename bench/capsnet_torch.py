@@ -8,8 +8,9 @@ over the parents j; squash with eps inside the square root.
 
   capsnet_torch.py reference IN.tensors OUT.tensors
       reads parameters ("1.weight", "1.bias", "3.conv.weight", "3.conv.bias",
-      "4.weight"), "input" (b, 1, 28, 28), "labels" (b) and "iters" (1) from a
-      capsrun tensor file, runs one forward and backward of the margin loss
+      "4.weight"), "input" (b, c, h, w), "labels" (b), "iters" (1) and
+      optionally "stride" (1) from a capsrun tensor file (the architecture
+      follows from the shapes), runs one forward and backward of the margin loss
       in float64, and writes "v", "lengths", "loss" and "grad.<name>".
 
   capsnet_torch.py bench [THREADS [BATCHES [STEPS]]]
@@ -79,10 +80,11 @@ def squash(s):
 
 
 class CapsNet(nn.Module):
-    def __init__(self, classes=10, iters=3, types=32, pdim=8, ddim=16, in_caps=1152):
+    def __init__(self, classes=10, iters=3, types=32, pdim=8, ddim=16, in_caps=1152,
+                 in_ch=1, conv_ch=256, k1=9, k2=9, stride=2):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 256, 9)
-        self.primary = nn.Conv2d(256, types * pdim, 9, stride=2)
+        self.conv1 = nn.Conv2d(in_ch, conv_ch, k1)
+        self.primary = nn.Conv2d(conv_ch, types * pdim, k2, stride=stride)
         self.W = nn.Parameter(0.01 * torch.randn(in_caps, classes, ddim, pdim))
         self.types, self.pdim, self.iters = types, pdim, iters
 
@@ -116,8 +118,12 @@ def reference(inp, outp):
     t = read_tensors(inp)
     x = torch.from_numpy(t["input"]).double()
     labels = torch.from_numpy(t["labels"]).long()
-    w = t["4.weight"]
-    model = CapsNet(classes=w.shape[1], iters=int(t["iters"][0]), in_caps=w.shape[0]).double()
+    w, c1, pw = t["4.weight"], t["1.weight"], t["3.conv.weight"]
+    stride = int(t["stride"][0]) if "stride" in t else 2
+    model = CapsNet(classes=w.shape[1], iters=int(t["iters"][0]), in_caps=w.shape[0],
+                    types=pw.shape[0] // w.shape[3], pdim=w.shape[3], ddim=w.shape[2],
+                    in_ch=c1.shape[1], conv_ch=c1.shape[0], k1=c1.shape[2], k2=pw.shape[2],
+                    stride=stride).double()
     params = dict(model.named_parameters())
     with torch.no_grad():
         for ours, theirs in NAMES.items():

@@ -10,20 +10,23 @@ local capsrun = require "capsrun"
 local experiment = require "capsrun.experiment"
 local native = capsrun.native
 
-local opts = experiment.parse(arg, experiment.options({save = "runs/reconstruct/capsnet.tensors"}, {
+local extra = experiment.capsnet_options()
+for _, o in ipairs{
   {"load", "string", nil, "start from these weights (model and decoder), or a checkpoint's"},
   {"recon-weight", "number", 0.0005, "weight of the summed squared reconstruction error"},
   {"columns", "int", 10, "test images in reconstructions.png (the first of each class, then more)", min = 1},
   {"figure", "string", nil, "reconstruction figure (default: reconstructions.png beside --save)"},
   {"scale", "int", 3, "pixel scale of the figure", min = 1},
-}), "usage: capsrun experiments/reconstruct.lua [options]")
+} do extra[#extra + 1] = o end
+local opts = experiment.parse(arg, experiment.options({save = "runs/reconstruct/capsnet.tensors"}, extra),
+  "usage: capsrun experiments/reconstruct.lua [options]")
 local gen = capsrun.manual_seed(opts.seed)
 local train_set, test_set = experiment.load_data(opts)
-local h, w = train_set.images:size(3), train_set.images:size(4)
+local c, h, w = train_set.images:size(2), train_set.images:size(3), train_set.images:size(4)
 
-local model = capsrun.CapsNet.new{input = {1, h, w}, classes = train_set.classes,
-  routing_iters = opts.routing_iters, gen = gen}
-local decoder = capsrun.Decoder.new(train_set.classes, model.config.digit_dim, h * w, nil, gen)
+local model = experiment.capsnet(opts, train_set, gen, {decoder_pixels = c * h * w,
+  data_values = train_set.images:numel() + test_set.images:numel()})
+local decoder = capsrun.Decoder.new(train_set.classes, model.config.digit_dim, c * h * w, nil, gen)
 local clf = capsrun.train.autoencoder(model, decoder, {recon_weight = opts.recon_weight})
 if opts.load then
   experiment.try("reconstruct", capsrun.train.load, clf, opts.load)
@@ -32,8 +35,8 @@ end
 local optimizer = experiment.adam({model, decoder}, opts, train_set)
 
 local say = experiment.say
-say(("capsrun reconstruct: %s, %d train / %d test images from %s"):format(opts.dataset,
-  train_set.n, test_set.n, train_set.dir))
+say(("capsrun reconstruct: %s, %d train / %d test images of %dx%dx%d from %s"):format(train_set.name,
+  train_set.n, test_set.n, c, h, w, train_set.dir))
 say(("CapsNet + decoder: %d + %d parameters, %d routing iterations, batch %d, %d threads x %d ranks"):format(
   model:num_parameters(), decoder:num_parameters(), opts.routing_iters, opts.batch, capsrun.get_threads(),
   capsrun.dist.size()))
@@ -69,7 +72,11 @@ local idx = capsrun.tensor(picked)
 local images = native.index_select(test_set.images, idx)            -- (n, 1, h, w)
 model:evaluate()
 local recon = decoder:forward(model:forward(images))                  -- masked by the longest capsule
-local grid = capsrun.cat{images:reshape(#picked, h * w), recon}:reshape(2, #picked, h, w)  -- images over reconstructions
+local grid = capsrun.cat{images:reshape(#picked, c * h * w), recon}   -- images over reconstructions
 local figure = opts.figure or (dir .. "/reconstructions.png")
-capsrun.write_png_grid(figure, grid, {scale = opts.scale, spacing = 2})
+if c == 3 then
+  experiment.try(nil, capsrun.write_png_grid, figure, grid:reshape(2, #picked, 3, h, w), {scale = opts.scale, spacing = 2, rgb = true})
+else
+  experiment.try(nil, capsrun.write_png_grid, figure, grid:reshape(2 * c, #picked, h, w), {scale = opts.scale, spacing = 2})
+end
 print("reconstructions (top: test images, bottom: decoded from the predicted capsule) in " .. figure)

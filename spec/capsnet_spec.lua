@@ -19,7 +19,10 @@ describe("CapsNet", function()
     -- 36 -> conv 9: 28 -> primary 9 stride 2: 10x10 -> 4 types * 100 = 400 capsules
     assert.equal(400, m.config.in_caps)
     assert.same({3, 5, 6}, m:forward(T.zeros(3, 1, 36, 36)):size())
-    assert.error_matches(function() capsrun.CapsNet.new{input = {1, 12, 12}} end, "smaller than")
+    assert.error_matches(function() capsrun.CapsNet.new{input = {1, 12, 12}} end,
+      "the primary-capsule layer needs inputs of at least 9x9 pixels, got 4x4", 1, true)
+    assert.error_matches(function() capsrun.CapsNet.new{input = {3, 16, 8}} end,
+      "the conv1 layer needs inputs of at least 9x9 pixels, got 16x8")
   end)
 
   it("lets scripts change the routing iterations", function()

@@ -25,15 +25,26 @@ describe("CapsNet against the PyTorch reference", function()
   local torch_ok = have_torch()
   local run = (torch_ok or os.getenv("CI") == "true") and it or pending
 
-  for _, iters in ipairs({3, 1}) do
-    run(("agrees on outputs and every gradient to 1e-4 (%d routing iterations)"):format(iters), function()
+  -- the paper's model with 3 and 1 iterations, and a 3-channel 32x32 one shaped from the options
+  local cases = {
+    {"3 routing iterations", {routing_iters = 3}, {2, 1, 28, 28}},
+    {"1 routing iterations", {routing_iters = 1}, {2, 1, 28, 28}},
+    {"RGB 32x32, 5 classes, smaller layers, stride 3", {routing_iters = 2, input = {3, 32, 32}, classes = 5,
+      conv_channels = 16, conv_kernel = 5, primary_types = 4, primary_dim = 6, primary_kernel = 7,
+      primary_stride = 3, digit_dim = 12}, {2, 3, 32, 32}},
+  }
+  for k, case in ipairs(cases) do
+    local iters = case[2].routing_iters
+    run(("agrees on outputs and every gradient to 1e-4 (%s)"):format(case[1]), function()
       assert.is_true(torch_ok, "python3-torch is required under CI")
-      local gen = T.generator(2017 + iters)
-      local model = capsrun.CapsNet.new{gen = gen, routing_iters = iters}
+      local gen = T.generator(2017 + k)
+      local opts = {gen = gen}
+      for key, v in pairs(case[2]) do opts[key] = v end
+      local model = capsrun.CapsNet.new(opts)
       -- W larger than its init so that routing moves the couplings
       model.digitcaps.weight:normal_(gen, 0, 0.05)
-      local x = T.zeros(2, 1, 28, 28):uniform_(gen)
-      local labels = T.new{3, 7}
+      local x = T.zeros(table.unpack(case[3])):uniform_(gen)
+      local labels = T.new{3, (model.config.classes > 7) and 7 or 1}
       local clf = capsrun.train.classifier(model)
       model:zero_grad()
       local v = model:forward(x)
@@ -42,7 +53,7 @@ describe("CapsNet against the PyTorch reference", function()
       model:backward(x, clf.head:backward(v, clf.criterion:backward(lengths, labels)))
 
       local dir = os.tmpname(); os.remove(dir); assert(T.mkdir(dir))
-      local files = {input = x, labels = labels, iters = T.new{iters}}
+      local files = {input = x, labels = labels, iters = T.new{iters}, stride = T.new{model.config.primary_stride}}
       for _, e in ipairs(model:named_parameters()) do files[e.name] = e.param end
       T.save_tensors(dir .. "/in.tensors", files)
       local ok = os.execute(("%s bench/capsnet_torch.py reference %s/in.tensors %s/out.tensors")

@@ -12,30 +12,41 @@ local layers = require "capsrun.layers"
 local capsules = require "capsrun.capsules"
 local random = require "capsrun.random"
 
-local function conv_out(size, kernel, stride)
-  if size < kernel then
-    error(("CapsNet: input of %d pixels is smaller than a %d-pixel kernel"):format(size, kernel), 3)
-  end
-  return (size - kernel) // stride + 1
-end
-
 local CapsNet = {}
 
-function CapsNet.new(opts)
+-- output side of a layer; an input too small for it is an error naming the layer
+local function conv_out(layer, h, w, kernel, stride, hint)
+  if h < kernel or w < kernel then
+    error(("CapsNet: the %s layer needs inputs of at least %dx%d pixels, got %dx%d (%s)"):format(
+      layer, kernel, kernel, h, w, hint), 0)
+  end
+  return (h - kernel) // stride + 1, (w - kernel) // stride + 1
+end
+
+--- config(opts) -> the full configuration, with defaults, and the sizes that
+-- follow from the input: h1, w1 (conv1), h2, w2 (primary capsules), in_caps
+function CapsNet.config(opts)
   opts = opts or {}
   local input = opts.input or {1, 28, 28}
-  local gen = opts.gen or random.default()
   local c = {
-    classes = opts.classes or 10, conv_channels = opts.conv_channels or 256,
+    input = input, classes = opts.classes or 10, conv_channels = opts.conv_channels or 256,
     conv_kernel = opts.conv_kernel or 9, primary_types = opts.primary_types or 32,
     primary_dim = opts.primary_dim or 8, primary_kernel = opts.primary_kernel or 9,
     primary_stride = opts.primary_stride or 2, digit_dim = opts.digit_dim or 16,
     routing_iters = opts.routing_iters or 3,
   }
-  local h1, w1 = conv_out(input[2], c.conv_kernel, 1), conv_out(input[3], c.conv_kernel, 1)
-  local h2 = conv_out(h1, c.primary_kernel, c.primary_stride)
-  local w2 = conv_out(w1, c.primary_kernel, c.primary_stride)
-  local in_caps = c.primary_types * h2 * w2
+  c.h1, c.w1 = conv_out("conv1", input[2], input[3], c.conv_kernel, 1, "a smaller --conv-kernel, or --resize")
+  c.h2, c.w2 = conv_out("primary-capsule", c.h1, c.w1, c.primary_kernel, c.primary_stride,
+    "a smaller --primary-kernel or --conv-kernel, or --resize")
+  c.in_caps = c.primary_types * c.h2 * c.w2
+  return c
+end
+
+function CapsNet.new(opts)
+  opts = opts or {}
+  local gen = opts.gen or random.default()
+  local c = CapsNet.config(opts)
+  local input, in_caps = c.input, c.in_caps
 
   local model = Sequential.new()
   model.conv1 = layers.Conv2d.new(input[1], c.conv_channels, c.conv_kernel, 1, 0, gen)
@@ -46,8 +57,6 @@ function CapsNet.new(opts)
     c.routing_iters, gen)
   model:add(model.conv1):add(layers.ReLU.new()):add(model.primary):add(model.digitcaps)
   model.config = c
-  model.config.input = input
-  model.config.in_caps = in_caps
   return model
 end
 

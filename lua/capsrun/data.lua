@@ -1,10 +1,14 @@
---- Datasets: finding and reading MNIST-style IDX files, seeded shuffling,
--- batching and random-shift augmentation.
+--- Datasets: finding and reading them, seeded shuffling, batching and
+-- augmentation (random shifts, horizontal flips). Three formats:
+--   IDX files (MNIST, Fashion-MNIST), CIFAR-10 binary batches, and image
+--   folders (DIR/train/<class>/*.png, DIR/test/<class>/*.png, as
+--   torchvision's ImageFolder reads them).
 --
---   local set = data.load("mnist", "train", {dir = nil})  -- images (n, 1, 28, 28) in [0, 1]
---   for images, labels, n in data.batches(set, 128, {gen = g, shift = 2}) do ... end
+--   local set = data.load("mnist", "train", {dir = nil})  -- images (n, c, h, w) in [0, 1]
+--   for images, labels, n in data.batches(set, 128, {gen = g, shift = 2, flip = true}) do ... end
 --
--- Labels are the classes themselves (the digit, 0..9), stored as floats.
+-- Labels are 0-based class indices stored as floats (the digit for MNIST);
+-- set.class_names names them when the data does.
 local native = require "capsrun.native"
 
 local data = {}
@@ -22,8 +26,24 @@ data.datasets = {
              test = {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}},
     system_dirs = {"/usr/share/datasets/fashion-mnist"},
     how_to_get = "on Debian: apt-get install dataset-fashion-mnist",
+    class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+      "Bag", "Ankle boot"},
+  },
+  cifar10 = {
+    format = "cifar",
+    files = {train = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin",
+                      "data_batch_5.bin"},
+             test = {"test_batch.bin"}},
+    system_dirs = {},
+    how_to_get = "download the CIFAR-10 binary version (cifar-10-binary.tar.gz) from " ..
+      "https://www.cs.toronto.edu/~kriz/cifar.html and unpack its cifar-10-batches-bin folder there",
+    classes = 10,
   },
 }
+
+local MNIST_NAMES = {}
+for d = 0, 9 do MNIST_NAMES[d + 1] = tostring(d) end
+data.datasets.mnist.class_names = MNIST_NAMES
 
 local function readable(path)
   local f = io.open(path, "rb")
@@ -36,6 +56,15 @@ local function locate(dir, name)
   for _, candidate in ipairs({dir .. "/" .. name, dir .. "/" .. name .. ".gz"}) do
     if readable(candidate) then return candidate end
   end
+end
+
+--- is_folder_layout(dir): dir holds train/ and test/ class folders
+function data.is_folder_layout(dir)
+  local entries = dir and native.listdir(dir)
+  if not entries then return false end
+  local has = {}
+  for _, e in ipairs(entries) do if e.dir then has[e.name] = true end end
+  return has.train and has.test or false
 end
 
 --- candidates(dataset, dir) -> ordered list of folders to look in
@@ -75,13 +104,17 @@ function data.find(dataset, dir)
     table.concat(info.files.test, ", "), info.how_to_get), 0)
 end
 
---- load(dataset, split, opts) -> {images = (n, 1, h, w), labels = (n), n = n, classes = 10}
--- opts.dir: folder to try first; opts.limit: keep only the first n images.
-function data.load(dataset, split, opts)
-  opts = opts or {}
-  local dir = data.find(dataset, opts.dir)
-  local names = data.datasets[dataset].files[split]
-  if not names then error("data.load: split must be 'train' or 'test', got " .. tostring(split), 2) end
+-- the first n of images and labels
+local function limited(images, labels, limit)
+  local n = images:size(1)
+  if limit and limit < n then
+    n = math.max(1, limit)
+    images, labels = images:narrow(1, n), labels:narrow(1, n)
+  end
+  return images, labels, n
+end
+
+local function load_idx(dir, names, opts)
   local ipath, lpath = locate(dir, names[1]), locate(dir, names[2])
   local images = native.read_idx(ipath, 1 / 255)
   local labels = native.read_idx(lpath)
@@ -92,22 +125,71 @@ function data.load(dataset, split, opts)
     error(("data.load: %s holds %d labels for %d images in %s"):format(lpath,
       labels:numel(), images:size(1), ipath), 0)
   end
-  local n = images:size(1)
-  if opts.limit and opts.limit < n then
-    n = math.max(1, opts.limit)
-    images, labels = images:narrow(1, n), labels:narrow(1, n)
+  local n
+  images, labels, n = limited(images, labels, opts.limit)
+  return images:reshape(n, 1, images:size(2), images:size(3)), labels
+end
+
+local function load_cifar(dir, names, opts, classes)
+  local images, labels = {}, {}
+  for i, name in ipairs(names) do
+    images[i], labels[i] = native.read_cifar(locate(dir, name), classes)
   end
-  local max_label = labels:max()
-  return {images = images:reshape(n, 1, images:size(2), images:size(3)), labels = labels, n = n,
-    classes = math.max(10, math.floor(max_label) + 1), dir = dir, name = dataset, split = split}
+  local all_images = #images == 1 and images[1] or native.cat(images)
+  local all_labels = #labels == 1 and labels[1] or native.cat(labels)
+  return limited(all_images, all_labels, opts.limit)
+end
+
+-- class names from CIFAR-10's batches.meta.txt (one per line), when there
+local function cifar_names(dir, classes)
+  local f = io.open(dir .. "/batches.meta.txt", "r")
+  if not f then return nil end
+  local names = {}
+  for line in f:lines() do
+    line = line:gsub("%s+$", "")
+    if line ~= "" then names[#names + 1] = line end
+  end
+  f:close()
+  return #names == classes and names or nil
+end
+
+--- load(dataset, split, opts) -> {images = (n, c, h, w), labels = (n), n, classes,
+-- class_names, dir, name, split}
+-- opts.dir: folder to try first (a folder of train/ and test/ class folders
+-- is read as an image folder whatever the dataset); opts.limit: keep only the
+-- first n images; opts.resize {h, w} and opts.progress for image folders.
+function data.load(dataset, split, opts)
+  opts = opts or {}
+  if split ~= "train" and split ~= "test" then
+    error("data.load: split must be 'train' or 'test', got " .. tostring(split), 2)
+  end
+  if dataset == "folder" or data.is_folder_layout(opts.dir) then
+    if not opts.dir then error("data.load: an image folder needs opts.dir", 2) end
+    return require("capsrun.folder").load(opts.dir, split, opts)
+  end
+  local dir = data.find(dataset, opts.dir)
+  local info = data.datasets[dataset]
+  local images, labels, classes, names
+  if info.format == "cifar" then
+    images, labels = load_cifar(dir, info.files[split], opts, info.classes)
+    classes, names = info.classes, cifar_names(dir, info.classes)
+  else
+    images, labels = load_idx(dir, info.files[split], opts)
+    classes = math.max(10, math.floor(labels:max()) + 1)
+    names = info.class_names
+  end
+  if opts.resize then images = native.resize_bilinear(images, opts.resize[1], opts.resize[2]) end
+  return {images = images, labels = labels, n = images:size(1), classes = classes,
+    class_names = names, dir = dir, name = dataset, split = split}
 end
 
 --- batches(set, batch_size, opts) -> iterator of (images, labels, count)
 -- opts.gen: shuffle with this generator (else in order); opts.order: use
 -- this order (0-based indices) instead; opts.start: skip that many images of
 -- it (resuming mid-epoch); opts.shift: random shifts of up to this many
--- pixels (zero padding). The yielded tensors are reused between iterations:
--- copy them to keep them.
+-- pixels (zero padding); opts.flip: mirror half of the images left to right
+-- (needs gen). The yielded tensors are reused between iterations: copy them
+-- to keep them.
 function data.batches(set, batch_size, opts)
   opts = opts or {}
   if math.type(batch_size) ~= "integer" or batch_size < 1 then
@@ -128,6 +210,9 @@ function data.batches(set, batch_size, opts)
     bufs.labels = native.index_select(set.labels, idx, bufs.labels)
     if opts.shift and opts.shift > 0 then
       native.random_shift_(bufs.images, opts.shift, opts.gen or error("data.batches: shift needs gen"))
+    end
+    if opts.flip then
+      native.random_flip_(bufs.images, opts.gen or error("data.batches: flip needs gen"))
     end
     return bufs.images, bufs.labels, count
   end

@@ -13,8 +13,11 @@ local experiment = {}
 --- options(extra) -> option spec: the common options, then extra ones
 function experiment.options(defaults, extra)
   local spec = {
-    {"data", "string", nil, "folder holding the IDX files (else $CAPSRUN_DATA/<dataset>, ./data/<dataset>)"},
-    {"dataset", "string", "mnist", "mnist or fashion", choices = {"mnist", "fashion"}},
+    {"data", "string", nil, "folder holding the dataset's files, or an image folder (DIR/train/<class>/*.png, "
+      .. "DIR/test/<class>/*.png); else $CAPSRUN_DATA/<dataset>, ./data/<dataset>"},
+    {"dataset", "string", "mnist", "mnist, fashion or cifar10 (an image folder is recognised by itself)",
+      choices = {"mnist", "fashion", "cifar10"}},
+    {"resize", "string", nil, "bring every image to HxW (bilinear), e.g. 28x28"},
     {"epochs", "int", 2, "training epochs", min = 0},
     {"batch", "int", 32, "batch size (32: best accuracy per hour, see docs/results.md)", min = 1},
     {"lr", "number", 2e-3, "Adam learning rate (the peak, with onecycle)"},
@@ -25,6 +28,7 @@ function experiment.options(defaults, extra)
     {"warmup", "number", 0.05, "onecycle: fraction of the steps spent warming up"},
     {"routing-iters", "int", 3, "dynamic routing iterations", min = 1},
     {"shift", "int", 2, "random shifts of up to this many pixels (0: none)", min = 0},
+    {"flip", "flag", false, "mirror half of the training images left to right (CIFAR-10 setting)"},
     {"limit", "int", nil, "use only the first N training and N/6 test images", min = 1},
     {"seed", "int", 1, "random seed (initialisation, shuffling, shifts)"},
     {"threads", "int", nil, "threads for OpenMP and OpenBLAS (default: all cores)", min = 1},
@@ -38,6 +42,34 @@ function experiment.options(defaults, extra)
   }
   for _, o in ipairs(extra or {}) do spec[#spec + 1] = o end
   return spec
+end
+
+--- capsnet_options(): the architecture options of CapsNet, with the paper's defaults
+function experiment.capsnet_options()
+  return {
+    {"conv-channels", "int", 256, "CapsNet: channels of the first convolution", min = 1},
+    {"conv-kernel", "int", 9, "CapsNet: kernel of the first convolution", min = 1},
+    {"primary-types", "int", 32, "CapsNet: primary capsule types", min = 1},
+    {"primary-dim", "int", 8, "CapsNet: dimensions of a primary capsule", min = 1},
+    {"primary-kernel", "int", 9, "CapsNet: kernel of the primary-capsule convolution", min = 1},
+    {"primary-stride", "int", 2, "CapsNet: stride of the primary-capsule convolution", min = 1},
+    {"digit-dim", "int", 16, "CapsNet: dimensions of a class capsule", min = 1},
+  }
+end
+
+--- capsnet(opts, set, gen [, extra]) -> CapsNet shaped by the data (channels,
+-- size, classes) and the architecture options, after checking that training
+-- it at opts.batch fits in memory (else fail with what to change); extra as
+-- memory.estimate takes it (decoder_pixels, data_values)
+function experiment.capsnet(opts, set, gen, extra)
+  local cfg = {input = {set.images:size(2), set.images:size(3), set.images:size(4)}, classes = set.classes,
+    conv_channels = opts.conv_channels, conv_kernel = opts.conv_kernel, primary_types = opts.primary_types,
+    primary_dim = opts.primary_dim, primary_kernel = opts.primary_kernel, primary_stride = opts.primary_stride,
+    digit_dim = opts.digit_dim, routing_iters = opts.routing_iters, gen = gen}
+  local memory = require "capsrun.memory"
+  local ok, err = pcall(memory.check, cfg, opts.batch, extra)
+  if not ok then experiment.fail(1, plain(err)) end
+  return experiment.try(nil, require("capsrun.CapsNet").new, cfg)
 end
 
 -- options that a resumed run takes from its command line, not its checkpoint
@@ -145,11 +177,38 @@ function experiment.dirname(path)
   return path:match("^(.*)/[^/]*$") or "."
 end
 
+--- resize_option(text) -> {h, w} from "HxW", or nil; fails with exit 2 on anything else
+function experiment.resize_option(text)
+  if not text then return nil end
+  local h, w = text:match("^(%d+)x(%d+)$")
+  h, w = tonumber(h), tonumber(w)
+  if not h or h < 1 or w < 1 or h > 4096 or w > 4096 then
+    experiment.fail(2, ("--resize: HxW with sides in [1, 4096] expected, got '%s'"):format(text))
+  end
+  return {h, w}
+end
+
+-- progress of loading an image folder, on a terminal
+local function load_progress(split)
+  if not native.isatty(1) or not dist.is_main() then return nil end
+  local t0 = native.wallclock()
+  return function(done, total)
+    local secs = native.wallclock() - t0
+    io.write(("\r  reading %s: %d%% (%.0f files/s)   "):format(split, 100 * done // total,
+      done / 2 / math.max(secs, 1e-3)))
+    if done == total then io.write("\r", (" "):rep(60), "\r") end
+    io.flush()
+  end
+end
+
 --- load_data(opts) -> train set, test set; prints the error and exits 1 when missing
 function experiment.load_data(opts)
+  local resize = experiment.resize_option(opts.resize)
   local ok, tr, te = pcall(function()
-    local a = data.load(opts.dataset, "train", {dir = opts.data, limit = opts.limit})
-    local b = data.load(opts.dataset, "test", {dir = opts.data, limit = opts.limit and math.max(1, opts.limit // 6)})
+    local a = data.load(opts.dataset, "train", {dir = opts.data, limit = opts.limit, resize = resize,
+      progress = load_progress("train")})
+    local b = data.load(opts.dataset, "test", {dir = opts.data, limit = opts.limit and math.max(1, opts.limit // 6),
+      resize = resize, progress = load_progress("test")})
     return a, b
   end)
   if not ok then experiment.fail(1, plain(tr)) end
@@ -233,7 +292,7 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
     local t0 = native.wallclock()
     local show = main and progress(epoch, t0)
     local batches = 0
-    local eopts = {batch = opts.batch, gen = gen, shift = opts.shift, order = order, start = start}
+    local eopts = {batch = opts.batch, gen = gen, shift = opts.shift, flip = opts.flip, order = order, start = start}
     eopts.on_batch = function(done, total, loss)
       if show then show(done, total, loss) end
       batches = batches + 1

@@ -144,7 +144,7 @@ function train.epoch(clf, optimizer, set, opts)
   opts.order = opts.order or (opts.gen and opts.gen:permutation(set.n))
   local done = opts.start or 0
   for images, labels, n in data.batches(set, opts.batch, {gen = opts.gen, shift = opts.shift,
-                                                          order = opts.order, start = done}) do
+                                                          flip = opts.flip, order = opts.order, start = done}) do
     local loss, c, sse = train.step(clf, optimizer, images, labels)
     if loss ~= loss or math.abs(loss) == math.huge then
       error(("training diverged: loss is %s at step %d (epoch image %d); parameters not saved"):format(

@@ -46,6 +46,11 @@ int png_write_grey(const char *path, size_t w, size_t h, const unsigned char *pi
   return write_atomic(path, w, h, PNG_COLOR_TYPE_GRAY, pixels, err, errlen);
 }
 
+int png_write_rgb(const char *path, size_t w, size_t h, const unsigned char *pixels,
+                  char *err, size_t errlen) {
+  return write_atomic(path, w, h, PNG_COLOR_TYPE_RGB, pixels, err, errlen);
+}
+
 /* What a longjmp must not lose lives in heap memory, not in locals that
  * change after setjmp (their values would be indeterminate). */
 typedef struct ReadState { png_structp png; png_infop info; unsigned char *pixels; png_bytep *rows; } ReadState;
@@ -57,22 +62,49 @@ static void read_cleanup(ReadState *s, FILE *f) {
   if (f) fclose(f);
 }
 
-int png_read_grey(const char *path, size_t max_pixels, size_t *w, size_t *h,
-                  unsigned char **pixels, char *err, size_t errlen) {
-  *pixels = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) { snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno)); return -1; }
+/* opens path and checks the signature; sets up s for reading, or -1 */
+static int read_open(ReadState *s, FILE **f, const char *path, char *err, size_t errlen) {
+  *f = fopen(path, "rb");
+  if (!*f) { snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno)); return -1; }
   unsigned char sig[8];
-  if (fread(sig, 1, 8, f) != 8 || png_sig_cmp(sig, 0, 8)) {
-    fclose(f);
+  if (fread(sig, 1, 8, *f) != 8 || png_sig_cmp(sig, 0, 8)) {
+    fclose(*f);
     snprintf(err, errlen, "%s is not a PNG file", path);
     return -1;
   }
-  ReadState *const s = calloc(1, sizeof *s);
-  if (!s) { fclose(f); snprintf(err, errlen, "out of memory"); return -1; }
   s->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, quiet_error, quiet_warning);
   s->info = s->png ? png_create_info_struct(s->png) : NULL;
-  if (!s->info) { read_cleanup(s, f); snprintf(err, errlen, "out of memory"); return -1; }
+  if (!s->info) { read_cleanup(s, *f); snprintf(err, errlen, "out of memory"); return -1; }
+  return 0;
+}
+
+int png_read_header(const char *path, size_t *w, size_t *h, int *colour, char *err, size_t errlen) {
+  ReadState *const s = calloc(1, sizeof *s);
+  FILE *f = NULL;
+  if (!s) { snprintf(err, errlen, "out of memory"); return -1; }
+  if (read_open(s, &f, path, err, errlen)) { free(s); return -1; }
+  if (setjmp(png_jmpbuf(s->png))) {
+    read_cleanup(s, f);
+    snprintf(err, errlen, "%s: corrupt PNG header", path);
+    return -1;
+  }
+  png_init_io(s->png, f);
+  png_set_sig_bytes(s->png, 8);
+  png_read_info(s->png, s->info);
+  *w = png_get_image_width(s->png, s->info);
+  *h = png_get_image_height(s->png, s->info);
+  *colour = (png_get_color_type(s->png, s->info) & PNG_COLOR_MASK_COLOR) != 0;
+  read_cleanup(s, f);
+  return 0;
+}
+
+int png_read_pixels(const char *path, int channels, size_t max_pixels, size_t *w, size_t *h,
+                    unsigned char **pixels, char *err, size_t errlen) {
+  *pixels = NULL;
+  ReadState *const s = calloc(1, sizeof *s);
+  FILE *f = NULL;
+  if (!s) { snprintf(err, errlen, "out of memory"); return -1; }
+  if (read_open(s, &f, path, err, errlen)) { free(s); return -1; }
   if (setjmp(png_jmpbuf(s->png))) {
     free(s->pixels);
     read_cleanup(s, f);
@@ -93,9 +125,11 @@ int png_read_grey(const char *path, size_t max_pixels, size_t *w, size_t *h,
   png_set_strip_16(s->png);
   png_set_strip_alpha(s->png);
   int ct = png_get_color_type(s->png, s->info);
-  if (ct & PNG_COLOR_MASK_COLOR) png_set_rgb_to_gray_fixed(s->png, 1, -1, -1);
+  if (channels == 1 && (ct & PNG_COLOR_MASK_COLOR)) png_set_rgb_to_gray_fixed(s->png, 1, -1, -1);
+  if (channels == 3 && !(ct & PNG_COLOR_MASK_COLOR)) png_set_gray_to_rgb(s->png);
   png_read_update_info(s->png, s->info);
-  s->pixels = malloc(width * height);
+  if (png_get_rowbytes(s->png, s->info) != width * (size_t)channels) png_error(s->png, "unexpected row size");
+  s->pixels = malloc(width * height * (size_t)channels);
   s->rows = malloc(height * sizeof(png_bytep));
   if (!s->pixels || !s->rows) {
     free(s->pixels);
@@ -103,7 +137,7 @@ int png_read_grey(const char *path, size_t max_pixels, size_t *w, size_t *h,
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  for (size_t y = 0; y < height; y++) s->rows[y] = s->pixels + y * width;
+  for (size_t y = 0; y < height; y++) s->rows[y] = s->pixels + y * width * (size_t)channels;
   png_read_image(s->png, s->rows);
   png_read_end(s->png, NULL);
   *pixels = s->pixels;

@@ -93,6 +93,11 @@ typedef struct PoolDims { size_t planes, in_h, in_w, kernel, stride, out_h, out_
 void maxpool2d_forward(const PoolDims *d, const float *in, float *out, float *argmax);
 void maxpool2d_backward(const PoolDims *d, const float *gout, const float *argmax, float *gin);
 
+/* resize.c: bilinear resampling of planes (H, W) -> (OH, OW), pixel
+ * centres at +0.5 (PyTorch's align_corners=False), H, W, OH, OW > 0 */
+void resize_bilinear(size_t planes, size_t H, size_t W, const float *in, size_t OH, size_t OW,
+                     float *out);
+
 /* dropout.c: inverted dropout of n values with drop probability p in [0, 1);
  * mask (n) keeps 0 or 1/(1-p) for backward */
 void dropout_forward(size_t n, float p, Rng *rng, const float *in, float *out, float *mask);

@@ -9,6 +9,7 @@
 #include "binding.h"
 #include <zlib.h>
 #include "idx.h"
+#include "cifar.h"
 #include "tensorio.h"
 #include "atomic_file.h"
 
@@ -147,6 +148,42 @@ static int l_load_tensors(lua_State *L) {
   return 1;
 }
 
+/* random_flip_(images (B, C, H, W), gen): mirrors each image left to right
+ * with probability 1/2. In place. */
+static int l_random_flip(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  lt_check_ndim(L, 1, t, 4);
+  Rng *r = lrng_check(L, 2);
+  size_t B = t->shape[0], C = t->shape[1], H = t->shape[2], W = t->shape[3];
+  for (size_t b = 0; b < B; b++) {
+    if (rng_below(r, 2) == 0) continue;
+    for (size_t row = 0; row < C * H; row++) {
+      float *line = t->data + (b * C * H + row) * W;
+      for (size_t x = 0; x < W / 2; x++) {
+        float v = line[x];
+        line[x] = line[W - 1 - x];
+        line[W - 1 - x] = v;
+      }
+    }
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* read_cifar(path [, classes 10]) -> images (n, 3, 32, 32) in [0, 1], labels (n) */
+static int l_read_cifar(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  size_t classes = lua_isnoneornil(L, 2) ? 10 : lt_check_size(L, 2, 1, 256), n;
+  char err[512];
+  if (cifar_count(path, &n, err, sizeof err)) return luaL_error(L, "read_cifar: %s", err);
+  size_t ishape[4] = {n, 3, CIFAR_SIDE, CIFAR_SIDE}, lshape[1] = {n};
+  Tensor *images = lt_push_new(L, 4, ishape);   /* bounded by the file's length */
+  Tensor *labels = lt_push_new(L, 1, lshape);
+  if (cifar_read(path, n, classes, images->data, labels->data, err, sizeof err))
+    return luaL_error(L, "read_cifar: %s", err);
+  return 2;
+}
+
 /* crc32(string) -> the zlib CRC-32 of the bytes */
 static int l_crc32(lua_State *L) {
   size_t len;
@@ -157,7 +194,8 @@ static int l_crc32(lua_State *L) {
 
 static const luaL_Reg data_funcs[] = {
   {"crc32", l_crc32},
-  {"read_idx", l_read_idx}, {"random_shift_", l_random_shift},
+  {"read_idx", l_read_idx}, {"random_shift_", l_random_shift}, {"random_flip_", l_random_flip},
+  {"read_cifar", l_read_cifar},
   {"save_tensors", l_save_tensors}, {"load_tensors", l_load_tensors}, {NULL, NULL}};
 
 void ldata_register(lua_State *L) { luaL_setfuncs(L, data_funcs, 0); }

@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,6 +78,52 @@ static int l_remove_stale_temps(lua_State *L) {
   return 1;
 }
 
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* listdir(path) -> sorted list of {name = ..., dir = boolean} (no "." or
+ * "..", nor hidden entries), or nil and the operating system's reason */
+static int l_listdir(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  DIR *d = opendir(path);
+  if (!d) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", path, strerror(errno));
+    return 2;
+  }
+  luaL_Buffer names;   /* NUL-separated, then sorted through an index */
+  luaL_buffinit(L, &names);
+  size_t count = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') continue;
+    luaL_addstring(&names, e->d_name);
+    luaL_addchar(&names, 0);
+    count++;
+  }
+  closedir(d);
+  luaL_pushresult(&names);
+  size_t len;
+  const char *all = lua_tolstring(L, -1, &len);
+  const char **list = (const char **)lua_newuserdatauv(L, (count ? count : 1) * sizeof(char *), 0);
+  for (size_t i = 0, at = 0; i < count; i++, at += strlen(all + at) + 1) list[i] = all + at;
+  qsort(list, count, sizeof *list, by_name);
+  lua_createtable(L, (int)count, 0);
+  for (size_t i = 0; i < count; i++) {
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, list[i]);
+    lua_setfield(L, -2, "name");
+    const char *full = lua_pushfstring(L, "%s/%s", path, list[i]);
+    struct stat st;
+    lua_pushboolean(L, stat(full, &st) == 0 && S_ISDIR(st.st_mode));
+    lua_setfield(L, -3, "dir");
+    lua_pop(L, 1);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
 /* peak_rss() -> peak resident memory in bytes */
 static int l_peak_rss(lua_State *L) {
   struct rusage ru;
@@ -110,7 +157,7 @@ static const luaL_Reg sys_funcs[] = {
   {"blas_info", l_blas_info},
   {"wallclock", l_wallclock}, {"isatty", l_isatty}, {"set_threads", l_set_threads},
   {"get_threads", l_get_threads}, {"mkdir", l_mkdir}, {"peak_rss", l_peak_rss},
-  {"remove_stale_temps", l_remove_stale_temps}, {NULL, NULL}};
+  {"remove_stale_temps", l_remove_stale_temps}, {"listdir", l_listdir}, {NULL, NULL}};
 
 int luaopen_capsrun_native(lua_State *L) {
   lua_newtable(L);

@@ -42,7 +42,7 @@ int cifar_read(const char *path, size_t n, size_t classes, float *images, float 
       return -1;
     }
     labels[i] = rec[0];
-    for (size_t p = 0; p < pixels; p++) images[i * pixels + p] = rec[1 + p] / 255.0f;
+    for (size_t p = 0; p < pixels; p++) images[i * pixels + p] = rec[1 + p] * (1.0f / 255.0f);   /* as IDX: bytes x (1/255) */
   }
   fclose(f);
   return 0;

@@ -86,7 +86,7 @@ static int l_write_png_grid(lua_State *L) {
 /* interleaved bytes (h, w, c) -> planes (c, h, w) in [0, 1] */
 static void bytes_to_planes(size_t c, size_t h, size_t w, const unsigned char *px, float *out) {
   for (size_t k = 0; k < c; k++)
-    for (size_t i = 0; i < h * w; i++) out[k * h * w + i] = px[i * c + k] / 255.0f;
+    for (size_t i = 0; i < h * w; i++) out[k * h * w + i] = px[i * c + k] * (1.0f / 255.0f);
 }
 
 static int check_channels(lua_State *L, int arg) {

@@ -39,6 +39,7 @@ say(("%s: %d parameters, %s, batch %d, %d threads x %d ranks, seed %d"):format(
 
 experiment.train(clf, optimizer, train_set, test_set, gen, opts)
 if capsrun.dist.is_main() then
-  experiment.try("cannot save the weights", capsrun.train.save, model, opts.save)
+  experiment.try("cannot save the weights", capsrun.train.save, model, opts.save,
+    {class_names = train_set.class_names, dataset = train_set.name})
   say("saved parameters to " .. opts.save)
 end

@@ -17,7 +17,7 @@ local opts = capsrun.cli.parse(arg, {
   {"from", "number", -0.25, "smallest delta"},
   {"to", "number", 0.25, "largest delta"},
   {"step", "number", 0.05, "delta step"},
-  {"routing-iters", "int", 3, "dynamic routing iterations", min = 1},
+  {"routing-iters", "int", nil, "dynamic routing iterations (default: the weights' own)", min = 1},
   {"out", "string", "runs/perturb", "folder for perturb-<class>-<index>.png"},
   {"scale", "int", 2, "pixel scale of the figures", min = 1},
 }, "usage: capsrun experiments/perturb.lua [options]")
@@ -42,9 +42,13 @@ else
   table.sort(indices, function(a, b) return test_set.labels:get(a + 1) < test_set.labels:get(b + 1) end)
 end
 
-local model = capsrun.CapsNet.new{input = {1, h, w}, classes = test_set.classes, routing_iters = opts.routing_iters}
-local decoder = capsrun.Decoder.new(test_set.classes, model.config.digit_dim, h * w)
-experiment.try("perturb", capsrun.train.load, {model = model, decoder = decoder}, opts.load)
+local model, decoder, cfg = experiment.try("perturb", capsrun.train.load_model, opts.load)
+if not decoder then experiment.fail(1, "perturb: " .. opts.load .. " has no decoder (train it with reconstruct.lua)") end
+if cfg.input[1] ~= 1 or cfg.input[2] ~= h or cfg.input[3] ~= w then
+  experiment.fail(1, ("perturb: the weights are for %s images, the %s test set's are 1x%dx%d (grey figures only)")
+    :format(table.concat(cfg.input, "x"), opts.dataset, h, w))
+end
+if opts.routing_iters then model.digitcaps.routing_iters = opts.routing_iters end
 
 experiment.mkdir_p(opts.out)
 local gok, gerr = pcall(capsrun.perturb.deltas, opts.from, opts.to, opts.step)

@@ -1,60 +1,78 @@
--- predict.lua: classify your own digit images with trained weights,
--- and show the reconstruction from the winning capsule when the weights
--- include a decoder (from reconstruct.lua).
+-- predict.lua: classify your own images with trained weights: the weights
+-- file says what model it is (input size, channels, classes and their
+-- names), so no options are needed. Every image is brought to the model's
+-- input: MNIST's preprocessing for digit models (ink fitted in 20x20,
+-- centred by mass in 28x28), a bilinear resize otherwise; colour and grey
+-- are converted. With --out, the reconstruction from the winning capsule
+-- (weights from reconstruct.lua).
 --
 --   capsrun experiments/predict.lua --load runs/classify/capsnet.tensors my-digit.png
---   capsrun experiments/predict.lua --load runs/reconstruct/capsnet.tensors --invert a.png b.png
--- Images must be grey or colour PNGs of the training size (28x28 for MNIST),
--- white digit on black like MNIST (--invert for black on white).
+--   capsrun experiments/predict.lua --load runs/reconstruct/capsnet.tensors --invert --top 3 photos/
 local capsrun = require "capsrun"
-
 local experiment = require "capsrun.experiment"
+local preprocess = require "capsrun.preprocess"
 local opts = capsrun.cli.parse(arg, {
   {"load", "string", "runs/classify/capsnet.tensors", "weights from classify.lua or reconstruct.lua"},
-  {"invert", "flag", false, "the images are dark digits on a light background"},
-  {"routing-iters", "int", 3, "dynamic routing iterations", min = 1},
-  {"classes", "int", 10, "number of classes of the weights", min = 2},
-  {"out", "string", nil, "write input and reconstruction side by side to this PNG (autoencoders)"},
-  positional = {name = "IMAGE.png ...", help = "the images to classify", min = 1},
-}, "usage: capsrun experiments/predict.lua [options] IMAGE.png ...")
-local files = opts.positional
+  {"invert", "flag", false, "the images are dark on a light background (MNIST is light on dark)"},
+  {"top", "int", 3, "how many classes to print per image", min = 1},
+  {"out", "string", nil, "write inputs and reconstructions to this PNG (weights with a decoder)"},
+  positional = {name = "DIR_OR_PNGS ...", help = "images, or folders of .png images", min = 1},
+}, "usage: capsrun experiments/predict.lua [options] DIR_OR_PNGS ...")
 
-local images = {}
-for i, f in ipairs(files) do
-  local img = experiment.try(nil, capsrun.read_png, f)
-  if opts.invert then img = 1 - img end
-  if i > 1 and (img:size(1) ~= images[1]:size(1) or img:size(2) ~= images[1]:size(2)) then
-    experiment.fail(1, ("predict: %s is %dx%d, the first image %dx%d"):format(f, img:size(2), img:size(1),
-      images[1]:size(2), images[1]:size(1)))
+local model, decoder, cfg = experiment.try("predict", capsrun.train.load_model, opts.load)
+local input = cfg.input
+local digits = cfg.dataset == "mnist"
+
+-- the files: images given, and the .png files of folders given
+local files = {}
+for _, path in ipairs(opts.positional) do
+  local entries = capsrun.native.listdir(path)
+  if entries then
+    for _, e in ipairs(entries) do
+      if not e.dir and e.name:lower():match("%.png$") then files[#files + 1] = path .. "/" .. e.name end
+    end
+  else
+    files[#files + 1] = path
   end
-  images[i] = img
 end
-local h, w = images[1]:size(1), images[1]:size(2)
-local flat = {}
-for i, img in ipairs(images) do flat[i] = img:reshape(1, h * w) end
-flat = capsrun.cat(flat)                                       -- (n, h*w)
-local batch = flat:reshape(#images, 1, h, w)
+if #files == 0 then experiment.fail(1, "predict: no .png image in " .. table.concat(opts.positional, ", ")) end
 
-local model = experiment.try(nil, capsrun.CapsNet.new, {input = {1, h, w}, classes = opts.classes,
-  routing_iters = opts.routing_iters})
-local decoder = capsrun.Decoder.new(opts.classes, model.config.digit_dim, h * w)
-local with_decoder = pcall(capsrun.train.load, {model = model, decoder = decoder}, opts.load)
-if not with_decoder then
-  experiment.try("predict", capsrun.train.load, model, opts.load)
-end
-model:evaluate()
-local v = model:forward(batch)
-local lengths = capsrun.Length.new():forward(v)               -- (n, classes)
-local pred = lengths:argmax()
+local rows = {}
 for i, f in ipairs(files) do
-  local scores = {}
-  for j = 1, opts.classes do scores[j] = ("%.2f"):format(lengths:get(i, j)) end
-  print(("%s: class %d (capsule lengths %s)"):format(f, math.tointeger(pred:get(i)), table.concat(scores, " ")))
+  local img = experiment.try(nil, capsrun.read_png, f, input[1])
+  if opts.invert then img = 1 - img end
+  local x, note = preprocess.to_input(img, input, digits)
+  rows[i] = x:reshape(1, input[1], input[2], input[3])
+  if note ~= "as it is" then print(("%s: %s"):format(f, note)) end
 end
+
+local batch = capsrun.cat(rows)                                 -- (n, c, h, w)
+model:evaluate()
+local out = model:forward(batch)
+local clf = capsrun.train.classifier(model)
+local scores = clf.head and clf.head:forward(out) or out
+local what = clf.head and "capsule lengths" or "logits"
+for i, f in ipairs(files) do
+  local ranked = {}
+  for j = 1, scores:size(2) do ranked[j] = {j - 1, scores:get(i, j)} end
+  table.sort(ranked, function(a, b) return a[2] > b[2] end)
+  local parts = {}
+  for k = 1, math.min(opts.top, #ranked) do
+    local name = cfg.class_names and cfg.class_names[ranked[k][1] + 1] or tostring(ranked[k][1])
+    parts[k] = ("%s %.2f"):format(name, ranked[k][2])
+  end
+  print(("%s: %s (%s)"):format(f, table.concat(parts, ", "), what))
+end
+
 if opts.out then
-  if not with_decoder then experiment.fail(1, "predict: --out needs weights with a decoder (from reconstruct.lua)") end
-  local recon = decoder:forward(v)                            -- masked by the longest capsule
-  local grid = capsrun.cat{flat, recon}:reshape(2, #images, h, w)  -- inputs over reconstructions
-  capsrun.write_png_grid(opts.out, grid, {cols = #images, scale = 3, spacing = 2})
-  print("input above reconstruction in " .. opts.out)
+  if not decoder then experiment.fail(1, "predict: --out needs weights with a decoder (from reconstruct.lua)") end
+  local recon = decoder:forward(out)                           -- masked by the longest capsule
+  local c, h, w = input[1], input[2], input[3]
+  local grid = capsrun.cat{batch:reshape(#files, c * h * w), recon}
+  if c == 3 then
+    experiment.try(nil, capsrun.write_png_grid, opts.out, grid:reshape(2, #files, 3, h, w), {cols = #files, scale = 3, spacing = 2, rgb = true})
+  else
+    experiment.try(nil, capsrun.write_png_grid, opts.out, grid:reshape(2, #files, h, w), {cols = #files, scale = 3, spacing = 2})
+  end
+  print("inputs above reconstructions in " .. opts.out)
 end

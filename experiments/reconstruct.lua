@@ -50,7 +50,8 @@ if not capsrun.dist.is_main() then return end
 local dir = experiment.dirname(opts.save)
 experiment.try(nil, experiment.mkdir_p, dir)
 if opts.epochs > 0 then
-  experiment.try("cannot save the weights", capsrun.train.save, clf, opts.save)
+  experiment.try("cannot save the weights", capsrun.train.save, clf, opts.save,
+    {class_names = train_set.class_names, dataset = train_set.name})
   say("saved model and decoder to " .. opts.save)
 end
 

@@ -34,10 +34,12 @@ describe("experiments/reconstruct.lua and perturb.lua", function()
     -- predict.lua on a user's PNG, dark on light, with the reconstruction
     local test = capsrun.data.load("mnist", "test", {dir = H.mnist(), limit = 1})
     capsrun.write_png_grid(dir .. "/digit.png", 1 - test.images:reshape(28, 28), {spacing = 0})
-    local code4, out4 = H.run(("experiments/predict.lua --load %s/ae/capsnet.tensors --routing-iters 1 --invert " ..
+    local code4, out4 = H.run(("experiments/predict.lua --load %s/ae/capsnet.tensors --invert --top 2 " ..
       "--out %s/pred.png %s/digit.png"):format(dir, dir, dir))
     assert.equal(0, code4, out4)
-    assert.truthy(out4:find("digit.png: class %d %(capsule lengths"), out4)
+    -- the weights name their classes; two of them, with capsule lengths
+    assert.truthy(out4:find("digit.png: %d [01]%.%d%d, %d [01]%.%d%d %(capsule lengths%)"), out4)
+    assert.truthy(out4:find("MNIST preprocessing from 28x28", 1, true), out4)
     assert.same({2 * 84 + 3 * 2, 84 + 2 * 2}, capsrun.read_png(dir .. "/pred.png"):size())
     local code5, out5 = H.run(("experiments/predict.lua --load %s/ae/capsnet.tensors %s/nothing.png"):format(dir, dir))
     assert.equal(1, code5)

@@ -169,16 +169,67 @@ function train.named(model)
   return out
 end
 
---- save(model, path): the weights (named parameters), in capsrun's tensor file format.
--- model may be a classifier or autoencoder (then the decoder is saved too).
-function train.save(model, path)
+local CONFIG_KEYS = {"classes", "conv_channels", "conv_kernel", "primary_types", "primary_dim",
+  "primary_kernel", "primary_stride", "digit_dim", "routing_iters", "kernel", "dropout"}
+
+-- the model's configuration as text lines: what load_model needs to rebuild it
+local function config_text(model, extra)
+  local c, lines = model.config or {}, {"kind=" .. (model.kind or "capsnet")}
+  if c.input then lines[#lines + 1] = "input=" .. table.concat(c.input, "x") end
+  for _, k in ipairs(CONFIG_KEYS) do
+    if type(c[k]) == "number" then lines[#lines + 1] = ("%s=%s"):format(k, c[k]) end
+  end
+  if c.channels then lines[#lines + 1] = "channels=" .. table.concat(c.channels, ",") end
+  if c.hidden then lines[#lines + 1] = "hidden=" .. table.concat(c.hidden, ",") end
+  for k, v in pairs(extra or {}) do
+    if k == "class_names" then
+      for i, name in ipairs(v) do lines[#lines + 1] = ("class.%d=%s"):format(i - 1, (name:gsub("\n", " "))) end
+    else lines[#lines + 1] = ("%s=%s"):format(k, tostring(v)) end
+  end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+--- config_of(text) -> the table a weights file's "config" entry describes
+function train.config_of(text)
+  local c, names = {}, {}
+  for line in text:gmatch("[^\n]+") do
+    local k, v = line:match("^([%w_%.]+)=(.*)$")
+    local idx = k and tonumber(k:match("^class%.(%d+)$"))
+    if idx then names[idx + 1] = v
+    elseif k == "input" then
+      c.input = {}
+      for d in v:gmatch("%d+") do c.input[#c.input + 1] = tonumber(d) end
+    elseif k == "channels" or k == "hidden" then
+      c[k] = {}
+      for d in v:gmatch("%d+") do c[k][#c[k] + 1] = tonumber(d) end
+    elseif k then c[k] = tonumber(v) or v end
+  end
+  if #names > 0 then c.class_names = names end
+  return c
+end
+
+--- save(model, path [, extra]): the weights (named parameters), in capsrun's
+-- tensor file format, with the model's configuration (input size, layers,
+-- class names from extra.class_names, dataset from extra.dataset), so that
+-- load_model can rebuild it. model may be a classifier or autoencoder (then
+-- the decoder is saved too).
+function train.save(model, path, extra)
   local t = {}
   for _, e in ipairs(train.named(model)) do t[e.name] = e.param end
+  extra = extra or {}
+  if model.decoder then extra.decoder = "1" end
+  t.config = config_text(model.decoder and model.model or model, extra)
   native.save_tensors(path, t)
 end
 
+local function describe(c)
+  return ("%s on %s images with %s classes"):format(c.kind == "cnn" and "a CNN baseline" or "a CapsNet",
+    c.input and table.concat(c.input, "x") or "?", tostring(c.classes))
+end
+
 --- load(model, path): parameters from a weights file (train.save) or from a
--- training checkpoint (its "param.<name>" entries), checked name by name
+-- training checkpoint (its "param.<name>" entries), checked name by name,
+-- and against the configuration the weights file records, in plain words
 function train.load(model, path)
   local t = native.load_tensors(path)
   if type(t.meta) == "string" and t.meta:find("format=capsrun%-checkpoint") then
@@ -189,6 +240,14 @@ function train.load(model, path)
     end
     t = params
   end
+  local m = model.decoder and model.model or model
+  if type(t.config) == "string" and m.config then
+    local saved, ours = train.config_of(t.config), m.config
+    ours = {kind = m.kind or "capsnet", input = ours.input, classes = ours.classes}
+    if describe(saved) ~= describe(ours) then
+      error(("load: %s holds the weights of %s; this model is %s"):format(path, describe(saved), describe(ours)), 2)
+    end
+  end
   for _, e in ipairs(train.named(model)) do
     local src = t[e.name]
     if not src then error(("load: %s has no tensor '%s'"):format(path, e.name), 2) end
@@ -196,6 +255,32 @@ function train.load(model, path)
     if a ~= b then error(("load: %s: '%s' is %s, the model expects %s"):format(path, e.name, a, b), 2) end
     e.param:copy_(src)
   end
+end
+
+--- load_model(path) -> model, decoder or nil, config: the model a weights
+-- file describes (its config entry), built and loaded; no options needed
+function train.load_model(path)
+  local t = native.load_tensors(path)
+  if type(t.config) ~= "string" then
+    error(("load_model: %s records no model configuration (weights saved before this version: "
+      .. "build the model yourself and use train.load)"):format(path), 2)
+  end
+  local c = train.config_of(t.config)
+  local model
+  if c.kind == "cnn" then
+    model = require("capsrun.CNNBaseline").new(c)
+  else
+    model = require("capsrun.CapsNet").new(c)
+  end
+  local decoder
+  if c.decoder then
+    local pixels = c.input[1] * c.input[2] * c.input[3]
+    decoder = require("capsrun.Decoder").new(c.classes, model.config.digit_dim, pixels)
+    train.load({model = model, decoder = decoder}, path)
+  else
+    train.load(model, path)
+  end
+  return model, decoder, c
 end
 
 return train

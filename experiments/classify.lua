@@ -24,7 +24,8 @@ local model
 if opts.model == "cnn" then
   model = capsrun.CNNBaseline.new{input = input, classes = train_set.classes, dropout = opts.dropout, gen = gen}
 else
-  model = experiment.capsnet(opts, train_set, gen, {data_values = train_set.images:numel() + test_set.images:numel()})
+  model = experiment.capsnet(opts, train_set, gen, {data_values = (train_set.read_values or train_set.images:numel()) +
+  (test_set.read_values or test_set.images:numel())})
 end
 local clf = capsrun.train.classifier(model)
 local optimizer = experiment.adam({model}, opts, train_set)

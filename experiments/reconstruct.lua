@@ -25,7 +25,8 @@ local train_set, test_set = experiment.load_data(opts)
 local c, h, w = train_set.images:size(2), train_set.images:size(3), train_set.images:size(4)
 
 local model = experiment.capsnet(opts, train_set, gen, {decoder_pixels = c * h * w,
-  data_values = train_set.images:numel() + test_set.images:numel()})
+  data_values = (train_set.read_values or train_set.images:numel()) +
+  (test_set.read_values or test_set.images:numel())})
 local decoder = capsrun.Decoder.new(train_set.classes, model.config.digit_dim, c * h * w, nil, gen)
 local clf = capsrun.train.autoencoder(model, decoder, {recon_weight = opts.recon_weight})
 if opts.load then

@@ -125,9 +125,9 @@ local function load_idx(dir, names, opts)
     error(("data.load: %s holds %d labels for %d images in %s"):format(lpath,
       labels:numel(), images:size(1), ipath), 0)
   end
-  local n
+  local n, read = nil, images:numel()
   images, labels, n = limited(images, labels, opts.limit)
-  return images:reshape(n, 1, images:size(2), images:size(3)), labels
+  return images:reshape(n, 1, images:size(2), images:size(3)), labels, read
 end
 
 local function load_cifar(dir, names, opts, classes)
@@ -137,7 +137,9 @@ local function load_cifar(dir, names, opts, classes)
   end
   local all_images = #images == 1 and images[1] or native.cat(images)
   local all_labels = #labels == 1 and labels[1] or native.cat(labels)
-  return limited(all_images, all_labels, opts.limit)
+  local read = all_images:numel()
+  local a, b = limited(all_images, all_labels, opts.limit)
+  return a, b, read
 end
 
 -- class names from CIFAR-10's batches.meta.txt (one per line), when there
@@ -169,18 +171,19 @@ function data.load(dataset, split, opts)
   end
   local dir = data.find(dataset, opts.dir)
   local info = data.datasets[dataset]
-  local images, labels, classes, names
+  local images, labels, classes, names, read
   if info.format == "cifar" then
-    images, labels = load_cifar(dir, info.files[split], opts, info.classes)
+    images, labels, read = load_cifar(dir, info.files[split], opts, info.classes)
     classes, names = info.classes, cifar_names(dir, info.classes)
   else
-    images, labels = load_idx(dir, info.files[split], opts)
+    images, labels, read = load_idx(dir, info.files[split], opts)
     classes = math.max(10, math.floor(labels:max()) + 1)
     names = info.class_names
   end
   if opts.resize then images = native.resize_bilinear(images, opts.resize[1], opts.resize[2]) end
   return {images = images, labels = labels, n = images:size(1), classes = classes,
-    class_names = names, dir = dir, name = dataset, split = split}
+    class_names = names, dir = dir, name = dataset, split = split,
+    read_values = read + images:numel()}   -- the whole file was read, then the kept part copied
 end
 
 --- batches(set, batch_size, opts) -> iterator of (images, labels, count)

@@ -67,8 +67,9 @@ function experiment.capsnet(opts, set, gen, extra)
     primary_dim = opts.primary_dim, primary_kernel = opts.primary_kernel, primary_stride = opts.primary_stride,
     digit_dim = opts.digit_dim, routing_iters = opts.routing_iters, gen = gen}
   local memory = require "capsrun.memory"
-  local ok, err = pcall(memory.check, cfg, opts.batch, extra)
-  if not ok then experiment.fail(1, plain(err)) end
+  local ok, total = pcall(memory.check, cfg, opts.batch, extra)
+  if not ok then experiment.fail(1, plain(total)) end
+  experiment.say(("training memory estimate: %.0f MiB at batch %d"):format(total / 2 ^ 20, opts.batch))
   return experiment.try(nil, require("capsrun.CapsNet").new, cfg)
 end
 

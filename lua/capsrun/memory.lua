@@ -17,10 +17,17 @@ end
 --- estimate(cfg, batch [, extra]) -> total bytes, list of {name, shape, bytes}
 -- sorted largest first. cfg: CapsNet options (input, classes, ...); extra:
 -- decoder_pixels (adds the decoder), data_values (float values of the data set)
+-- a test pass runs at batch 100 (train.evaluate): the forward buffers grow to it
+memory.EVAL_BATCH = 100
+-- the process before any tensor: libraries, Lua, OpenBLAS's and oneDNN's own
+-- buffers (measured: 21 MB idle; 80 MB makes the estimate fit three measured runs)
+memory.RUNTIME_BYTES = 80 * 2 ^ 20
+
 function memory.estimate(cfg, batch, extra)
   extra = extra or {}
   local c = CapsNet.config(cfg)
   local B, C = batch, c.input[1]
+  local F = math.max(batch, memory.EVAL_BATCH)   -- forward buffers, kept in the workspaces
   local P1, P2 = c.h1 * c.w1, c.h2 * c.w2
   local O1, O2 = c.conv_channels, c.primary_types * c.primary_dim
   local I, J, D, Din, R = c.in_caps, c.classes, c.digit_dim, c.primary_dim, c.routing_iters
@@ -30,15 +37,16 @@ function memory.estimate(cfg, batch, extra)
     list[#list + 1] = {name = name, shape = shape, copies = copies or 1, bytes = 4 * product(shape) * (copies or 1)}
   end
   local k1, k2 = c.conv_kernel * c.conv_kernel, c.primary_kernel * c.primary_kernel
-  add("conv1 im2col matrix", {C * k1, B * P1})
-  add("conv1 output, ReLU and their gradients", {B, O1, c.h1, c.w1}, 5)
-  add("conv1 GEMM buffers", {O1, B * P1}, 2)
-  add("primary-capsule im2col matrix", {O1 * k2, B * P2})
-  add("primary-capsule GEMM buffers and output", {B, O2, c.h2, c.w2}, 4)
-  add("primary capsules, squashed, and gradients", {B, I, Din}, 4)
-  add("predictions u_hat and their gradient", {B, I, J, D}, 2)
-  add("routing: coupling coefficients kept for backward", {B, R, I, J})
-  add("routing: logits and their gradient", {B, I, J}, 2)
+  add("conv1 im2col matrix", {C * k1, F * P1})
+  add("conv1 output and ReLU", {F, O1, c.h1, c.w1}, 3)
+  add("conv1 gradients", {B, O1, c.h1, c.w1}, 3)
+  add("primary-capsule im2col matrix", {O1 * k2, F * P2})
+  add("primary-capsule GEMM buffers and output", {F, O2, c.h2, c.w2}, 4)
+  add("primary capsules, squashed, and gradients", {F, I, Din}, 4)
+  add("predictions u_hat", {F, I, J, D})
+  add("gradient of the predictions", {B, I, J, D})
+  add("routing: coupling coefficients kept for backward", {F, R, I, J})
+  add("routing: logits and their gradient", {F, I, J}, 2)
   add("DigitCaps weights, gradient, Adam moments", {I, J, D, Din}, 4)
   add("convolution weights, gradients, Adam moments",
     {O1 * C * k1 + O2 * O1 * k2}, 4)
@@ -49,7 +57,7 @@ function memory.estimate(cfg, batch, extra)
   end
   if extra.data_values then add("the data set", {extra.data_values}) end
   table.sort(list, function(a, b) return a.bytes > b.bytes end)
-  local total = 0
+  local total = memory.RUNTIME_BYTES
   for _, e in ipairs(list) do total = total + e.bytes end
   return total, list
 end

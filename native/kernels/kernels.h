@@ -98,15 +98,22 @@ void maxpool2d_backward(const PoolDims *d, const float *gout, const float *argma
 void resize_bilinear(size_t planes, size_t H, size_t W, const float *in, size_t OH, size_t OW,
                      float *out);
 
+/* affine.c: planes (h, w) -> (oh, ow); output pixel centre (x', y') reads
+ * the input at (m0 x' + m1 y' + m2, m3 x' + m4 y' + m5), bilinear, zero
+ * outside; m holds 6 values per plane (the inverse transformation) */
+void affine_warp(size_t planes, size_t h, size_t w, const float *in, size_t oh, size_t ow,
+                 const float *m, float *out);
+
 /* dropout.c: inverted dropout of n values with drop probability p in [0, 1);
  * mask (n) keeps 0 or 1/(1-p) for backward */
 void dropout_forward(size_t n, float p, Rng *rng, const float *in, float *out, float *mask);
 void dropout_backward(size_t n, const float *mask, const float *gout, float *gin);
 
-/* loss.c: margin loss. len (B, J), labels (B) holding 0-based classes already
+/* loss.c: margin loss. len (B, J), labels (B, K): K 0-based classes present
+ * in each sample (K = 1 for classification, 2 for MultiMNIST), already
  * checked to be in range; returns the batch mean; glen (B, J) may be NULL. */
 typedef struct MarginParams { float m_plus, m_minus, lambda; } MarginParams;
-double margin_loss(size_t B, size_t J, const float *len, const float *labels,
+double margin_loss(size_t B, size_t J, size_t K, const float *len, const float *labels,
                    const MarginParams *p, float *glen);
 /* sum over pixels of squared error, mean over the batch: pred, target (B, P) */
 double sse_loss(size_t B, size_t P, const float *pred, const float *target, float *gpred);

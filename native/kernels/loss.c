@@ -3,14 +3,19 @@
 #include <math.h>
 #include "kernels.h"
 
-double margin_loss(size_t B, size_t J, const float *len, const float *labels,
+static int present(size_t K, const float *labels, size_t j) {
+  for (size_t k = 0; k < K; k++)
+    if ((size_t)labels[k] == j) return 1;
+  return 0;
+}
+
+double margin_loss(size_t B, size_t J, size_t K, const float *len, const float *labels,
                    const MarginParams *p, float *glen) {
   double total = 0;
   for (size_t b = 0; b < B; b++) {
-    size_t label = (size_t)labels[b];
     for (size_t j = 0; j < J; j++) {
       float l = len[b * J + j], g;
-      if (j == label) {
+      if (present(K, labels + b * K, j)) {
         float e = p->m_plus - l;
         if (e <= 0) e = 0;            /* written so that a NaN length stays NaN */
         total += (double)e * e;

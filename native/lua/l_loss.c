@@ -4,7 +4,7 @@
 #include "binding.h"
 #include "kernels.h"
 
-/* every label an integer class in [0, classes) */
+/* every label an integer class in [0, classes); B counts all the labels */
 static void check_labels(lua_State *L, const char *fn, const Tensor *labels, size_t B, size_t classes) {
   for (size_t b = 0; b < B; b++) {
     float y = labels->data[b];
@@ -14,18 +14,23 @@ static void check_labels(lua_State *L, const char *fn, const Tensor *labels, siz
   }
 }
 
-/* margin_loss(lengths (B, J), labels (B), m_plus, m_minus, lambda, ws) -> loss, grad */
+/* margin_loss(lengths (B, J), labels (B) or (B, K), m_plus, m_minus, lambda, ws)
+ * -> loss, grad; (B, K) labels: K classes present in each sample (MultiMNIST) */
 static int l_margin_loss(lua_State *L) {
   Tensor *len = lt_check(L, 1), *labels = lt_check(L, 2);
   MarginParams p = {(float)luaL_checknumber(L, 3), (float)luaL_checknumber(L, 4),
                     (float)luaL_checknumber(L, 5)};
   luaL_checktype(L, 6, LUA_TTABLE);
   lt_check_ndim(L, 1, len, 2);
-  size_t B = len->shape[0], J = len->shape[1], lshape[1] = {B};
-  lt_check_shape(L, 2, labels, 1, lshape);
-  check_labels(L, "margin_loss", labels, B, J);
+  size_t B = len->shape[0], J = len->shape[1];
+  if (labels->ndim != 1 && labels->ndim != 2)
+    luaL_argerror(L, 2, "labels (B) or (B, K) expected");
+  size_t K = labels->ndim == 2 ? labels->shape[1] : 1, lshape[2] = {B, K};
+  lt_check_shape(L, 2, labels, labels->ndim, lshape);
+  luaL_argcheck(L, K >= 1, 2, "at least one label per sample expected");
+  check_labels(L, "margin_loss", labels, B * K, J);
   Tensor *g = lws_tensor(L, 6, "grad_input", 2, len->shape);
-  lua_pushnumber(L, margin_loss(B, J, len->data, labels->data, &p, g->data));
+  lua_pushnumber(L, margin_loss(B, J, K, len->data, labels->data, &p, g->data));
   lws_push(L, 6, "grad_input");
   return 2;
 }

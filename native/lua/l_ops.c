@@ -64,6 +64,19 @@ static int m_add_(lua_State *L) {
 }
 
 /* t:mul_(x): t *= x, x a number or a tensor of t's size */
+/* t:clamp_(lo, hi): every value into [lo, hi], in place (NaN stays NaN) */
+static int m_clamp_(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  float lo = (float)luaL_checknumber(L, 2), hi = (float)luaL_checknumber(L, 3);
+  luaL_argcheck(L, lo <= hi, 3, "an upper bound not below the lower one expected");
+  for (size_t i = 0; i < t->numel; i++) {
+    float v = t->data[i];
+    t->data[i] = v < lo ? lo : v > hi ? hi : v;
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
 static int m_mul_(lua_State *L) {
   Tensor *t = lt_check(L, 1);
   if (lua_isnumber(L, 2)) {
@@ -250,7 +263,7 @@ static int t_cat(lua_State *L) {
 static const luaL_Reg op_methods[] = {
   {"add", m_add}, {"sub", m_sub}, {"mul", m_mul}, {"div", m_div},
   {"add_", m_add_}, {"mul_", m_mul_}, {"sum", m_sum}, {"mean", m_mean},
-  {"max", m_max}, {"min", m_min}, {"norm", m_norm}, {"dot", m_dot},
+  {"clamp_", m_clamp_}, {"max", m_max}, {"min", m_min}, {"norm", m_norm}, {"dot", m_dot},
   {"argmax", m_argmax}, {"t", m_transpose}, {"narrow", t_narrow}, {NULL, NULL}};
 
 static const luaL_Reg op_meta[] = {

@@ -56,7 +56,7 @@ function memory.estimate(cfg, batch, extra)
     add("decoder activations", {B, 512 + 1024 + p}, 3)
   end
   if extra.data_values then add("the data set", {extra.data_values}) end
-  table.sort(list, function(a, b) return a.bytes > b.bytes end)
+  table.sort(list, function(a, b) return a.bytes > b.bytes or (a.bytes == b.bytes and a.name < b.name) end)
   local total = memory.RUNTIME_BYTES
   for _, e in ipairs(list) do total = total + e.bytes end
   return total, list

@@ -18,11 +18,11 @@ function experiment.options(defaults, extra)
     {"dataset", "string", "mnist", "mnist, fashion or cifar10 (an image folder is recognised by itself)",
       choices = {"mnist", "fashion", "cifar10"}},
     {"resize", "string", nil, "bring every image to HxW (bilinear), e.g. 28x28"},
-    {"epochs", "int", 2, "training epochs", min = 0},
+    {"epochs", "int", defaults.epochs or 2, "training epochs", min = 0},
     {"batch", "int", 32, "batch size (32: best accuracy per hour, see docs/results.md)", min = 1},
-    {"lr", "number", 2e-3, "Adam learning rate (the peak, with onecycle)"},
+    {"lr", "number", defaults.lr or 2e-3, "Adam learning rate (the peak, with onecycle)"},
     {"lr-decay", "number", 0.9, "learning-rate factor per epoch (exponential, applied per step)"},
-    {"lr-schedule", "string", "onecycle", "onecycle: warm-up, then cosine to 0 at the last epoch (fastest to "
+    {"lr-schedule", "string", defaults.lr_schedule or "onecycle", "onecycle: warm-up, then cosine to 0 at the last epoch (fastest to "
       .. "99.3%, docs/performance.md); exp: x lr-decay per epoch, as the paper",
       choices = {"exp", "onecycle"}},
     {"warmup", "number", 0.05, "onecycle: fraction of the steps spent warming up"},
@@ -260,7 +260,8 @@ end
 
 --- train(clf, optimizer, train_set, test_set, gen, opts) runs the epochs,
 -- printing a line and writing a CSV row per epoch, checkpointing when asked,
--- then plots the curves. Resumes from opts.resume_state. Returns the rows.
+-- then plots the curves. Resumes from opts.resume_state. opts.stop_when(row)
+-- returning true ends the run after that epoch. Returns the rows.
 function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
   local main, say = dist.is_main(), experiment.say
   local dir = experiment.dirname(opts.save)
@@ -317,6 +318,10 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
     rows[#rows + 1] = row
     if opts.checkpoint then save_checkpoint(epoch + 1, 0, nil) end
     order, start = nil, 0
+    if opts.stop_when and opts.stop_when(row) then
+      say(("stopping after epoch %d: %s"):format(epoch, opts.stop_reason or "target reached"))
+      break
+    end
   end
   if f then f:close() end
   if #rows > 0 and main then

@@ -1,0 +1,21 @@
+-- experiments/affine.lua end to end on generated digits: trains until its
+-- target, reports the affine-set accuracy, writes the figure.
+local capsrun = require "capsrun"
+local H = require "spec.helpers"
+
+describe("experiments/affine.lua", function()
+  it("stops at the target and measures the affine set, for CapsNet and the CNN", function()
+    local dir = H.tmpdir()
+    for _, model in ipairs{"capsnet", "cnn"} do
+      local code, out = H.run(("experiments/affine.lua --model %s --data %s --limit 96 --epochs 3 --batch 16 " ..
+        "--routing-iters 1 --target 0 --precision f32 --conv-channels 16 --primary-types 4 --save %s/%s/m.tensors")
+        :format(model, H.mnist(), dir, model))
+      assert.equal(0, code, out)
+      assert.truthy(out:find("stopping after epoch 1: expanded-MNIST test accuracy reached 0.00%", 1, true), out)
+      assert.truthy(out:find("affine test accuracy %d+%.%d%d%% %(" .. model .. "%)"), out)
+      assert.same({2 * 80 + 3 * 2, 10 * 80 + 11 * 2}, capsrun.read_png(dir .. "/" .. model .. "/affine.png"):size())
+      assert.truthy(out:find("0: label %d, predicted %d %(rotation [%+%-]%d+ deg"), out)
+    end
+    H.rm_rf(dir)
+  end)
+end)

@@ -1,0 +1,155 @@
+-- multimnist.lua: CapsNet segmenting highly overlapping digits (Sabour et al.
+-- 2017, section 6). Pairs are made on the fly as the official code makes
+-- them (capsrun.canvas.multimnist): each digit shifted up to 4 pixels on a
+-- 36x36 canvas, paired with a digit of another class, merged as min(a+b, 1);
+-- training pairs are drawn afresh every epoch from MNIST train, the test
+-- pairs are fixed by --test-seed. The margin loss has both classes present;
+-- the decoder reconstructs each digit from its own capsule (masked by its
+-- true label) against its own un-merged image, 0.0005 x SSE each. Metrics:
+-- "both correct" (the two longest capsules are exactly the two labels) and
+-- the per-digit reconstruction error; a figure of merged inputs with the two
+-- reconstructions over them in red and green, right and wrong cases.
+--
+--   capsrun experiments/multimnist.lua --epochs 10 --checkpoint runs/multimnist/ck
+--   capsrun experiments/multimnist.lua --limit 6000 --train-pairs 12000 --test-pairs 2000 --epochs 1
+local capsrun = require "capsrun"
+local experiment = require "capsrun.experiment"
+local canvas = require "capsrun.canvas"
+local checkpoint = require "capsrun.checkpoint"
+local native = capsrun.native
+
+local extra = experiment.capsnet_options()
+for _, o in ipairs{
+  {"train-pairs", "int", 60000, "training pairs drawn per epoch", min = 1},
+  {"test-pairs", "int", 100000, "test pairs (fixed by --test-seed)", min = 1},
+  {"test-seed", "int", 2017, "seed of the test pairs"},
+  {"recon-weight", "number", 0.0005, "weight of each digit's summed squared reconstruction error"},
+  {"figure", "string", nil, "inputs and reconstructions (default: multimnist.png beside --save)"},
+} do extra[#extra + 1] = o end
+local opts = experiment.parse(arg, experiment.options({save = "runs/multimnist/capsnet.tensors", epochs = 10,
+  lr_schedule = "exp", lr = 1e-3}, extra), "usage: capsrun experiments/multimnist.lua [options]")
+if capsrun.dist.size() > 1 then experiment.fail(2, "multimnist: runs in one process (no MPI yet)") end
+local gen = capsrun.manual_seed(opts.seed)
+local mnist_train, mnist_test = experiment.load_data(opts)
+local size = 36
+local shape_set = {images = native.zeros(1, 1, size, size), classes = mnist_train.classes}
+local model = experiment.capsnet(opts, shape_set, gen, {decoder_pixels = size * size})
+local decoder = capsrun.Decoder.new(mnist_train.classes, model.config.digit_dim, size * size, nil, gen)
+local clf = capsrun.train.autoencoder(model, decoder, {recon_weight = opts.recon_weight})
+local per_epoch = math.ceil(opts.train_pairs / opts.batch)
+local optimizer = experiment.adam({model, decoder}, opts, {n = opts.train_pairs})
+local named = capsrun.train.named(clf)
+local say = experiment.say
+say(("capsrun multimnist: %d pairs per epoch from %d training digits, %d test pairs from %d test digits, 36x36")
+  :format(opts.train_pairs, mnist_train.n, opts.test_pairs, mnist_test.n))
+say(("CapsNet + decoder: %d + %d parameters, %d routing iterations, batch %d"):format(model:num_parameters(),
+  decoder:num_parameters(), opts.routing_iters, opts.batch))
+
+-- decoder forward and backward for one digit of every pair; returns its SSE
+local function reconstruct(v, labels, k, target, gv)
+  local index = native.index_select(labels:t(), native.new{k - 1}):reshape(labels:size(1))   -- labels[:, k]
+  local recon = decoder:forward(v, index)
+  local flat = target:reshape(target:size(1), -1)
+  local sse = clf.recon_criterion:forward(recon, flat)
+  if gv then gv:add_(decoder:backward(v, clf.recon_criterion:backward(recon, flat):mul_(clf.recon_weight))) end
+  return sse, recon
+end
+
+local function step(pairs)
+  model:zero_grad(); decoder:zero_grad()
+  local v = model:forward(pairs.images)
+  local lengths = clf.head:forward(v)
+  local loss = clf.criterion:forward(lengths, pairs.labels)
+  local gv = clf.head:backward(v, clf.criterion:backward(lengths, pairs.labels))
+  local sse1 = reconstruct(v, pairs.labels, 1, pairs.first, gv)
+  local sse2 = reconstruct(v, pairs.labels, 2, pairs.second, gv)
+  model:backward(pairs.images, gv)
+  optimizer:step()
+  return loss + clf.recon_weight * (sse1 + sse2), canvas.top2_correct(lengths, pairs.labels)
+end
+
+-- the fixed test pairs, made batch by batch from one seeded generator
+local function evaluate(keep)
+  model:evaluate()
+  local tgen = capsrun.generator(opts.test_seed)
+  local both, sse, done, kept = 0, 0, 0, {}
+  while done < opts.test_pairs do
+    local n = math.min(100, opts.test_pairs - done)
+    local pairs = canvas.multimnist(mnist_test, n, tgen)
+    local v = model:forward(pairs.images)
+    local lengths = clf.head:forward(v)
+    both = both + canvas.top2_correct(lengths, pairs.labels)
+    local s1, r1 = reconstruct(v, pairs.labels, 1, pairs.first)
+    local s2, r2 = reconstruct(v, pairs.labels, 2, pairs.second)
+    sse = sse + (s1 + s2) * n
+    if keep and done == 0 then kept = {pairs = pairs, r1 = r1:clone(), r2 = r2:clone(), lengths = lengths:clone()} end
+    done = done + n
+  end
+  model:train()
+  return both / done, sse / (2 * done) / (size * size), kept
+end
+
+local first = 1
+if opts.resume_state then
+  first = checkpoint.restore(opts.resume_state, named, optimizer, gen)
+  say(("resumed from %s at epoch %d"):format(opts.checkpoint, first))
+end
+local dir = experiment.dirname(opts.save)
+experiment.try(nil, experiment.mkdir_p, dir)
+local metrics = opts.metrics or (dir .. "/metrics.csv")
+local f = first == 1 and io.open(metrics, "w") or io.open(metrics, "a")
+if not f then experiment.fail(1, "cannot write " .. metrics) end
+if first == 1 then f:write("epoch,loss,train_both_correct,test_both_correct,test_recon_mse,seconds\n") end
+for epoch = first, opts.epochs do
+  local t0, loss_sum, correct, seen = native.wallclock(), 0, 0, 0
+  for b = 1, per_epoch do
+    local n = math.min(opts.batch, opts.train_pairs - (b - 1) * opts.batch)
+    local pairs = canvas.multimnist(mnist_train, n, gen)
+    local loss, c = step(pairs)
+    if loss ~= loss then experiment.fail(1, ("training diverged at epoch %d, batch %d"):format(epoch, b)) end
+    loss_sum, correct, seen = loss_sum + loss * n, correct + c, seen + n
+  end
+  local both, mse = evaluate(false)
+  local secs = native.wallclock() - t0
+  say(("epoch %d  loss %.5f  train both correct %.2f%%  test both correct %.2f%% (error %.2f%%)  "
+    .. "recon mse %.5f per pixel  %.1f s"):format(epoch, loss_sum / seen, 100 * correct / seen, 100 * both,
+    100 * (1 - both), mse, secs))
+  f:write(("%d,%.6g,%.6g,%.6g,%.6g,%.1f\n"):format(epoch, loss_sum / seen, correct / seen, both, mse, secs))
+  f:flush()
+  if opts.checkpoint then
+    experiment.try(nil, experiment.mkdir_p, experiment.dirname(opts.checkpoint))
+    experiment.try("cannot save the checkpoint", checkpoint.save, opts.checkpoint, {named = named,
+      optimizer = optimizer, gen = gen, epoch = epoch + 1, done = 0, options = opts})
+  end
+end
+f:close()
+experiment.try("cannot save the weights", capsrun.train.save, clf, opts.save, {dataset = "multimnist",
+  class_names = mnist_train.class_names})
+
+-- the figure: merged inputs (blue) with the reconstructions of digit 1 (red)
+-- and digit 2 (green) over them; right cases first, then wrong ones
+local _, _, kept = evaluate(true)
+local right, wrong = {}, {}
+for i = 1, kept.pairs.n do
+  local ok = canvas.top2_correct(native.narrow(kept.lengths, i, 1), native.narrow(kept.pairs.labels, i, 1)) == 1
+  local list = ok and right or wrong
+  if #list < 8 then list[#list + 1] = i end
+end
+local tiles = {}
+for _, i in ipairs(right) do tiles[#tiles + 1] = i end
+for _, i in ipairs(wrong) do tiles[#tiles + 1] = i end
+local rgb = {}
+for k, i in ipairs(tiles) do
+  local px = size * size
+  local r = native.narrow(kept.r1, i, 1):reshape(1, px)
+  local g = native.narrow(kept.r2, i, 1):reshape(1, px)
+  local b = native.narrow(kept.pairs.images, i, 1):reshape(1, px) * 0.7
+  rgb[k] = capsrun.cat{r, g, b}:reshape(1, 3 * px)
+end
+local figure = opts.figure or (dir .. "/multimnist.png")
+if #rgb > 0 then
+  local grid = capsrun.cat(rgb):reshape(#rgb, 3, size, size)
+  experiment.try(nil, capsrun.write_png_grid, figure, grid, {cols = 8, scale = 3, spacing = 2, rgb = true})
+  say(("%d right and %d wrong test pairs in %s (blue: input; red, green: each digit's reconstruction)")
+    :format(#right, #wrong, figure))
+end

@@ -1,0 +1,26 @@
+-- experiments/multimnist.lua end to end on generated digits: trains on fresh
+-- pairs, evaluates both-correct on fixed test pairs, resumes from its
+-- checkpoint, writes the colour figure.
+local capsrun = require "capsrun"
+local H = require "spec.helpers"
+
+describe("experiments/multimnist.lua", function()
+  it("trains, reports both-correct and reconstruction error, resumes, and draws the figure", function()
+    local dir = H.tmpdir()
+    local base = ("experiments/multimnist.lua --data %s --limit 300 --train-pairs 32 --test-pairs 100 --batch 16 " ..
+      "--routing-iters 1 --conv-channels 16 --primary-types 4 --precision f32 --save %s/m.tensors " ..
+      "--checkpoint %s/ck"):format(H.mnist(), dir, dir)
+    local code, out = H.run(base .. " --epochs 1")
+    assert.equal(0, code, out)
+    assert.truthy(out:find("epoch 1  loss [%d.]+  train both correct [%d.]+%%  test both correct [%d.]+%% %(error [%d.]+%%%)  recon mse 0%.%d+ per pixel"), out)
+    local code2, out2 = H.run(base .. " --epochs 2 --resume")
+    assert.equal(0, code2, out2)
+    assert.truthy(out2:find("resumed from .* at epoch 2"), out2)
+    assert.truthy(out2:find("epoch 2 ", 1, true) and not out2:find("epoch 1 ", 1, true), out2)
+    local fig = capsrun.read_png(dir .. "/multimnist.png", 3)
+    assert.equal(3, fig:size(1))
+    local csv = H.read(dir .. "/metrics.csv")
+    assert.truthy(csv:find("^epoch,loss,train_both_correct,test_both_correct,test_recon_mse,seconds\n1,.*\n2,"), csv)
+    H.rm_rf(dir)
+  end)
+end)

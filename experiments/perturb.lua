@@ -11,8 +11,8 @@ local experiment = require "capsrun.experiment"
 
 local opts = capsrun.cli.parse(arg, {
   {"load", "string", "runs/reconstruct/capsnet.tensors", "autoencoder weights (from reconstruct.lua), or a checkpoint"},
-  {"data", "string", nil, "folder holding the IDX files"},
-  {"dataset", "string", "mnist", "mnist or fashion", choices = {"mnist", "fashion"}},
+  {"data", "string", nil, "folder of the test set (IDX, CIFAR-10 or an image folder)"},
+  {"dataset", "string", "mnist", "mnist, fashion or cifar10", choices = {"mnist", "fashion", "cifar10"}},
   {"images", "string", nil, "comma-separated 0-based test image indices (default: the first of each class)"},
   {"from", "number", -0.25, "smallest delta"},
   {"to", "number", 0.25, "largest delta"},
@@ -23,7 +23,7 @@ local opts = capsrun.cli.parse(arg, {
 }, "usage: capsrun experiments/perturb.lua [options]")
 
 local test_set = experiment.try(nil, capsrun.data.load, opts.dataset, "test", {dir = opts.data})
-local h, w = test_set.images:size(3), test_set.images:size(4)
+local c, h, w = test_set.images:size(2), test_set.images:size(3), test_set.images:size(4)
 local indices = {}
 if opts.images then
   for s in opts.images:gmatch("[^,]+") do
@@ -44,27 +44,33 @@ end
 
 local model, decoder, cfg = experiment.try("perturb", capsrun.train.load_model, opts.load)
 if not decoder then experiment.fail(1, "perturb: " .. opts.load .. " has no decoder (train it with reconstruct.lua)") end
-if cfg.input[1] ~= 1 or cfg.input[2] ~= h or cfg.input[3] ~= w then
-  experiment.fail(1, ("perturb: the weights are for %s images, the %s test set's are 1x%dx%d (grey figures only)")
-    :format(table.concat(cfg.input, "x"), opts.dataset, h, w))
+if cfg.input[1] ~= c or cfg.input[2] ~= h or cfg.input[3] ~= w then
+  experiment.fail(1, ("perturb: the weights are for %s images, the test set's are %dx%dx%d")
+    :format(table.concat(cfg.input, "x"), c, h, w))
 end
 if opts.routing_iters then model.digitcaps.routing_iters = opts.routing_iters end
 
-experiment.mkdir_p(opts.out)
+experiment.try(nil, experiment.mkdir_p, opts.out)
 local gok, gerr = pcall(capsrun.perturb.deltas, opts.from, opts.to, opts.step)
 if not gok then experiment.fail(2, tostring(gerr)) end
 for _, i in ipairs(indices) do
-  local image = test_set.images:narrow(i + 1, 1)                      -- (1, 1, h, w)
+  local image = test_set.images:narrow(i + 1, 1)                      -- (1, c, h, w)
   local grid, class = capsrun.perturb.grid(model, decoder, image, {from = opts.from, to = opts.to, step = opts.step})
   local dims, steps = grid:size(1), grid:size(2)
   -- the original as the first column of every row
-  local rows, original = {}, image:reshape(1, h * w)
+  local px = c * h * w
+  local rows, original = {}, image:reshape(1, px)
   for d = 1, dims do
     rows[#rows + 1] = original
-    rows[#rows + 1] = grid:narrow(d, 1):reshape(steps, h * w)
+    rows[#rows + 1] = grid:narrow(d, 1):reshape(steps, px)
   end
-  local fig = capsrun.cat(rows):reshape(dims, steps + 1, h, w)
   local path = ("%s/perturb-%d-%d.png"):format(opts.out, class, i)
-  capsrun.write_png_grid(path, fig, {scale = opts.scale, spacing = 1})
+  if c == 3 then
+    experiment.try(nil, capsrun.write_png_grid, path, capsrun.cat(rows):reshape(dims, steps + 1, 3, h, w),
+      {scale = opts.scale, spacing = 1, rgb = true})
+  else
+    experiment.try(nil, capsrun.write_png_grid, path, capsrun.cat(rows):reshape(dims, steps + 1, h, w),
+      {scale = opts.scale, spacing = 1})
+  end
   print(("test image %d (label %d, predicted %d): %s"):format(i, math.tointeger(test_set.labels:get(i + 1)), class, path))
 end

@@ -217,6 +217,43 @@ describe("CIFAR-10 files", function()
   end)
 end)
 
+describe("every experiment on colour data", function()
+  it("reconstructs, perturbs and predicts 32x32 RGB images, drawing colour figures", function()
+    local dir = H.tmpdir()
+    local state = 3
+    local function records(n)
+      local out = {}
+      for i = 0, n - 1 do
+        local px = {}
+        for p = 1, 3072 do state = (state * 1103515245 + 12345) % 2147483648; px[p] = (state >> 16) % 256 end
+        out[#out + 1] = string.char(i % 10) .. string.char(table.unpack(px))
+      end
+      return table.concat(out)
+    end
+    for b = 1, 5 do H.write(("%s/data_batch_%d.bin"):format(dir, b), records(6)) end
+    H.write(dir .. "/test_batch.bin", records(12))
+    local arch = "--conv-channels 8 --primary-types 2 --routing-iters 1 --precision f32"
+    local code, out = H.run(("experiments/reconstruct.lua --dataset cifar10 --data %s --epochs 1 --batch 10 %s " ..
+      "--columns 4 --save %s/ae/w.tensors"):format(dir, arch, dir))
+    assert.equal(0, code, out)
+    assert.equal(3, capsrun.read_png(dir .. "/ae/reconstructions.png", 3):size(1))
+    code, out = H.run(("experiments/perturb.lua --dataset cifar10 --data %s --load %s/ae/w.tensors --images 1 " ..
+      "--from -0.1 --to 0.1 --step 0.1 --out %s/pt --scale 1"):format(dir, dir, dir))
+    assert.equal(0, code, out)
+    local name = out:match("(perturb%-%d+%-1%.png)")
+    assert.truthy(name, out)
+    local fig = capsrun.read_png(dir .. "/pt/" .. name, 3)
+    assert.same({3, 16 * 32 + 17, 4 * 32 + 5}, fig:size())      -- 16 dimensions x (original + 3 deltas)
+    capsrun.write_png_grid(dir .. "/photo.png", T.zeros(3, 50, 40):uniform_(T.generator(1)), {spacing = 0, rgb = true})
+    code, out = H.run(("experiments/predict.lua --load %s/ae/w.tensors --top 2 --out %s/p.png %s/photo.png")
+      :format(dir, dir, dir))
+    assert.equal(0, code, out)
+    assert.truthy(out:find("photo.png: resized from 40x50 to 32x32", 1, true), out)
+    assert.truthy(out:find("photo.png: %S+ [01]%.%d%d, %S+ [01]%.%d%d %(capsule lengths%)"), out)
+    H.rm_rf(dir)
+  end)
+end)
+
 describe("memory estimate", function()
   it("stops a model too big for the machine, naming the largest tensor and what to change", function()
     local ok, e = pcall(require("capsrun.memory").check, {input = {3, 227, 227}, classes = 196}, 128, nil, 8 * 2 ^ 30)

@@ -53,6 +53,14 @@ local CASES = {
       end
       return m
     end, function(g) return T.zeros(2, 1, 6, 6):uniform_(g, 0, 1) end, nil, 3e-2, 1e-3},
+  {"CapsNet (RGB 32x32)", function()
+      local m = capsrun.CapsNet.new{input = {3, 32, 32}, conv_channels = 4, conv_kernel = 9,
+        primary_types = 2, primary_dim = 4, primary_kernel = 9, primary_stride = 4, classes = 3, digit_dim = 4,
+        gen = gen()}
+      m.digitcaps.weight:normal_(gen(), 0, 0.3)
+      m.conv1.bias:fill_(0.5)
+      return m
+    end, function(g) return T.zeros(2, 3, 32, 32):uniform_(g, 0, 1) end, nil, 1e-2, 1e-3},
   {"CapsNet", function()
       local m = capsrun.CapsNet.new{input = {1, 12, 12}, conv_channels = 4, conv_kernel = 3,
         primary_types = 2, primary_dim = 4, primary_kernel = 3, classes = 3, digit_dim = 4, gen = gen()}
@@ -90,7 +98,7 @@ describe("every module class", function()
       end
       assert.equal(count, m:num_parameters())
       local text = tostring(m)
-      local expect = (name == "CapsNet" or name == "CNNBaseline") and "Sequential" or name:match("^%S+")
+      local expect = (name:match("^CapsNet") or name == "CNNBaseline") and "Sequential" or name:match("^%S+")
       assert.truthy(text:find(expect, 1, true), text)
       -- backward fills the gradients; zero_grad clears every one of them
       local x = input(T.generator(6))

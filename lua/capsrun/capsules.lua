@@ -14,12 +14,12 @@ capsules.Squash = Squash
 function Squash.new() return Module.new(Squash) end
 
 function Squash:forward(input)
-  self.output = native.squash_forward(input, self.ws)
+  self.output = native.caps_squash_forward(input, self.ws)
   return self.output
 end
 
 function Squash:backward(input, grad_output)
-  self.grad_input = native.squash_backward(input, grad_output, self.ws)
+  self.grad_input = native.caps_squash_backward(input, grad_output, self.ws)
   return self.grad_input
 end
 

@@ -15,13 +15,15 @@ function perturb.deltas(from, to, step)
   return out
 end
 
---- grid(model, decoder, image (1, h, w) or (1, 1, h, w), opts) -> tensor
--- (dims, #deltas, h, w), the class used, and the digit capsule
+--- grid(model, decoder, image (h, w), (c, h, w) or (1, c, h, w), opts) -> tensor
+-- (dims, #deltas, h, w), or (dims, #deltas, c, h, w) for c > 1 channels, the
+-- class used, and the digit capsule
 -- opts: from (-0.25), to (0.25), step (0.05), class (default: the longest capsule)
 function perturb.grid(model, decoder, image, opts)
   opts = opts or {}
-  local h, w = image:size(-2), image:size(-1)
-  local x = image:reshape(1, 1, h, w)
+  local h, w = image:size(image:dim() - 1), image:size(image:dim())
+  local c = image:numel() // (h * w)
+  local x = image:reshape(1, c, h, w)
   model:evaluate()
   local v = model:forward(x):clone()                                 -- (1, J, D)
   model:train()
@@ -41,6 +43,7 @@ function perturb.grid(model, decoder, image, opts)
     end
   end
   local recon = decoder:forward(batch, index)                        -- (n, h*w)
+  if c > 1 then return recon:reshape(D, #deltas, c, h, w):clone(), class, v end
   return recon:reshape(D, #deltas, h, w):clone(), class, v
 end
 

@@ -12,7 +12,7 @@ static size_t rows_of(lua_State *L, int arg, Tensor *t, size_t *dim) {
   return t->numel / *dim;
 }
 
-/* squash_forward(s (..., D), ws) -> v (..., D), squashing along the last dimension */
+/* caps_squash_forward(s (..., D), ws) -> v (..., D), squashing along the last dimension */
 static int l_squash_forward(lua_State *L) {
   Tensor *s = lt_check(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -22,7 +22,7 @@ static int l_squash_forward(lua_State *L) {
   return lws_push(L, 2, "output");
 }
 
-/* squash_backward(s, grad_v, ws) -> grad_s */
+/* caps_squash_backward(s, grad_v, ws) -> grad_s */
 static int l_squash_backward(lua_State *L) {
   Tensor *s = lt_check(L, 1), *gv = lt_check(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
@@ -223,7 +223,7 @@ static int l_mask_backward(lua_State *L) {
 }
 
 static const luaL_Reg caps_funcs[] = {
-  {"squash_forward", l_squash_forward}, {"squash_backward", l_squash_backward},
+  {"caps_squash_forward", l_squash_forward}, {"caps_squash_backward", l_squash_backward},
   {"caps_regroup_forward", l_regroup_forward}, {"caps_regroup_backward", l_regroup_backward},
   {"caps_length_forward", l_length_forward}, {"caps_length_backward", l_length_backward},
   {"caps_predict_forward", l_predict_forward}, {"caps_predict_backward", l_predict_backward},

@@ -13,8 +13,9 @@ description = {
   license = "MIT",
 }
 dependencies = {"lua >= 5.4, < 5.5"}
+-- OpenBLAS, cairo, libcurl and OpenMPI are found by CMake (pkg-config, which
+-- knows Debian's multiarch folders); these two LuaRocks can check itself
 external_dependencies = {
-  OPENBLAS = {header = "cblas.h"},
   PNG = {header = "png.h"},
   ZLIB = {header = "zlib.h"},
 }

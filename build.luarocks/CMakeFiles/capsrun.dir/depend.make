@@ -1,0 +1,2 @@
+# Empty dependencies file for capsrun.
+# This may be replaced when dependencies are built.

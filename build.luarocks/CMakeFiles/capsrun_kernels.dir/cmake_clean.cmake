@@ -1,0 +1,43 @@
+file(REMOVE_RECURSE
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/activation.c.o"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/activation.c.o.d"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/adam.c.o"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/adam.c.o.d"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/affine.c.o"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/affine.c.o.d"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/blas_core.c.o"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/blas_core.c.o.d"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/caps.c.o"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/caps.c.o.d"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/caps_predict.c.o"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/caps_predict.c.o.d"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/caps_route.c.o"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/caps_route.c.o.d"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/conv.c.o"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/conv.c.o.d"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/cpu_features.c.o"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/cpu_features.c.o.d"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/dropout.c.o"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/dropout.c.o.d"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/linear.c.o"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/linear.c.o.d"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/loss.c.o"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/loss.c.o.d"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/matmul.c.o"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/matmul.c.o.d"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/pool.c.o"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/pool.c.o.d"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/resize.c.o"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/resize.c.o.d"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/rng.c.o"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/rng.c.o.d"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/tensor.c.o"
+  "CMakeFiles/capsrun_kernels.dir/native/kernels/tensor.c.o.d"
+  "libcapsrun_kernels.a"
+  "libcapsrun_kernels.pdb"
+)
+
+# Per-language clean rules from dependency scanning.
+foreach(lang C)
+  include(CMakeFiles/capsrun_kernels.dir/cmake_clean_${lang}.cmake OPTIONAL)
+endforeach()

@@ -9,6 +9,9 @@
 -- "both correct" (the two longest capsules are exactly the two labels) and
 -- the per-digit reconstruction error; a figure of merged inputs with the two
 -- reconstructions over them in red and green, right and wrong cases.
+-- --model cnn trains the paper's CNN baseline on the same pairs instead, with
+-- a sigmoid output per class (SigmoidBCELoss, both classes present) and the
+-- same both-correct metric on its two largest logits.
 --
 --   capsrun experiments/multimnist.lua --epochs 10 --checkpoint runs/multimnist/ck
 --   capsrun experiments/multimnist.lua --limit 6000 --train-pairs 12000 --test-pairs 2000 --epochs 1
@@ -20,6 +23,8 @@ local native = capsrun.native
 
 local extra = experiment.capsnet_options()
 for _, o in ipairs{
+  {"model", "string", "capsnet", "capsnet, or cnn (the paper's baseline, sigmoid outputs)", choices = {"capsnet", "cnn"}},
+  {"dropout", "number", 0.5, "cnn: dropout before the last layer"},
   {"train-pairs", "int", 60000, "training pairs drawn per epoch", min = 1},
   {"test-pairs", "int", 100000, "test pairs (fixed by --test-seed)", min = 1},
   {"test-seed", "int", 2017, "seed of the test pairs"},
@@ -33,17 +38,31 @@ local gen = capsrun.manual_seed(opts.seed)
 local mnist_train, mnist_test = experiment.load_data(opts)
 local size = 36
 local shape_set = {images = native.zeros(1, 1, size, size), classes = mnist_train.classes}
-local model = experiment.capsnet(opts, shape_set, gen, {decoder_pixels = size * size})
-local decoder = capsrun.Decoder.new(mnist_train.classes, model.config.digit_dim, size * size, nil, gen)
-local clf = capsrun.train.autoencoder(model, decoder, {recon_weight = opts.recon_weight})
+local cnn = opts.model == "cnn"
+local model, decoder, clf
+if cnn then
+  model = capsrun.CNNBaseline.new{input = {1, size, size}, classes = mnist_train.classes, dropout = opts.dropout, gen = gen}
+  clf = {model = model, criterion = capsrun.SigmoidBCELoss.new()}
+else
+  model = experiment.capsnet(opts, shape_set, gen, {decoder_pixels = size * size})
+  decoder = capsrun.Decoder.new(mnist_train.classes, model.config.digit_dim, size * size, nil, gen)
+  clf = capsrun.train.autoencoder(model, decoder, {recon_weight = opts.recon_weight})
+end
 local per_epoch = math.ceil(opts.train_pairs / opts.batch)
-local optimizer = experiment.adam({model, decoder}, opts, {n = opts.train_pairs})
-local named = capsrun.train.named(clf)
+local optimizer = experiment.adam(cnn and {model} or {model, decoder}, opts, {n = opts.train_pairs})
+local named = capsrun.train.named(cnn and model or clf)
 local say = experiment.say
 say(("capsrun multimnist: %d pairs per epoch from %d training digits, %d test pairs from %d test digits, 36x36")
   :format(opts.train_pairs, mnist_train.n, opts.test_pairs, mnist_test.n))
-say(("CapsNet + decoder: %d + %d parameters, %d routing iterations, batch %d"):format(model:num_parameters(),
-  decoder:num_parameters(), opts.routing_iters, opts.batch))
+if cnn then
+  say(("CNN baseline: %d parameters, sigmoid outputs, batch %d"):format(model:num_parameters(), opts.batch))
+else
+  say(("CapsNet + decoder: %d + %d parameters, %d routing iterations, batch %d"):format(model:num_parameters(),
+    decoder:num_parameters(), opts.routing_iters, opts.batch))
+end
+
+-- class scores: capsule lengths, or the CNN's logits
+local function scores_of(out) return clf.head and clf.head:forward(out) or out end
 
 -- decoder forward and backward for one digit of every pair; returns its SSE
 local function reconstruct(v, labels, k, target, gv)
@@ -56,16 +75,21 @@ local function reconstruct(v, labels, k, target, gv)
 end
 
 local function step(pairs)
-  model:zero_grad(); decoder:zero_grad()
+  model:zero_grad()
+  if decoder then decoder:zero_grad() end
   local v = model:forward(pairs.images)
-  local lengths = clf.head:forward(v)
-  local loss = clf.criterion:forward(lengths, pairs.labels)
-  local gv = clf.head:backward(v, clf.criterion:backward(lengths, pairs.labels))
-  local sse1 = reconstruct(v, pairs.labels, 1, pairs.first, gv)
-  local sse2 = reconstruct(v, pairs.labels, 2, pairs.second, gv)
+  local scores = scores_of(v)
+  local loss = clf.criterion:forward(scores, pairs.labels)
+  local gs = clf.criterion:backward(scores, pairs.labels)
+  local gv = clf.head and clf.head:backward(v, gs) or gs
+  if decoder then
+    local sse1 = reconstruct(v, pairs.labels, 1, pairs.first, gv)
+    local sse2 = reconstruct(v, pairs.labels, 2, pairs.second, gv)
+    loss = loss + clf.recon_weight * (sse1 + sse2)
+  end
   model:backward(pairs.images, gv)
   optimizer:step()
-  return loss + clf.recon_weight * (sse1 + sse2), canvas.top2_correct(lengths, pairs.labels)
+  return loss, canvas.top2_correct(scores, pairs.labels)
 end
 
 -- the fixed test pairs, made batch by batch from one seeded generator
@@ -77,16 +101,18 @@ local function evaluate(keep)
     local n = math.min(100, opts.test_pairs - done)
     local pairs = canvas.multimnist(mnist_test, n, tgen)
     local v = model:forward(pairs.images)
-    local lengths = clf.head:forward(v)
+    local lengths = scores_of(v)
     both = both + canvas.top2_correct(lengths, pairs.labels)
-    local s1, r1 = reconstruct(v, pairs.labels, 1, pairs.first)
-    local s2, r2 = reconstruct(v, pairs.labels, 2, pairs.second)
-    sse = sse + (s1 + s2) * n
-    if keep and done == 0 then kept = {pairs = pairs, r1 = r1:clone(), r2 = r2:clone(), lengths = lengths:clone()} end
+    if decoder then
+      local s1, r1 = reconstruct(v, pairs.labels, 1, pairs.first)
+      local s2, r2 = reconstruct(v, pairs.labels, 2, pairs.second)
+      sse = sse + (s1 + s2) * n
+      if keep and done == 0 then kept = {pairs = pairs, r1 = r1:clone(), r2 = r2:clone(), lengths = lengths:clone()} end
+    end
     done = done + n
   end
   model:train()
-  return both / done, sse / (2 * done) / (size * size), kept
+  return both / done, decoder and sse / (2 * done) / (size * size) or 0 / 0, kept
 end
 
 local first = 1
@@ -111,9 +137,9 @@ for epoch = first, opts.epochs do
   end
   local both, mse = evaluate(false)
   local secs = native.wallclock() - t0
-  say(("epoch %d  loss %.5f  train both correct %.2f%%  test both correct %.2f%% (error %.2f%%)  "
-    .. "recon mse %.5f per pixel  %.1f s"):format(epoch, loss_sum / seen, 100 * correct / seen, 100 * both,
-    100 * (1 - both), mse, secs))
+  say(("epoch %d  loss %.5f  train both correct %.2f%%  test both correct %.2f%% (error %.2f%%)  %s%.1f s")
+    :format(epoch, loss_sum / seen, 100 * correct / seen, 100 * both, 100 * (1 - both),
+    decoder and ("recon mse %.5f per pixel  "):format(mse) or "", secs))
   f:write(("%d,%.6g,%.6g,%.6g,%.6g,%.1f\n"):format(epoch, loss_sum / seen, correct / seen, both, mse, secs))
   f:flush()
   if opts.checkpoint then
@@ -123,8 +149,9 @@ for epoch = first, opts.epochs do
   end
 end
 f:close()
-experiment.try("cannot save the weights", capsrun.train.save, clf, opts.save, {dataset = "multimnist",
-  class_names = mnist_train.class_names})
+experiment.try("cannot save the weights", capsrun.train.save, cnn and model or clf, opts.save,
+  {dataset = "multimnist", class_names = mnist_train.class_names})
+if cnn then return end   -- the figure shows reconstructions, which the CNN has not
 
 -- the figure: merged inputs (blue) with the reconstructions of digit 1 (red)
 -- and digit 2 (green) over them; right cases first, then wrong ones

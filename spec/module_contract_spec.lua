@@ -122,12 +122,13 @@ describe("every module class", function()
     end)
   end
 
-  it("criterions: MarginLoss, SSELoss and CrossEntropyLoss gradients match finite differences", function()
+  it("criterions: MarginLoss, SSELoss, CrossEntropyLoss and SigmoidBCELoss gradients match finite differences", function()
     local g = T.generator(3)
     for _, c in ipairs{
       {capsrun.MarginLoss.new(), T.zeros(4, 3):uniform_(g, 0, 1), T.new{0, 2, 1, 1}},
       {capsrun.SSELoss.new(), T.zeros(3, 5):uniform_(g, 0, 1), T.zeros(3, 5):uniform_(g, 0, 1)},
       {capsrun.CrossEntropyLoss.new(), T.zeros(3, 4):uniform_(g, -2, 2), T.new{3, 0, 1}},
+      {capsrun.SigmoidBCELoss.new(), T.zeros(3, 4):uniform_(g, -2, 2), T.new{{3, 0}, {1, 2}, {0, 1}}},
     } do
       local crit, x, y = c[1], c[2], c[3]
       crit:forward(x, y)

@@ -1,5 +1,6 @@
 --- The criterions (losses): MarginLoss (capsules), CrossEntropyLoss
--- (softmax over logits, for the CNN baseline), SSELoss (reconstructions).
+-- (softmax over logits, for the CNN baseline), SigmoidBCELoss (several
+-- classes present at once), SSELoss (reconstructions).
 local native = require "capsrun.native"
 local Criterion = require "capsrun.Criterion"
 
@@ -34,6 +35,18 @@ function CrossEntropyLoss.new() return Criterion.new(CrossEntropyLoss) end
 
 function CrossEntropyLoss:evaluate(logits, labels)
   return native.cross_entropy_loss(logits, labels, self.ws)
+end
+
+--- SigmoidBCELoss(): every logit of (b, C) a yes/no "is this class
+-- present" against labels (b) or (b, K) (K classes present, as in
+-- MultiMNIST); sigmoid cross-entropy summed over classes, mean over the batch.
+local SigmoidBCELoss = Criterion.class("SigmoidBCELoss")
+criterions.SigmoidBCELoss = SigmoidBCELoss
+
+function SigmoidBCELoss.new() return Criterion.new(SigmoidBCELoss) end
+
+function SigmoidBCELoss:evaluate(logits, labels)
+  return native.sigmoid_bce_loss(logits, labels, self.ws)
 end
 
 --- SSELoss(): per-sample sum of squared errors, mean over the batch.

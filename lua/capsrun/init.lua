@@ -19,6 +19,7 @@ local capsrun = {
   Squash = capsules.Squash, PrimaryCaps = capsules.PrimaryCaps, DigitCaps = capsules.DigitCaps,
   Length = capsules.Length, MaxPool2d = layers.MaxPool2d, Dropout = layers.Dropout, Flatten = layers.Flatten,
   MarginLoss = criterions.MarginLoss, SSELoss = criterions.SSELoss, CrossEntropyLoss = criterions.CrossEntropyLoss,
+  SigmoidBCELoss = criterions.SigmoidBCELoss,
   Criterion = require "capsrun.Criterion",
   CapsNet = require "capsrun.CapsNet",
   CNNBaseline = require "capsrun.CNNBaseline",

@@ -123,6 +123,12 @@ double sse_loss(size_t B, size_t P, const float *pred, const float *target, floa
 double cross_entropy_loss(size_t B, size_t C, const float *logits, const float *labels,
                           float *glogits);
 
+/* loss.c: sigmoid cross-entropy of every logit against "class present":
+ * logits (B, C), labels (B, K) 0-based, checked; summed over classes, mean
+ * over the batch; glogits (B, C) may be NULL */
+double sigmoid_bce_loss(size_t B, size_t C, size_t K, const float *logits, const float *labels,
+                        float *glogits);
+
 /* adam.c: one Adam step over n parameters; step counts from 1 */
 typedef struct AdamParams { float lr, beta1, beta2, eps; long step; } AdamParams;
 void adam_update(size_t n, float *param, const float *grad, float *m, float *v,

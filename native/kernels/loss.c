@@ -59,3 +59,16 @@ double cross_entropy_loss(size_t B, size_t C, const float *logits, const float *
   }
   return total / (double)B;
 }
+
+double sigmoid_bce_loss(size_t B, size_t C, size_t K, const float *logits, const float *labels,
+                        float *glogits) {
+  double total = 0;
+  for (size_t b = 0; b < B; b++)
+    for (size_t c = 0; c < C; c++) {
+      double x = logits[b * C + c], y = present(K, labels + b * K, c);
+      /* -[y log s(x) + (1-y) log(1 - s(x))] = max(x, 0) - x y + log(1 + e^-|x|), stable */
+      total += (x > 0 ? x : 0) - x * y + log1p(exp(-fabs(x)));
+      if (glogits) glogits[b * C + c] = (float)((1 / (1 + exp(-x)) - y) / (double)B);
+    }
+  return total / (double)B;
+}

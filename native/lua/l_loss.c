@@ -65,7 +65,27 @@ static int l_cross_entropy_loss(lua_State *L) {
   return 2;
 }
 
+/* sigmoid_bce_loss(logits (B, C), labels (B) or (B, K), ws) -> loss, grad: each
+ * class a yes/no question (present among the sample's labels or not) */
+static int l_sigmoid_bce_loss(lua_State *L) {
+  Tensor *x = lt_check(L, 1), *labels = lt_check(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  lt_check_ndim(L, 1, x, 2);
+  size_t B = x->shape[0], C = x->shape[1];
+  luaL_argcheck(L, B > 0 && C > 0, 1, "non-empty (batch, classes) logits expected");
+  if (labels->ndim != 1 && labels->ndim != 2) luaL_argerror(L, 2, "labels (B) or (B, K) expected");
+  size_t K = labels->ndim == 2 ? labels->shape[1] : 1, lshape[2] = {B, K};
+  lt_check_shape(L, 2, labels, labels->ndim, lshape);
+  luaL_argcheck(L, K >= 1, 2, "at least one label per sample expected");
+  check_labels(L, "sigmoid_bce_loss", labels, B * K, C);
+  Tensor *g = lws_tensor(L, 3, "grad_input", 2, x->shape);
+  lua_pushnumber(L, sigmoid_bce_loss(B, C, K, x->data, labels->data, g->data));
+  lws_push(L, 3, "grad_input");
+  return 2;
+}
+
 static const luaL_Reg loss_funcs[] = {
+  {"sigmoid_bce_loss", l_sigmoid_bce_loss},
   {"margin_loss", l_margin_loss}, {"sse_loss", l_sse_loss},
   {"cross_entropy_loss", l_cross_entropy_loss}, {NULL, NULL}};
 

@@ -9,6 +9,7 @@
 --
 --   capsrun experiments/affine.lua --model capsnet --checkpoint runs/affine/capsnet.ck
 --   capsrun experiments/affine.lua --model cnn --save runs/affine-cnn/cnn.tensors --checkpoint runs/affine-cnn/ck
+--   capsrun experiments/affine.lua --load runs/affine/ck --epochs 0       (measure a run stopped early)
 local capsrun = require "capsrun"
 local experiment = require "capsrun.experiment"
 local canvas = require "capsrun.canvas"
@@ -18,6 +19,7 @@ local extra = experiment.capsnet_options()
 for _, o in ipairs{
   {"model", "string", "capsnet", "capsnet or cnn (the paper's baseline)", choices = {"capsnet", "cnn"}},
   {"dropout", "number", 0.5, "cnn: dropout before the last layer"},
+  {"load", "string", nil, "start from these weights, or a checkpoint's (with --epochs 0: only measure)"},
   {"target", "number", 99.2, "stop once the expanded-MNIST test accuracy (%) reaches this"},
   {"affine-seed", "int", 2017, "seed of the affine test set (and of the expanded test set's shifts)"},
   {"figure", "string", nil, "sample affine test digits with their predictions (default: affine.png beside --save)"},
@@ -53,6 +55,7 @@ if opts.model == "cnn" then
 else
   model = experiment.capsnet(opts, train_set, gen, {data_values = 2 * train_set.images:numel()})
 end
+if opts.load then experiment.try("affine", capsrun.train.load, model, opts.load) end
 local clf = capsrun.train.classifier(model)
 local optimizer = experiment.adam({model}, opts, train_set)
 local say = experiment.say

@@ -16,6 +16,12 @@ describe("experiments/affine.lua", function()
       assert.same({2 * 80 + 3 * 2, 10 * 80 + 11 * 2}, capsrun.read_png(dir .. "/" .. model .. "/affine.png"):size())
       assert.truthy(out:find("0: label %d, predicted %d %(rotation [%+%-]%d+ deg"), out)
     end
+    -- measuring saved weights only, with --epochs 0
+    local code, out = H.run(("experiments/affine.lua --data %s --limit 96 --epochs 0 --routing-iters 1 " ..
+      "--precision f32 --conv-channels 16 --primary-types 4 --load %s/capsnet/m.tensors --save %s/again/m.tensors")
+      :format(H.mnist(), dir, dir))
+    assert.equal(0, code, out)
+    assert.truthy(out:find("expanded%-MNIST test accuracy %d+%.%d%d%%, affine test accuracy %d+%.%d%d%%"), out)
     H.rm_rf(dir)
   end)
 end)

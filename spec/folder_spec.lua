@@ -69,6 +69,15 @@ describe("image folders", function()
     assert.near(math.floor(0.21 * 255 + 0.5) / 255, set.images:get(2, 1, 2, 3), 1e-6)   -- dog 1: solid stays solid
   end)
 
+  it("refuse a malformed --resize with exit 2 and the expected form", function()
+    make_folder(dir)
+    for _, bad in ipairs{"abc", "0x5", "28", "5x99999"} do
+      local code, out = H.run(("experiments/classify.lua --data %s --resize %s --epochs 0"):format(dir, bad))
+      assert.equal(2, code, out)
+      assert.truthy(out:find("--resize: HxW with sides in [1, 4096] expected, got '" .. bad .. "'", 1, true), out)
+    end
+  end)
+
   it("resize against hand-computed bilinear values (pixel centres at +0.5)", function()
     local up = T.resize_bilinear(T.new{{0, 1}, {2, 3}}, 4, 4)
     local want = {{0, 0.25, 0.75, 1}, {0.5, 0.75, 1.25, 1.5}, {1.5, 1.75, 2.25, 2.5}, {2, 2.25, 2.75, 3}}

@@ -135,13 +135,13 @@ const char *conv2d_forward(const ConvDims *d, const ConvGemm *g, const float *in
   return NULL;
 }
 
-/* gout (B, O, P) -> gy (O, B*P) and gy_t (B*P, O), float32 or bf16; adds
- * the bias gradient */
+/* gout (B, O, P) -> gy (O, B*P) and, unless gy_t is NULL (no input
+ * gradient wanted), gy_t (B*P, O), float32 or bf16; adds the bias gradient */
 static void regroup_grad_output(const ConvDims *d, const float *gout, void *gy, void *gy_t,
                                 int bf16, float *gbias) {
   const size_t P = d->out_h * d->out_w, BP = d->batch * P, O = d->out_ch;
-#pragma omp parallel for schedule(static)
-  for (long nl = 0; nl < (long)d->batch; nl++) {
+#pragma omp parallel for schedule(static) if (gy_t)
+  for (long nl = 0; nl < (long)(gy_t ? d->batch : 0); nl++) {
     size_t n = (size_t)nl;
     for (size_t p = 0; p < P; p++)
       for (size_t o = 0; o < O; o++) {
@@ -173,7 +173,7 @@ const char *conv2d_backward(const ConvDims *d, const ConvGemm *g, const void *co
                             float *gcols_t) {
   const size_t K = d->in_ch * d->kernel * d->kernel, BP = d->batch * d->out_h * d->out_w;
   const size_t O = d->out_ch;
-  regroup_grad_output(d, gout, ytmp, ytmp_t, g->bf16, gbias);
+  regroup_grad_output(d, gout, ytmp, gin ? ytmp_t : NULL, g->bf16, gbias);
   /* gweight (O, K) += ytmp (O, BP) x cols^T (BP, K) */
   MatmulOp wop = {0, 1, O, K, BP, 1, 0, 0, 0};
   const char *err = matmul_run(g->ctx, path_for(g, &wop), &wop, ytmp, cols, gweight);

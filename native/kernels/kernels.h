@@ -25,8 +25,8 @@ typedef struct ConvGemm { MatmulCtx *ctx; int bf16; } ConvGemm;
 const char *conv2d_forward(const ConvDims *d, const ConvGemm *g, const float *in,
                            const float *weight, const float *bias, float *out, void *cols,
                            float *ytmp, uint16_t *wbf);
-/* ytmp (O, B*OH*OW) and ytmp_t (B*OH*OW, O) scratch in the GEMM's type;
- * gin may be NULL (first layer); gcols_t (B*OH*OW, per*k*k) float32 scratch
+/* ytmp (O, B*OH*OW) and ytmp_t (B*OH*OW, O; only when gin is set) scratch in
+ * the GEMM's type; gin may be NULL (first layer); gcols_t (B*OH*OW, per*k*k) float32 scratch
  * when gin is set, per = conv_col2im_channels(d) */
 #define CONV_COL2IM_BLOCK_BYTES (2u << 20)
 size_t conv_col2im_channels(const ConvDims *d);

@@ -93,15 +93,15 @@ static int l_conv2d_backward(lua_State *L) {
   Tensor *cols = saved_gemm_buffer(L, 7, "cols", g.bf16, K, BP);
   Tensor *wbf = g.bf16 ? saved_gemm_buffer(L, 7, "weight", 1, d.out_ch, K) : NULL;
   Tensor *ytmp = gemm_buffer(L, 7, "ytmp", g.bf16, d.out_ch, BP);
-  Tensor *ytmp_t = gemm_buffer(L, 7, "ytmp_t", g.bf16, BP, d.out_ch);
-  Tensor *gcols = NULL, *gin = NULL;
+  Tensor *ytmp_t = NULL, *gcols = NULL, *gin = NULL;
   if (need_gin) {
+    ytmp_t = gemm_buffer(L, 7, "ytmp_t", g.bf16, BP, d.out_ch);
     gcols = lws_tensor(L, 7, "gcols_t", 2, cshape);
     gin = lws_tensor(L, 7, "grad_input", 4, in->shape);
   }
   const char *err = conv2d_backward(&d, &g, cols->data, gout->data, w->data,
                                     wbf ? (uint16_t *)wbf->data : NULL, gw->data, gb->data,
-                                    gin ? gin->data : NULL, ytmp->data, ytmp_t->data,
+                                    gin ? gin->data : NULL, ytmp->data, ytmp_t ? ytmp_t->data : NULL,
                                     gcols ? gcols->data : NULL);
   if (err) return luaL_error(L, "conv2d_backward: %s", err);
   if (need_gin) lws_push(L, 7, "grad_input"); else lua_pushnil(L);

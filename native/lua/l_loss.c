@@ -14,6 +14,17 @@ static void check_labels(lua_State *L, const char *fn, const Tensor *labels, siz
   }
 }
 
+/* labels (B) or (B, K) at arg 2: K classes present in each sample, every one
+ * in [0, classes); returns K */
+static size_t check_label_sets(lua_State *L, const char *fn, const Tensor *labels, size_t B, size_t classes) {
+  if (labels->ndim != 1 && labels->ndim != 2) luaL_argerror(L, 2, "labels (B) or (B, K) expected");
+  size_t K = labels->ndim == 2 ? labels->shape[1] : 1, lshape[2] = {B, K};
+  lt_check_shape(L, 2, labels, labels->ndim, lshape);
+  luaL_argcheck(L, K >= 1, 2, "at least one label per sample expected");
+  check_labels(L, fn, labels, B * K, classes);
+  return K;
+}
+
 /* margin_loss(lengths (B, J), labels (B) or (B, K), m_plus, m_minus, lambda, ws)
  * -> loss, grad; (B, K) labels: K classes present in each sample (MultiMNIST) */
 static int l_margin_loss(lua_State *L) {
@@ -23,12 +34,7 @@ static int l_margin_loss(lua_State *L) {
   luaL_checktype(L, 6, LUA_TTABLE);
   lt_check_ndim(L, 1, len, 2);
   size_t B = len->shape[0], J = len->shape[1];
-  if (labels->ndim != 1 && labels->ndim != 2)
-    luaL_argerror(L, 2, "labels (B) or (B, K) expected");
-  size_t K = labels->ndim == 2 ? labels->shape[1] : 1, lshape[2] = {B, K};
-  lt_check_shape(L, 2, labels, labels->ndim, lshape);
-  luaL_argcheck(L, K >= 1, 2, "at least one label per sample expected");
-  check_labels(L, "margin_loss", labels, B * K, J);
+  size_t K = check_label_sets(L, "margin_loss", labels, B, J);
   Tensor *g = lws_tensor(L, 6, "grad_input", 2, len->shape);
   lua_pushnumber(L, margin_loss(B, J, K, len->data, labels->data, &p, g->data));
   lws_push(L, 6, "grad_input");
@@ -73,11 +79,7 @@ static int l_sigmoid_bce_loss(lua_State *L) {
   lt_check_ndim(L, 1, x, 2);
   size_t B = x->shape[0], C = x->shape[1];
   luaL_argcheck(L, B > 0 && C > 0, 1, "non-empty (batch, classes) logits expected");
-  if (labels->ndim != 1 && labels->ndim != 2) luaL_argerror(L, 2, "labels (B) or (B, K) expected");
-  size_t K = labels->ndim == 2 ? labels->shape[1] : 1, lshape[2] = {B, K};
-  lt_check_shape(L, 2, labels, labels->ndim, lshape);
-  luaL_argcheck(L, K >= 1, 2, "at least one label per sample expected");
-  check_labels(L, "sigmoid_bce_loss", labels, B * K, C);
+  size_t K = check_label_sets(L, "sigmoid_bce_loss", labels, B, C);
   Tensor *g = lws_tensor(L, 3, "grad_input", 2, x->shape);
   lua_pushnumber(L, sigmoid_bce_loss(B, C, K, x->data, labels->data, g->data));
   lws_push(L, 3, "grad_input");

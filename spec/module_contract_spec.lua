@@ -7,6 +7,20 @@ local gradcheck = capsrun.gradcheck
 
 local function gen() return T.generator(99) end
 
+-- a matrix-capsule grid (b, t, h, w, 17): poses in [-1, 1], activations in [0.2, 0.9]
+local function caps_grid(b, t, h, w)
+  return function(g)
+    local pose, act = T.zeros(b, 16 * t, h, w):uniform_(g, -1, 1), T.zeros(b, t, h, w):uniform_(g, 0.2, 0.9)
+    return T.matcaps_pack(pose, act, {}):clone()
+  end
+end
+
+-- an EM layer with betas away from 0, so that every parameter matters
+local function em_layer(m)
+  m.beta_a:uniform_(gen(), -0.5, 0.5); m.beta_v:uniform_(gen(), -0.5, 0.5)
+  return m
+end
+
 -- name, constructor, input maker, extra forward args, tolerance, finite-difference step
 local CASES = {
   {"Conv2d", function() return capsrun.Conv2d.new(2, 3, 3, 2, 0, gen()) end,
@@ -40,6 +54,28 @@ local CASES = {
       d.weight:normal_(gen(), 0, 0.5)
       return d
     end, function(g) return T.zeros(2, 6, 4):uniform_(g, -1, 1) end},
+  {"PrimaryMatCaps", function() return capsrun.PrimaryMatCaps.new(3, 2, gen()) end,
+    function(g) return T.zeros(2, 3, 4, 4):uniform_(g, -1, 1) end},
+  {"ConvCaps (1 EM iteration, children in several patches)", function()
+      return em_layer(capsrun.ConvCaps.new(2, 3, 3, 1, 1, gen())) end, caps_grid(2, 2, 4, 4)},
+  {"ConvCaps (2 EM iterations)", function() return em_layer(capsrun.ConvCaps.new(2, 3, 3, 1, 2, gen())) end,
+    caps_grid(2, 2, 4, 4)},
+  {"ConvCaps (3 EM iterations)", function() return em_layer(capsrun.ConvCaps.new(2, 3, 3, 1, 3, gen())) end,
+    caps_grid(2, 2, 4, 4)},
+  {"ConvCaps (stride 2)", function() return em_layer(capsrun.ConvCaps.new(2, 2, 3, 2, 3, gen())) end,
+    caps_grid(2, 2, 5, 5)},
+  {"ConvCaps (one child per parent)", function() return em_layer(capsrun.ConvCaps.new(1, 2, 1, 1, 3, gen())) end,
+    caps_grid(2, 1, 3, 3)},
+  {"ClassCaps", function() return em_layer(capsrun.ClassCaps.new(2, 3, 3, gen())) end, caps_grid(2, 2, 3, 3)},
+  {"MatActivations", function() return capsrun.MatActivations.new() end, caps_grid(2, 3, 2, 2)},
+  {"MatrixCapsNet", function()
+      local m = capsrun.MatrixCapsNet.new{input = {1, 20, 20}, A = 4, B = 2, C = 3, D = 2, classes = 3, gen = gen()}
+      m.conv1.bias:fill_(0.5)   -- ReLUs away from their kink
+      -- activations away from 0 and 1, where float32 differences cannot see the gradients;
+      -- bench/matcaps_torch.py checks every gradient of the model to 1e-4 (matcaps_spec.lua)
+      for _, l in ipairs{m.convcaps1, m.convcaps2, m.classcaps} do l.beta_v:fill_(2) end
+      return m
+    end, function(g) return T.zeros(2, 1, 20, 20):uniform_(g, 0, 1) end, nil, 8e-2, 3e-3},
   {"Sequential", function()
       return capsrun.Sequential.new{capsrun.Linear.new(4, 6, gen()), capsrun.Sigmoid.new(), capsrun.Linear.new(6, 2, gen())}
     end, function(g) return T.zeros(3, 4):uniform_(g, -1, 1) end},
@@ -98,7 +134,7 @@ describe("every module class", function()
       end
       assert.equal(count, m:num_parameters())
       local text = tostring(m)
-      local expect = (name:match("^CapsNet") or name == "CNNBaseline") and "Sequential" or name:match("^%S+")
+      local expect = (name:match("^CapsNet") or name == "CNNBaseline" or name == "MatrixCapsNet") and "Sequential" or name:match("^%S+")
       assert.truthy(text:find(expect, 1, true), text)
       -- backward fills the gradients; zero_grad clears every one of them
       local x = input(T.generator(6))

@@ -60,4 +60,32 @@ function SSELoss:evaluate(pred, target)
   return native.sse_loss(pred, target, self.ws)
 end
 
+--- SpreadLoss{margin = 0.2, final_margin = 0.9}: the loss of matrix
+-- capsules (Hinton et al. 2018, eq. 3), sum over the wrong classes i of
+-- max(0, m - (a_target - a_i))^2, mean over the batch. The paper starts
+-- the margin m at 0.2 and raises it linearly to 0.9 during training:
+-- set_progress(f) puts it at margin + f * (final_margin - margin), f in [0, 1].
+local SpreadLoss = Criterion.class("SpreadLoss")
+criterions.SpreadLoss = SpreadLoss
+
+function SpreadLoss.new(opts)
+  opts = opts or {}
+  local self = Criterion.new(SpreadLoss, {margin = opts.margin or 0.2, final_margin = opts.final_margin or 0.9})
+  self.start_margin = self.margin
+  return self
+end
+
+function SpreadLoss:set_progress(f)
+  f = math.max(0, math.min(1, f))
+  self.margin = self.start_margin + f * (self.final_margin - self.start_margin)
+end
+
+function SpreadLoss:evaluate(act, labels)
+  return native.spread_loss(act, labels, self.margin, self.ws)
+end
+
+function SpreadLoss:describe()
+  return ("SpreadLoss(margin %g, rising to %g)"):format(self.margin, self.final_margin)
+end
+
 return criterions

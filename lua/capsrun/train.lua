@@ -12,9 +12,14 @@ local train = {}
 --- classifier(model [, loss_opts]) -> {model, head, criterion}: the head turns
 -- the model's output into class scores. A capsule model: Length (capsule
 -- lengths) and the margin loss; a model with kind "cnn" (CNNBaseline): its
--- logits as they are, and softmax cross-entropy.
+-- logits as they are, and softmax cross-entropy; kind "em" (MatrixCapsNet):
+-- the class capsules' activations and the spread loss.
 function train.classifier(model, loss_opts)
   if model.kind == "cnn" then return {model = model, criterion = criterions.CrossEntropyLoss.new()} end
+  if model.kind == "em" then
+    local matcaps = require "capsrun.matcaps"
+    return {model = model, head = matcaps.MatActivations.new(), criterion = criterions.SpreadLoss.new(loss_opts)}
+  end
   return {model = model, head = capsules.Length.new(), criterion = criterions.MarginLoss.new(loss_opts)}
 end
 
@@ -80,6 +85,10 @@ end
 -- averaged with one allreduce, so every rank makes the update that one
 -- process would make for the whole batch; the figures returned are global.
 function train.step(clf, optimizer, images, labels)
+  if clf.criterion.set_progress and optimizer.total_steps then
+    -- the spread loss's margin rises over the first half of the run (docs/em.md)
+    clf.criterion:set_progress(optimizer.step_count / math.max(1, optimizer.total_steps / 2))
+  end
   clf.model:zero_grad()
   if clf.decoder then clf.decoder:zero_grad() end
   local n, size = images:size(1), dist.size()
@@ -170,7 +179,8 @@ function train.named(model)
 end
 
 local CONFIG_KEYS = {"classes", "conv_channels", "conv_kernel", "primary_types", "primary_dim",
-  "primary_kernel", "primary_stride", "digit_dim", "routing_iters", "kernel", "dropout"}
+  "primary_kernel", "primary_stride", "digit_dim", "routing_iters", "kernel", "dropout",
+  "A", "B", "C", "D", "conv_stride", "final_lambda", "var_eps"}
 
 -- the model's configuration as text lines: what load_model needs to rebuild it
 local function config_text(model, extra)
@@ -222,8 +232,10 @@ function train.save(model, path, extra)
   native.save_tensors(path, t)
 end
 
+local KIND_NAMES = {cnn = "a CNN baseline", em = "a MatrixCapsNet (EM routing)"}
+
 local function describe(c)
-  return ("%s on %s images with %s classes"):format(c.kind == "cnn" and "a CNN baseline" or "a CapsNet",
+  return ("%s on %s images with %s classes"):format(KIND_NAMES[c.kind] or "a CapsNet",
     c.input and table.concat(c.input, "x") or "?", tostring(c.classes))
 end
 
@@ -269,6 +281,8 @@ function train.load_model(path)
   local model
   if c.kind == "cnn" then
     model = require("capsrun.CNNBaseline").new(c)
+  elseif c.kind == "em" then
+    model = require("capsrun.MatrixCapsNet").new(c)
   else
     model = require("capsrun.CapsNet").new(c)
   end

@@ -134,4 +134,69 @@ typedef struct AdamParams { float lr, beta1, beta2, eps; long step; } AdamParams
 void adam_update(size_t n, float *param, const float *grad, float *m, float *v,
                  const AdamParams *p);
 
+/* Matrix capsules with EM routing (Hinton, Sabour & Frosst 2018).
+ * A capsule grid is (B, T, H, W, 17): T types on an H x W grid, each a 4x4
+ * pose (row-major) followed by its activation. A layer maps children
+ * (B, T, H, W, 17) to parents (B, J, OH, OW, 17); parent position p = (oy, ox)
+ * sees the kh x kw patch of child positions (oy*stride + ky, ox*stride + kx),
+ * and entry n = (ky*kw + kx)*T + t of the patch is one child capsule. A
+ * class layer is the patch that covers the whole grid (kh = H, kw = W,
+ * out 1x1) with one matrix per child type shared across positions. */
+#define MATCAPS_POSE 16
+#define MATCAPS_STRIDE 17
+#define EM_MAX_TYPES 256   /* parent types of one layer */
+typedef struct EmDims {
+  size_t batch, in_types, in_h, in_w, kh, kw, stride, out_h, out_w, out_types, iters;
+  int shared;   /* one transformation matrix per child type, for every position */
+} EmDims;
+static inline size_t em_patches(const EmDims *d) { return d->out_h * d->out_w; }
+static inline size_t em_entries(const EmDims *d) { return d->kh * d->kw * d->in_types; }
+static inline size_t em_children(const EmDims *d) { return d->in_types * d->in_h * d->in_w; }
+/* the child capsule (index into the T x H x W grid) of entry n of patch p */
+static inline size_t em_child(const EmDims *d, size_t p, size_t n) {
+  size_t t = n % d->in_types, k = n / d->in_types;
+  size_t y = (p / d->out_w) * d->stride + k / d->kw, x = (p % d->out_w) * d->stride + k % d->kw;
+  return (t * d->in_h + y) * d->in_w + x;
+}
+/* matcaps.c: votes V = M W, one 4x4 product per patch entry and parent type.
+ * caps (B, T, H, W, 17), w (kh*kw*T, J, 4, 4), or (T, J, 4, 4) when shared
+ * -> votes (B, P, N, J, 16). coord_add: add the child's scaled position
+ * ((y + 0.5) / H, (x + 0.5) / W) to the first two entries of the vote's
+ * right-hand column (the paper's coordinate addition). */
+size_t matcaps_weight_blocks(const EmDims *d);   /* first dimension of w */
+void matcaps_votes_forward(const EmDims *d, int coord_add, const float *caps, const float *w,
+                           float *votes);
+/* gw += dL/dw; gcaps (B, T, H, W, 17): pose gradients ADDED to */
+void matcaps_votes_backward(const EmDims *d, const float *caps, const float *w,
+                            const float *gvotes, float *gw, float *gcaps);
+/* pose maps (B, 16T, H, W) + activation maps (B, T, H, W) <-> capsules
+ * (B, T, H, W, 17); pose NULL: zeros (pack) or not wanted (unpack) */
+void matcaps_pack(size_t B, size_t T, size_t HW, const float *pose, const float *act, float *caps);
+void matcaps_unpack(size_t B, size_t T, size_t HW, const float *caps, float *pose, float *act);
+/* em_route.c: EM routing in log space with gradients through every
+ * iteration. Inverse temperature of iteration t = 1..iters:
+ * final_lambda * (1 - 0.95^t); variances get var_eps. */
+typedef struct EmParams { float final_lambda, var_eps; } EmParams;
+#define EM_STATS 34   /* saved per parent and iteration: mean 16, variance 16, logit, data */
+/* floats per sample: saved assignments, saved statistics, backward scratch */
+size_t em_saved_r_floats(const EmDims *d);
+size_t em_saved_stats_floats(const EmDims *d);
+size_t em_scratch_floats(const EmDims *d);
+/* votes (B, P, N, J, 16), caps (children, for their activations), beta_a,
+ * beta_v (J) -> out (B, J, OH, OW, 17); saved_r (B, em_saved_r_floats),
+ * stats (B, em_saved_stats_floats), scratch (B, em_scratch_floats) */
+void em_route_forward(const EmDims *d, const EmParams *prm, const float *votes, const float *caps,
+                      const float *beta_a, const float *beta_v, float *out, float *saved_r,
+                      float *stats, float *scratch);
+/* gvotes overwritten; gcaps[..., 16] ADDED to (the children's activations);
+ * gbeta_a, gbeta_v (J) added to */
+void em_route_backward(const EmDims *d, const EmParams *prm, const float *votes, const float *caps,
+                       const float *beta_a, const float *beta_v, const float *gout,
+                       const float *saved_r, const float *stats, float *gvotes, float *gcaps,
+                       float *gbeta_a, float *gbeta_v, float *scratch);
+/* loss.c: spread loss, mean over the batch of sum over i != target of
+ * max(0, margin - (a_t - a_i))^2; act (B, J), labels (B) 0-based, checked */
+double spread_loss(size_t B, size_t J, const float *act, const float *labels, float margin,
+                   float *gact);
+
 #endif

@@ -72,3 +72,24 @@ double sigmoid_bce_loss(size_t B, size_t C, size_t K, const float *logits, const
     }
   return total / (double)B;
 }
+
+/* spread loss (Hinton et al. 2018, eq. 3): the target's activation must
+ * exceed every other class's by the margin */
+double spread_loss(size_t B, size_t J, const float *act, const float *labels, float margin,
+                   float *gact) {
+  double total = 0;
+  for (size_t b = 0; b < B; b++) {
+    const float *a = act + b * J;
+    size_t t = (size_t)labels[b];
+    float gt = 0;
+    for (size_t j = 0; j < J; j++) {
+      if (j == t) continue;
+      float e = margin - (a[t] - a[j]);
+      if (e <= 0) e = 0;
+      total += (double)e * e;
+      if (gact) { gact[b * J + j] = 2.0f * e / (float)B; gt -= 2.0f * e / (float)B; }
+    }
+    if (gact) gact[b * J + t] = gt;
+  }
+  return total / (double)B;
+}

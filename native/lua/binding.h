@@ -49,6 +49,7 @@ void lconv_register(lua_State *L);          /* convolution */
 void lpool_register(lua_State *L);          /* padding, max pooling, dropout */
 void lprecision_register(lua_State *L);     /* set_precision, precision */
 void lcapsules_register(lua_State *L);      /* capsule kernels */
+void lmatcaps_register(lua_State *L);       /* matrix capsules, EM routing */
 void lloss_register(lua_State *L);          /* losses */
 void loptim_register(lua_State *L);         /* Adam */
 void ldata_register(lua_State *L);          /* idx, shifts, tensor files */

@@ -86,7 +86,25 @@ static int l_sigmoid_bce_loss(lua_State *L) {
   return 2;
 }
 
+/* spread_loss(activations (B, J), labels (B), margin, ws) -> loss, grad */
+static int l_spread_loss(lua_State *L) {
+  Tensor *a = lt_check(L, 1), *labels = lt_check(L, 2);
+  lua_Number margin = luaL_checknumber(L, 3);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  lt_check_ndim(L, 1, a, 2);
+  size_t B = a->shape[0], J = a->shape[1], lshape[1] = {B};
+  luaL_argcheck(L, B > 0 && J > 1, 1, "non-empty (batch, classes) activations with 2 or more classes expected");
+  luaL_argcheck(L, margin >= 0 && margin <= 1, 3, "margin in [0, 1] expected");
+  lt_check_shape(L, 2, labels, 1, lshape);
+  check_labels(L, "spread_loss", labels, B, J);
+  Tensor *g = lws_tensor(L, 4, "grad_input", 2, a->shape);
+  lua_pushnumber(L, spread_loss(B, J, a->data, labels->data, (float)margin, g->data));
+  lws_push(L, 4, "grad_input");
+  return 2;
+}
+
 static const luaL_Reg loss_funcs[] = {
+  {"spread_loss", l_spread_loss},
   {"sigmoid_bce_loss", l_sigmoid_bce_loss},
   {"margin_loss", l_margin_loss}, {"sse_loss", l_sse_loss},
   {"cross_entropy_loss", l_cross_entropy_loss}, {NULL, NULL}};

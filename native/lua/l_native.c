@@ -168,6 +168,7 @@ int luaopen_capsrun_native(lua_State *L) {
   lpool_register(L);
   lprecision_register(L);
   lcapsules_register(L);
+  lmatcaps_register(L);
   lloss_register(L);
   loptim_register(L);
   ldata_register(L);

@@ -183,15 +183,16 @@ static void m_step_backward(const EmDims *d, const EmParams *prm, size_t t, cons
                             const float *R, const float *stats, const float *beta_v, Grads *g) {
   const size_t P = em_patches(d), N = em_entries(d), J = d->out_types;
   const float kappa = (float)(P * J) / (float)em_children(d), lambda = inverse_temperature(prm, t);
-  float *gbeta_a = g->gbeta, *gbeta_v = g->gbeta + J;
+  /* the betas' gradients sum many terms of both signs: in double */
+  double gbeta_a[EM_MAX_TYPES] = {0}, gbeta_v[EM_MAX_TYPES] = {0};
   for (size_t p = 0; p < P; p++) {
     const float *st = stats + p * J * EM_STATS;
     float gS[EM_MAX_TYPES];   /* J <= EM_MAX_TYPES is checked by the binding */
     for (size_t j = 0; j < J; j++) {
       const float *mu = st + j * EM_STATS, *var = mu + STATS_VAR, Sk = mu[STATS_S] * kappa;
       float *gvar = g->gvar + (p * J + j) * H, gcost = -lambda * g->gx[p * J + j], sumlog = 0;
-      gbeta_a[j] += lambda * g->gx[p * J + j];
-      gbeta_v[j] += gcost * Sk * (float)H;
+      gbeta_a[j] += (double)lambda * g->gx[p * J + j];
+      gbeta_v[j] += (double)gcost * Sk * (double)H;
       for (size_t h = 0; h < H; h++) {
         sumlog += beta_v[j] + 0.5f * logf(var[h]);
         gvar[h] += gcost * Sk * 0.5f / var[h];
@@ -219,6 +220,7 @@ static void m_step_backward(const EmDims *d, const EmParams *prm, size_t t, cons
       g->gcaps[c * MATCAPS_STRIDE + H] += ga;
     }
   }
+  for (size_t j = 0; j < J; j++) { g->gbeta[j] += (float)gbeta_a[j]; g->gbeta[J + j] += (float)gbeta_v[j]; }
 }
 
 /* back through the E-step after iteration t: R_next = softmax(L), with gR

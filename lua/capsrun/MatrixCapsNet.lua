@@ -60,7 +60,52 @@ function MatrixCapsNet.new(opts)
     for _, m in ipairs{self.convcaps1, self.convcaps2, self.classcaps} do m.routing_iters = n end
     self.config.routing_iters = n
   end
+  model.calibrate = MatrixCapsNet.calibrate
   return model
+end
+
+-- mean over samples, positions and pose values of log(variance)/2 of each
+-- parent type in a layer's last EM iteration: (J) numbers
+local function mean_half_log_var(layer)
+  local stats, iters, J = layer.route_ws.stats, layer.routing_iters, layer.out_types
+  local per_sample = stats:size(2)
+  local P = per_sample // (iters * J * 34)
+  local flat = stats:reshape(-1)
+  local sums = {}
+  for j = 1, J do sums[j] = 0 end
+  for b = 0, stats:size(1) - 1 do
+    local base = b * per_sample + (iters - 1) * P * J * 34
+    for p = 0, P - 1 do
+      for j = 0, J - 1 do
+        local o = base + (p * J + j) * 34
+        for h = 17, 32 do sums[j + 1] = sums[j + 1] + 0.5 * math.log(flat:get(o + h)) end
+      end
+    end
+  end
+  for j = 1, J do sums[j] = sums[j] / (stats:size(1) * P * 16) end
+  return sums
+end
+
+--- calibrate(model, images): sets beta_v of every EM layer, in order, so
+-- that on these images the cost of an average parent is zero, and beta_a
+-- to zero: at the start of training about half of the capsules of each
+-- layer are active, as the authors initialised (docs/em.md). Returns the
+-- mean activation of each layer after calibration.
+function MatrixCapsNet.calibrate(model, images)
+  local native = require "capsrun.native"
+  local means = {}
+  for _, layer in ipairs{model.convcaps1, model.convcaps2, model.classcaps} do
+    model:forward(images)
+    local m = mean_half_log_var(layer)
+    layer.beta_a:fill_(0)
+    for j = 1, layer.out_types do layer.beta_v:set(j, -m[j]) end
+  end
+  model:forward(images)
+  for k, layer in ipairs{model.convcaps1, model.convcaps2, model.classcaps} do
+    local _, act = native.matcaps_unpack(layer.output, {})
+    means[k] = act:mean()
+  end
+  return means
 end
 
 return MatrixCapsNet

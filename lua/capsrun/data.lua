@@ -1,6 +1,7 @@
 --- Datasets: finding and reading them, seeded shuffling, batching and
--- augmentation (random shifts, horizontal flips). Three formats:
---   IDX files (MNIST, Fashion-MNIST), CIFAR-10 binary batches, and image
+-- augmentation (random shifts, horizontal flips, crops). Four formats:
+--   IDX files (MNIST, Fashion-MNIST), CIFAR-10 binary batches, smallNORB's
+--   binary matrices, and image
 --   folders (DIR/train/<class>/*.png, DIR/test/<class>/*.png, as
 --   torchvision's ImageFolder reads them).
 --
@@ -39,6 +40,25 @@ data.datasets = {
       "https://www.cs.toronto.edu/~kriz/cifar.html and unpack its cifar-10-batches-bin folder there",
     classes = 10,
   },
+}
+
+-- smallNORB (LeCun et al. 2004): 5 categories of toys under 18 azimuths, 9
+-- elevations and 6 lightings; 24,300 stereo pairs of 96x96 per split
+local NORB_TRAIN, NORB_TEST = "smallnorb-5x46789x9x18x6x2x96x96-training-",
+  "smallnorb-5x01235x9x18x6x2x96x96-testing-"
+data.datasets.smallnorb = {
+  format = "norb",
+  files = {train = {NORB_TRAIN .. "dat.mat", NORB_TRAIN .. "cat.mat"},
+           test = {NORB_TEST .. "dat.mat", NORB_TEST .. "cat.mat"}},
+  system_dirs = {},
+  how_to_get = "download the four smallNORB *-dat.mat.gz and *-cat.mat.gz files from " ..
+    "https://cs.nyu.edu/~yann/data/norb-v1.0-small/ into one of these folders",
+  classes = 5,
+  class_names = {"animal", "human", "airplane", "truck", "car"},
+  -- Hinton et al. (2018): downsampled to 48x48, standardised per image;
+  -- random 32x32 crops with brightness and contrast in training, the
+  -- central crop at test (data.batches)
+  side = 48, crop = 32,
 }
 
 local MNIST_NAMES = {}
@@ -142,6 +162,19 @@ local function load_cifar(dir, names, opts, classes)
   return a, b, read
 end
 
+-- the left camera's images at 48x48, standardised, and their categories
+local function load_norb(dir, names, opts, info)
+  local ipath, lpath = locate(dir, names[1]), locate(dir, names[2])
+  local images = native.read_norb_images(ipath, info.side, 1)
+  local labels = native.read_norb_labels(lpath, info.classes)
+  if labels:size(1) ~= images:size(1) then
+    error(("data.load: %s holds %d labels for %d images in %s"):format(lpath, labels:size(1), images:size(1), ipath), 0)
+  end
+  local read = images:numel()
+  local a, b = limited(images, labels, opts.limit)
+  return native.standardize_(a), b, read
+end
+
 -- class names from CIFAR-10's batches.meta.txt (one per line), when there
 local function cifar_names(dir, classes)
   local f = io.open(dir .. "/batches.meta.txt", "r")
@@ -175,6 +208,9 @@ function data.load(dataset, split, opts)
   if info.format == "cifar" then
     images, labels, read = load_cifar(dir, info.files[split], opts, info.classes)
     classes, names = info.classes, cifar_names(dir, info.classes)
+  elseif info.format == "norb" then
+    images, labels, read = load_norb(dir, info.files[split], opts, info)
+    classes, names = info.classes, info.class_names
   else
     images, labels, read = load_idx(dir, info.files[split], opts)
     classes = math.max(10, math.floor(labels:max()) + 1)
@@ -182,17 +218,30 @@ function data.load(dataset, split, opts)
   end
   if opts.resize then images = native.resize_bilinear(images, opts.resize[1], opts.resize[2]) end
   return {images = images, labels = labels, n = images:size(1), classes = classes,
-    class_names = names, dir = dir, name = dataset, split = split,
+    class_names = names, dir = dir, name = dataset, split = split, crop = info.crop,
     read_values = read + images:numel()}   -- the whole file was read, then the kept part copied
 end
+
+--- input_shape(set) -> {c, h, w} of the images a model sees: the crop
+-- size where the set is cropped (smallNORB), else the stored size
+function data.input_shape(set)
+  local c, h, w = set.images:size(2), set.images:size(3), set.images:size(4)
+  if set.crop then h, w = set.crop, set.crop end
+  return {c, h, w}
+end
+
+-- smallNORB's jitter, on standardised images (docs/em.md)
+data.NORB_BRIGHTNESS, data.NORB_CONTRAST = 0.25, {0.5, 1.5}
 
 --- batches(set, batch_size, opts) -> iterator of (images, labels, count)
 -- opts.gen: shuffle with this generator (else in order); opts.order: use
 -- this order (0-based indices) instead; opts.start: skip that many images of
 -- it (resuming mid-epoch); opts.shift: random shifts of up to this many
 -- pixels (zero padding); opts.flip: mirror half of the images left to right
--- (needs gen). The yielded tensors are reused between iterations: copy them
--- to keep them.
+-- (needs gen). A set with a crop size (smallNORB) yields crops: with gen a
+-- random window and random brightness and contrast per image (training),
+-- without it the central window (evaluation). The yielded tensors are
+-- reused between iterations: copy them to keep them.
 function data.batches(set, batch_size, opts)
   opts = opts or {}
   if math.type(batch_size) ~= "integer" or batch_size < 1 then
@@ -216,6 +265,13 @@ function data.batches(set, batch_size, opts)
     end
     if opts.flip then
       native.random_flip_(bufs.images, opts.gen or error("data.batches: flip needs gen"))
+    end
+    if set.crop then
+      bufs.crops = native.crop(bufs.images, set.crop, opts.gen, bufs.crops)
+      if opts.gen then
+        native.jitter_(bufs.crops, opts.gen, data.NORB_BRIGHTNESS, data.NORB_CONTRAST[1], data.NORB_CONTRAST[2])
+      end
+      return bufs.crops, bufs.labels, count
     end
     return bufs.images, bufs.labels, count
   end

@@ -15,8 +15,8 @@ function experiment.options(defaults, extra)
   local spec = {
     {"data", "string", nil, "folder holding the dataset's files, or an image folder (DIR/train/<class>/*.png, "
       .. "DIR/test/<class>/*.png); else $CAPSRUN_DATA/<dataset>, ./data/<dataset>"},
-    {"dataset", "string", "mnist", "mnist, fashion or cifar10 (an image folder is recognised by itself)",
-      choices = {"mnist", "fashion", "cifar10"}},
+    {"dataset", "string", "mnist", "mnist, fashion, cifar10 or smallnorb (an image folder is recognised by itself)",
+      choices = {"mnist", "fashion", "cifar10", "smallnorb"}},
     {"resize", "string", nil, "bring every image to HxW (bilinear), e.g. 28x28"},
     {"epochs", "int", defaults.epochs or 2, "training epochs", min = 0},
     {"batch", "int", 32, "batch size (32: best accuracy per hour, see docs/results.md)", min = 1},
@@ -26,7 +26,7 @@ function experiment.options(defaults, extra)
       .. "99.3%, docs/performance.md); exp: x lr-decay per epoch, as the paper",
       choices = {"exp", "onecycle"}},
     {"warmup", "number", 0.05, "onecycle: fraction of the steps spent warming up"},
-    {"routing-iters", "int", 3, "dynamic routing iterations", min = 1},
+    {"routing-iters", "int", 3, "routing iterations (dynamic, or EM with --model em)", min = 1},
     {"shift", "int", 2, "random shifts of up to this many pixels (0: none)", min = 0},
     {"flip", "flag", false, "mirror half of the training images left to right (CIFAR-10 setting)"},
     {"limit", "int", nil, "use only the first N training and N/6 test images", min = 1},
@@ -62,7 +62,7 @@ end
 -- it at opts.batch fits in memory (else fail with what to change); extra as
 -- memory.estimate takes it (decoder_pixels, data_values)
 function experiment.capsnet(opts, set, gen, extra)
-  local cfg = {input = {set.images:size(2), set.images:size(3), set.images:size(4)}, classes = set.classes,
+  local cfg = {input = data.input_shape(set), classes = set.classes,
     conv_channels = opts.conv_channels, conv_kernel = opts.conv_kernel, primary_types = opts.primary_types,
     primary_dim = opts.primary_dim, primary_kernel = opts.primary_kernel, primary_stride = opts.primary_stride,
     digit_dim = opts.digit_dim, routing_iters = opts.routing_iters, gen = gen}
@@ -71,6 +71,27 @@ function experiment.capsnet(opts, set, gen, extra)
   if not ok then experiment.fail(1, plain(total)) end
   experiment.say(("training memory estimate: %.0f MiB at batch %d"):format(total / 2 ^ 20, opts.batch))
   return experiment.try(nil, require("capsrun.CapsNet").new, cfg)
+end
+
+--- matrix_capsnet(opts, set, gen) -> MatrixCapsNet shaped by the data and
+-- opts.em_sizes ("A,B,C,D"), opts.routing_iters; fails with exit 2 on a
+-- malformed --em-sizes and exit 1 on images too small for the model
+function experiment.matrix_capsnet(opts, set, gen)
+  local sizes = {}
+  for v in (opts.em_sizes or "64,8,16,16"):gmatch("[^,]+") do sizes[#sizes + 1] = math.tointeger(tonumber(v)) end
+  if #sizes ~= 4 or not (sizes[1] and sizes[2] and sizes[3] and sizes[4]) or
+     math.min(table.unpack(sizes)) < 1 or math.max(table.unpack(sizes)) > 256 then
+    experiment.fail(2, ("--em-sizes: four integers A,B,C,D in [1, 256] expected, got '%s'"):format(
+      tostring(opts.em_sizes)))
+  end
+  local model = experiment.try(nil, require("capsrun.MatrixCapsNet").new, {input = data.input_shape(set),
+    classes = set.classes, A = sizes[1], B = sizes[2], C = sizes[3],
+    D = sizes[4], routing_iters = opts.routing_iters, gen = gen})
+  -- half of the capsules active at the start (a resumed run then loads its own betas)
+  local acts = model:calibrate((data.batches(set, math.min(set.n, opts.batch))()))
+  experiment.say(("EM betas calibrated on %d images: mean activations %.2f, %.2f, %.2f"):format(
+    math.min(set.n, opts.batch), acts[1], acts[2], acts[3]))
+  return model
 end
 
 -- options that a resumed run takes from its command line, not its checkpoint

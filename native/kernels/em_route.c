@@ -114,21 +114,31 @@ static void softmax_by_child(const EmDims *d, float *L, float *group) {
     }
 }
 
-/* E-step after iteration t: stats -> the next assignments R (P, N, J) */
+/* E-step after iteration t: stats -> the next assignments R (P, N, J).
+ * What depends only on the parent (log activation, log normaliser, 1/var)
+ * is computed once per parent, not once per vote. */
 static void e_step(const EmDims *d, const Sample *s, const float *stats, float *R, float *group) {
   const size_t P = em_patches(d), N = em_entries(d), J = d->out_types;
+  float base[EM_MAX_TYPES], iv[EM_MAX_TYPES * H];
   for (size_t p = 0; p < P; p++) {
     const float *st = stats + p * J * EM_STATS;
+    for (size_t j = 0; j < J; j++) {
+      const float *var = st + j * EM_STATS + STATS_VAR;
+      float l = log_sigmoidf(st[j * EM_STATS + STATS_X]);
+      for (size_t h = 0; h < H; h++) {
+        l -= 0.5f * logf(6.28318530718f * var[h]);
+        iv[j * H + h] = 1.0f / var[h];
+      }
+      base[j] = l;
+    }
     for (size_t n = 0; n < N; n++) {
       const float *v = s->votes + (p * N + n) * J * H;
       for (size_t j = 0; j < J; j++) {
-        const float *mu = st + j * EM_STATS, *var = mu + STATS_VAR;
-        float l = log_sigmoidf(mu[STATS_X]);
-        for (size_t h = 0; h < H; h++) {
-          float e = v[j * H + h] - mu[h];
-          l -= 0.5f * (e * e / var[h] + logf(6.28318530718f * var[h]));
-        }
-        R[(p * N + n) * J + j] = l;
+        const float *mu = st + j * EM_STATS, *ivj = iv + j * H, *vj = v + j * H;
+        float q = 0;
+#pragma omp simd reduction(+ : q)
+        for (size_t h = 0; h < H; h++) { float e = vj[h] - mu[h]; q += e * e * ivj[h]; }
+        R[(p * N + n) * J + j] = base[j] - 0.5f * q;
       }
     }
   }
@@ -237,24 +247,32 @@ static void e_step_backward(const EmDims *d, const Sample *s, const float *R_nex
   memset(g->gmu, 0, P * J * H * sizeof(float));
   memset(g->gvar, 0, P * J * H * sizeof(float));
   memset(g->gx, 0, P * J * sizeof(float));
-  for (size_t p = 0; p < P; p++)
+  float dlog[EM_MAX_TYPES], iv[EM_MAX_TYPES * H];
+  for (size_t p = 0; p < P; p++) {
+    for (size_t j = 0; j < J; j++) {
+      const float *mu = stats + (p * J + j) * EM_STATS;
+      dlog[j] = 1.0f - sigmoidf(mu[STATS_X]);     /* d log sigmoid(x) / dx */
+      for (size_t h = 0; h < H; h++) iv[j * H + h] = 1.0f / mu[STATS_VAR + h];
+    }
     for (size_t n = 0; n < N; n++) {
       size_t e = p * N + n, c = em_child(d, p, n);
       const float *v = s->votes + e * J * H;
       float *gv = g->gvotes + e * J * H;
       for (size_t j = 0; j < J; j++) {
-        const float *mu = stats + (p * J + j) * EM_STATS, *var = mu + STATS_VAR;
-        float gL = R_next[e * J + j] * (g->gR[e * J + j] - gdot[c]);
-        float *gmu = g->gmu + (p * J + j) * H, *gvar = g->gvar + (p * J + j) * H;
-        g->gx[p * J + j] += gL * (1.0f - sigmoidf(mu[STATS_X]));
+        const float *mu = stats + (p * J + j) * EM_STATS, *ivj = iv + j * H, *vj = v + j * H;
+        const float gL = R_next[e * J + j] * (g->gR[e * J + j] - gdot[c]);
+        float *gmu = g->gmu + (p * J + j) * H, *gvar = g->gvar + (p * J + j) * H, *gvj = gv + j * H;
+        g->gx[p * J + j] += gL * dlog[j];
+#pragma omp simd
         for (size_t h = 0; h < H; h++) {
-          float e_h = v[j * H + h] - mu[h], q = e_h / var[h];
+          float q = (vj[h] - mu[h]) * ivj[h];
           gmu[h] += gL * q;
-          gvar[h] += gL * 0.5f * (q * q - 1.0f / var[h]);
-          gv[j * H + h] -= gL * q;
+          gvar[h] += gL * 0.5f * (q * q - ivj[h]);
+          gvj[h] -= gL * q;
         }
       }
     }
+  }
 }
 
 void em_route_backward(const EmDims *d, const EmParams *prm, const float *votes, const float *caps,

@@ -104,6 +104,15 @@ void resize_bilinear(size_t planes, size_t H, size_t W, const float *in, size_t 
 void affine_warp(size_t planes, size_t h, size_t w, const float *in, size_t oh, size_t ow,
                  const float *m, float *out);
 
+/* augment.c: n images of `size` values each: zero mean and unit variance
+ * per image (the deviation floored at 1/sqrt(size)); crops of size x size
+ * from (B, C, H, W) at offsets (B, 2: y, x), or the centre when offsets is
+ * NULL; (x - mean) * contrast[i] + mean + brightness[i] per image */
+void standardize_images(size_t n, size_t size, float *x);
+void crop_images(size_t B, size_t C, size_t H, size_t W, const float *in, size_t size,
+                 const size_t *offsets, float *out);
+void jitter_images(size_t n, size_t size, const float *brightness, const float *contrast, float *x);
+
 /* dropout.c: inverted dropout of n values with drop probability p in [0, 1);
  * mask (n) keeps 0 or 1/(1-p) for backward */
 void dropout_forward(size_t n, float p, Rng *rng, const float *in, float *out, float *mask);

@@ -53,6 +53,7 @@ void lmatcaps_register(lua_State *L);       /* matrix capsules, EM routing */
 void lloss_register(lua_State *L);          /* losses */
 void loptim_register(lua_State *L);         /* Adam */
 void ldata_register(lua_State *L);          /* idx, shifts, tensor files */
+void lnorb_register(lua_State *L);          /* smallNORB files */
 void lnet_register(lua_State *L);           /* download, sha256 */
 void limage_register(lua_State *L);         /* PNG grids */
 void lplot_register(lua_State *L);          /* curves through cairo */

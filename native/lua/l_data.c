@@ -184,6 +184,59 @@ static int l_read_cifar(lua_State *L) {
   return 2;
 }
 
+/* standardize_(images (n, ...)): zero mean, unit variance per image, in place */
+static int l_standardize(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  luaL_argcheck(L, t->ndim >= 2 && t->numel > 0, 1, "non-empty images (n, ...) expected");
+  standardize_images(t->shape[0], t->numel / t->shape[0], t->data);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* crop(images (B, C, H, W), size [, gen [, out]]) -> (B, C, size, size):
+ * a random window per image with gen, else the centre; out is reused when
+ * it owns enough memory */
+static int l_crop(lua_State *L) {
+  lua_settop(L, 4);   /* scratch pushed below must not take the place of `out` */
+  Tensor *t = lt_check(L, 1);
+  lt_check_ndim(L, 1, t, 4);
+  size_t B = t->shape[0], C = t->shape[1], H = t->shape[2], W = t->shape[3];
+  size_t size = lt_check_size(L, 2, 1, (lua_Integer)(H < W ? H : W));
+  Rng *r = lua_isnoneornil(L, 3) ? NULL : lrng_check(L, 3);
+  size_t *offsets = NULL;
+  if (r) {
+    offsets = (size_t *)lua_newuserdatauv(L, (B ? 2 * B : 1) * sizeof(size_t), 0);
+    for (size_t b = 0; b < B; b++) {
+      offsets[2 * b] = (size_t)rng_below(r, H - size + 1);
+      offsets[2 * b + 1] = (size_t)rng_below(r, W - size + 1);
+    }
+  }
+  size_t shape[4] = {B, C, size, size};
+  Tensor *out = lt_push_reuse(L, lua_isnoneornil(L, 4) ? 0 : 4, 4, shape);
+  crop_images(B, C, H, W, t->data, size, offsets, out->data);
+  return 1;
+}
+
+/* jitter_(images (n, ...), gen, brightness, contrast_lo, contrast_hi): per
+ * image, contrast c ~ U(lo, hi) about its mean, then brightness b ~ U(-b, b) */
+static int l_jitter(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  Rng *r = lrng_check(L, 2);
+  lua_Number bright = luaL_checknumber(L, 3), lo = luaL_checknumber(L, 4), hi = luaL_checknumber(L, 5);
+  luaL_argcheck(L, t->ndim >= 2 && t->numel > 0, 1, "non-empty images (n, ...) expected");
+  luaL_argcheck(L, bright >= 0, 3, "non-negative brightness range expected");
+  luaL_argcheck(L, lo > 0 && hi >= lo, 5, "contrast range 0 < lo <= hi expected");
+  size_t n = t->shape[0];
+  float *b = (float *)lua_newuserdatauv(L, 2 * n * sizeof(float), 0), *c = b + n;
+  for (size_t i = 0; i < n; i++) {
+    b[i] = (float)((2 * rng_uniform(r) - 1) * bright);
+    c[i] = (float)(lo + rng_uniform(r) * (hi - lo));
+  }
+  jitter_images(n, t->numel / n, b, c, t->data);
+  lua_settop(L, 1);
+  return 1;
+}
+
 /* crc32(string) -> the zlib CRC-32 of the bytes */
 static int l_crc32(lua_State *L) {
   size_t len;
@@ -195,7 +248,7 @@ static int l_crc32(lua_State *L) {
 static const luaL_Reg data_funcs[] = {
   {"crc32", l_crc32},
   {"read_idx", l_read_idx}, {"random_shift_", l_random_shift}, {"random_flip_", l_random_flip},
-  {"read_cifar", l_read_cifar},
+  {"read_cifar", l_read_cifar}, {"standardize_", l_standardize}, {"crop", l_crop}, {"jitter_", l_jitter},
   {"save_tensors", l_save_tensors}, {"load_tensors", l_load_tensors}, {NULL, NULL}};
 
 void ldata_register(lua_State *L) { luaL_setfuncs(L, data_funcs, 0); }

@@ -172,6 +172,7 @@ int luaopen_capsrun_native(lua_State *L) {
   lloss_register(L);
   loptim_register(L);
   ldata_register(L);
+  lnorb_register(L);
   lnet_register(L);
   limage_register(L);
   lplot_register(L);

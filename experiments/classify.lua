@@ -7,13 +7,15 @@
 --   capsrun experiments/classify.lua
 --   capsrun experiments/classify.lua --limit 2000 --epochs 1 --routing-iters 1
 --   capsrun experiments/classify.lua --model cnn --checkpoint runs/cnn/ck   (about 6x CapsNet's arithmetic)
---   capsrun experiments/classify.lua --model em --em-sizes 64,8,16,16 --routing-iters 2
+--   capsrun experiments/classify.lua --model em --em-sizes 64,8,16,16 --em-iters 2
 local capsrun = require "capsrun"
 local experiment = require "capsrun.experiment"
 
 local extra = experiment.capsnet_options()
 extra[#extra + 1] = {"model", "string", "capsnet", "capsnet (dynamic routing), cnn (the paper's baseline) or "
   .. "em (matrix capsules with EM routing)", choices = {"capsnet", "cnn", "em"}}
+extra[#extra + 1] = {"em-iters", "int", 2, "em: EM routing iterations (3, the paper's, trains erratically: docs/em.md)",
+  min = 1}
 extra[#extra + 1] = {"em-sizes", "string", "64,8,16,16", "em: A,B,C,D (conv channels, primary, convcaps1 and "
   .. "convcaps2 types); 64,8,16,16 is the paper's small model, 32,32,32,32 its large one"}
 extra[#extra + 1] = {"dropout", "number", 0.5, "cnn: dropout before the last layer"}
@@ -45,7 +47,8 @@ local MODEL_NAMES = {cnn = "CNN baseline", capsnet = "CapsNet", em = "MatrixCaps
   opts.em_sizes .. ")"}
 say(("%s: %d parameters, %s, batch %d, %d threads x %d ranks, seed %d"):format(
   MODEL_NAMES[opts.model], model:num_parameters(),
-  opts.model == "cnn" and ("dropout " .. opts.dropout) or (opts.routing_iters .. " routing iterations"),
+  opts.model == "cnn" and ("dropout " .. opts.dropout) or
+    ((opts.model == "em" and opts.em_iters or opts.routing_iters) .. " routing iterations"),
   opts.batch, capsrun.get_threads(), capsrun.dist.size(), opts.seed))
 
 experiment.train(clf, optimizer, train_set, test_set, gen, opts)

@@ -110,6 +110,25 @@ describe("EM routing", function()
     end
   end)
 
+  it("with detached assignments, differs from the full gradient exactly when there is an E-step", function()
+    local function grads(iters, detach)
+      local m = layer(capsrun.ConvCaps.new(2, 3, 3, 1, iters, T.generator(1)))
+      m.detach_assignments = detach
+      local x = grid(T.generator(2), 2, 2, 4, 4)
+      m:zero_grad()
+      local out = m:forward(x)
+      local gin = m:backward(x, out:clone():uniform_(T.generator(3), -1, 1)):clone()
+      return gin, m.grad_weight:clone()
+    end
+    local a_in, a_w = grads(1, false)
+    local b_in, b_w = grads(1, true)
+    assert.equal(0, (a_in - b_in):norm()); assert.equal(0, (a_w - b_w):norm())
+    local c_in, c_w = grads(3, false)
+    local d_in, d_w = grads(3, true)
+    assert.is_true((c_in - d_in):norm() > 1e-3 * c_in:norm())
+    assert.is_true((c_w - d_w):norm() > 1e-3 * c_w:norm())
+  end)
+
   it("names the function and the argument on misuse", function()
     local m = capsrun.ConvCaps.new(2, 3, 3, 1, 3, T.generator(1))
     assert.has_error(function() m:forward(T.zeros(2, 2, 4, 4)) end)

@@ -171,7 +171,7 @@ describe("smallNORB reader", function()
 
   it("trains the EM model with classify.lua --dataset smallnorb", function()
     local out = tmpdir()
-    local cmd = ("%s experiments/classify.lua --model em --em-sizes 4,2,3,3 --routing-iters 2 --dataset smallnorb "
+    local cmd = ("%s experiments/classify.lua --model em --em-sizes 4,2,3,3 --em-iters 2 --dataset smallnorb "
       .. "--data %s --epochs 1 --batch 4 --save %s/em.tensors 2>&1"):format(os.getenv("CAPSRUN_BIN") or "build/capsrun",
       dir, out)
     local p = io.popen(cmd); local text = p:read("a"); local ok = p:close()

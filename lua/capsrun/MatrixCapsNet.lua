@@ -64,30 +64,34 @@ function MatrixCapsNet.new(opts)
   return model
 end
 
--- mean over samples, positions and pose values of log(variance)/2 of each
--- parent type in a layer's last EM iteration: (J) numbers
+-- the data-weighted mean over samples and positions of sum_h log(var_h)/2
+-- of each parent type in a layer's last EM iteration, over 16: (J) numbers.
+-- Weighted by each parent's data as the cost is, so that parents with few
+-- children (whose variances are tiny) do not set the level.
 local function mean_half_log_var(layer)
   local stats, iters, J = layer.route_ws.stats, layer.routing_iters, layer.out_types
   local per_sample = stats:size(2)
   local P = per_sample // (iters * J * 34)
   local flat = stats:reshape(-1)
-  local sums = {}
-  for j = 1, J do sums[j] = 0 end
+  local sums, weights = {}, {}
+  for j = 1, J do sums[j], weights[j] = 0, 0 end
   for b = 0, stats:size(1) - 1 do
     local base = b * per_sample + (iters - 1) * P * J * 34
     for p = 0, P - 1 do
       for j = 0, J - 1 do
         local o = base + (p * J + j) * 34
-        for h = 17, 32 do sums[j + 1] = sums[j + 1] + 0.5 * math.log(flat:get(o + h)) end
+        local data, lv = flat:get(o + 34), 0
+        for h = 17, 32 do lv = lv + 0.5 * math.log(flat:get(o + h)) end
+        sums[j + 1], weights[j + 1] = sums[j + 1] + data * lv / 16, weights[j + 1] + data
       end
     end
   end
-  for j = 1, J do sums[j] = sums[j] / (stats:size(1) * P * 16) end
+  for j = 1, J do sums[j] = weights[j] > 0 and sums[j] / weights[j] or 0 end
   return sums
 end
 
 --- calibrate(model, images): sets beta_v of every EM layer, in order, so
--- that on these images the cost of an average parent is zero, and beta_a
+-- that on these images the costs of each type sum to zero, and beta_a
 -- to zero: at the start of training about half of the capsules of each
 -- layer are active, as the authors initialised (docs/em.md). Returns the
 -- mean activation of each layer after calibration.

@@ -26,7 +26,7 @@ function experiment.options(defaults, extra)
       .. "99.3%, docs/performance.md); exp: x lr-decay per epoch, as the paper",
       choices = {"exp", "onecycle"}},
     {"warmup", "number", 0.05, "onecycle: fraction of the steps spent warming up"},
-    {"routing-iters", "int", 3, "routing iterations (dynamic, or EM with --model em)", min = 1},
+    {"routing-iters", "int", 3, "dynamic routing iterations", min = 1},
     {"shift", "int", 2, "random shifts of up to this many pixels (0: none)", min = 0},
     {"flip", "flag", false, "mirror half of the training images left to right (CIFAR-10 setting)"},
     {"limit", "int", nil, "use only the first N training and N/6 test images", min = 1},
@@ -74,7 +74,7 @@ function experiment.capsnet(opts, set, gen, extra)
 end
 
 --- matrix_capsnet(opts, set, gen) -> MatrixCapsNet shaped by the data and
--- opts.em_sizes ("A,B,C,D"), opts.routing_iters; fails with exit 2 on a
+-- opts.em_sizes ("A,B,C,D"), opts.em_iters; fails with exit 2 on a
 -- malformed --em-sizes and exit 1 on images too small for the model
 function experiment.matrix_capsnet(opts, set, gen)
   local sizes = {}
@@ -86,7 +86,7 @@ function experiment.matrix_capsnet(opts, set, gen)
   end
   local model = experiment.try(nil, require("capsrun.MatrixCapsNet").new, {input = data.input_shape(set),
     classes = set.classes, A = sizes[1], B = sizes[2], C = sizes[3],
-    D = sizes[4], routing_iters = opts.routing_iters, gen = gen})
+    D = sizes[4], routing_iters = opts.em_iters or 2, gen = gen})
   -- half of the capsules active at the start (a resumed run then loads its own betas)
   local acts = model:calibrate((data.batches(set, math.min(set.n, opts.batch))()))
   experiment.say(("EM betas calibrated on %d images: mean activations %.2f, %.2f, %.2f"):format(

@@ -304,6 +304,7 @@ void em_route_backward(const EmDims *d, const EmParams *prm, const float *votes,
       }
     for (size_t t = T; t-- > 0;) {
       m_step_backward(d, prm, t, &s, s.r + t * RN, s.stats + t * SN, beta_v, &g);
+      if (prm->detach) break;
       if (t > 0) e_step_backward(d, &s, s.r + t * RN, s.stats + (t - 1) * SN, &g);
     }
   }

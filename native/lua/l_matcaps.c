@@ -94,14 +94,15 @@ static void check_betas(lua_State *L, int first, const EmDims *d) {
 }
 
 /* em_route_forward(votes, caps, beta_a, beta_v, kernel_h, kernel_w, stride, iters,
- * final_lambda, var_eps, ws) -> parents (B, J, OH, OW, 17). Saves what
+ * final_lambda, var_eps, ws [, detach]) -> parents (B, J, OH, OW, 17); with
+ * detach, backward treats the last assignments as constants. Saves what
  * backward needs in ws (assignments ws.assignments, per iteration). */
 static int l_route_forward(lua_State *L) {
   Tensor *votes = lt_check(L, 1), *caps = lt_check(L, 2);
   size_t kh, kw, stride;
   read_kernel(L, 5, &kh, &kw, &stride);
   size_t iters = lt_check_size(L, 8, 1, 100);
-  EmParams prm = {(float)luaL_checknumber(L, 9), (float)luaL_checknumber(L, 10)};
+  EmParams prm = {(float)luaL_checknumber(L, 9), (float)luaL_checknumber(L, 10), lua_toboolean(L, 12)};
   luaL_argcheck(L, prm.final_lambda > 0, 9, "positive final inverse temperature expected");
   luaL_argcheck(L, prm.var_eps > 0, 10, "positive variance epsilon expected");
   luaL_checktype(L, 11, LUA_TTABLE);
@@ -121,6 +122,7 @@ static int l_route_forward(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)iters); lua_setfield(L, 11, "iters");
   lua_pushnumber(L, prm.final_lambda); lua_setfield(L, 11, "final_lambda");
   lua_pushnumber(L, prm.var_eps); lua_setfield(L, 11, "var_eps");
+  lua_pushboolean(L, prm.detach); lua_setfield(L, 11, "detach");
   return lws_push(L, 11, "output");
 }
 
@@ -141,7 +143,10 @@ static int l_route_backward(lua_State *L) {
   size_t kh, kw, stride;
   read_kernel(L, 8, &kh, &kw, &stride);
   luaL_checktype(L, 11, LUA_TTABLE);
-  EmParams prm = {(float)saved_number(L, 11, "final_lambda"), (float)saved_number(L, 11, "var_eps")};
+  lua_getfield(L, 11, "detach");
+  int detach = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  EmParams prm = {(float)saved_number(L, 11, "final_lambda"), (float)saved_number(L, 11, "var_eps"), detach};
   size_t iters = (size_t)saved_number(L, 11, "iters");
   EmDims d;
   route_geometry(L, "em_route_backward", votes, caps, kh, kw, stride, iters, &d);

@@ -5,7 +5,7 @@
 -- accuracy on an affine test set generated from MNIST test: rotation,
 -- shear, scale and translation in affNIST's ranges (capsrun.canvas.AFFNIST;
 -- docs/results.md), seeded, resampled bilinearly in C. Run it once with
--- --model capsnet and once with --model cnn for the comparison.
+-- --model capsnet and once with --model cnn (or em) for the comparison.
 --
 --   capsrun experiments/affine.lua --model capsnet --checkpoint runs/affine/capsnet.ck
 --   capsrun experiments/affine.lua --model cnn --save runs/affine-cnn/cnn.tensors --checkpoint runs/affine-cnn/ck
@@ -17,7 +17,10 @@ local native = capsrun.native
 
 local extra = experiment.capsnet_options()
 for _, o in ipairs{
-  {"model", "string", "capsnet", "capsnet or cnn (the paper's baseline)", choices = {"capsnet", "cnn"}},
+  {"model", "string", "capsnet", "capsnet, cnn (the paper's baseline) or em (matrix capsules, EM routing)",
+    choices = {"capsnet", "cnn", "em"}},
+  {"em-iters", "int", 2, "em: EM routing iterations", min = 1},
+  {"em-sizes", "string", "64,8,16,16", "em: A,B,C,D"},
   {"dropout", "number", 0.5, "cnn: dropout before the last layer"},
   {"load", "string", nil, "start from these weights, or a checkpoint's (with --epochs 0: only measure)"},
   {"target", "number", 99.2, "stop once the expanded-MNIST test accuracy (%) reaches this"},
@@ -52,6 +55,8 @@ local affine_set = {images = affine_images, labels = mnist_test.labels, n = mnis
 local model
 if opts.model == "cnn" then
   model = capsrun.CNNBaseline.new{input = {1, 40, 40}, classes = train_set.classes, dropout = opts.dropout, gen = gen}
+elseif opts.model == "em" then
+  model = experiment.matrix_capsnet(opts, train_set, gen)
 else
   model = experiment.capsnet(opts, train_set, gen, {data_values = 2 * train_set.images:numel()})
 end

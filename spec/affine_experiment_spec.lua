@@ -4,11 +4,12 @@ local capsrun = require "capsrun"
 local H = require "spec.helpers"
 
 describe("experiments/affine.lua", function()
-  it("stops at the target and measures the affine set, for CapsNet and the CNN", function()
+  it("stops at the target and measures the affine set, for CapsNet, the CNN and the EM model", function()
     local dir = H.tmpdir()
-    for _, model in ipairs{"capsnet", "cnn"} do
+    for _, model in ipairs{"capsnet", "cnn", "em"} do
       local code, out = H.run(("experiments/affine.lua --model %s --data %s --limit 96 --epochs 3 --batch 16 " ..
-        "--routing-iters 1 --target 0 --precision f32 --conv-channels 16 --primary-types 4 --save %s/%s/m.tensors")
+        "--routing-iters 1 --target 0 --precision f32 --conv-channels 16 --primary-types 4 --em-sizes 8,4,4,4 " ..
+        "--em-iters 1 --save %s/%s/m.tensors")
         :format(model, H.mnist(), dir, model))
       assert.equal(0, code, out)
       assert.truthy(out:find("stopping after epoch 1: expanded-MNIST test accuracy reached 0.00%", 1, true), out)

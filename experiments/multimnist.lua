@@ -12,8 +12,12 @@
 -- --model cnn trains the paper's CNN baseline on the same pairs instead, with
 -- a sigmoid output per class (SigmoidBCELoss, both classes present) and the
 -- same both-correct metric on its two largest logits.
+-- Under MPI every rank draws the same pairs (same seed) and takes its shard
+-- of each batch; gradients are averaged in one allreduce per step, so 2
+-- ranks make the updates of 1 process with the same global --batch.
 --
 --   capsrun experiments/multimnist.lua --epochs 10 --checkpoint runs/multimnist/ck
+--   mpirun -np 2 capsrun experiments/multimnist.lua --epochs 10
 --   capsrun experiments/multimnist.lua --limit 6000 --train-pairs 12000 --test-pairs 2000 --epochs 1
 local capsrun = require "capsrun"
 local experiment = require "capsrun.experiment"
@@ -33,7 +37,7 @@ for _, o in ipairs{
 } do extra[#extra + 1] = o end
 local opts = experiment.parse(arg, experiment.options({save = "runs/multimnist/capsnet.tensors", epochs = 10,
   lr_schedule = "exp", lr = 1e-3}, extra), "usage: capsrun experiments/multimnist.lua [options]")
-if capsrun.dist.size() > 1 then experiment.fail(2, "multimnist: runs in one process (no MPI yet)") end
+local dist = capsrun.dist
 local gen = capsrun.manual_seed(opts.seed)
 local mnist_train, mnist_test = experiment.load_data(opts)
 local size = 36
@@ -74,9 +78,20 @@ local function reconstruct(v, labels, k, target, gv)
   return sse, recon
 end
 
-local function step(pairs)
-  model:zero_grad()
-  if decoder then decoder:zero_grad() end
+-- this rank's shard of a batch of pairs (all of it in one process)
+local function shard(pairs)
+  local n = pairs.images:size(1)
+  if dist.size() == 1 then return pairs, n, n end
+  local first, count = dist.shard(n)
+  if count == 0 then return nil, 0, n end
+  local part = {}
+  for _, k in ipairs{"images", "labels", "first", "second"} do part[k] = pairs[k]:narrow(first + 1, count) end
+  part.n = count
+  return part, count, n
+end
+
+-- forward and backward of this rank's shard; gradients into the buffers
+local function forward_backward(pairs)
   local v = model:forward(pairs.images)
   local scores = scores_of(v)
   local loss = clf.criterion:forward(scores, pairs.labels)
@@ -88,8 +103,23 @@ local function step(pairs)
     loss = loss + clf.recon_weight * (sse1 + sse2)
   end
   model:backward(pairs.images, gv)
-  optimizer:step()
   return loss, canvas.top2_correct(scores, pairs.labels)
+end
+
+local function step(pairs)
+  model:zero_grad()
+  if decoder then decoder:zero_grad() end
+  local part, count, n = shard(pairs)
+  local loss, correct = 0, 0
+  if part then loss, correct = forward_backward(part) end
+  if dist.size() > 1 then
+    for _, g in ipairs(optimizer.grads) do g:mul_(count * dist.size() / n) end   -- a shard's mean -> its share
+    dist.allreduce_grads_(optimizer.grads, "mean")
+    local t = dist.sum({loss * count / n, correct})
+    loss, correct = t[1], t[2]
+  end
+  optimizer:step()
+  return loss, correct
 end
 
 -- the fixed test pairs, made batch by batch from one seeded generator
@@ -99,18 +129,22 @@ local function evaluate(keep)
   local both, sse, done, kept = 0, 0, 0, {}
   while done < opts.test_pairs do
     local n = math.min(100, opts.test_pairs - done)
-    local pairs = canvas.multimnist(mnist_test, n, tgen)
-    local v = model:forward(pairs.images)
-    local lengths = scores_of(v)
-    both = both + canvas.top2_correct(lengths, pairs.labels)
-    if decoder then
-      local s1, r1 = reconstruct(v, pairs.labels, 1, pairs.first)
-      local s2, r2 = reconstruct(v, pairs.labels, 2, pairs.second)
-      sse = sse + (s1 + s2) * n
-      if keep and done == 0 then kept = {pairs = pairs, r1 = r1:clone(), r2 = r2:clone(), lengths = lengths:clone()} end
+    local pairs, count = shard(canvas.multimnist(mnist_test, n, tgen))   -- every rank draws, each measures its shard
+    if pairs then
+      local v = model:forward(pairs.images)
+      local lengths = scores_of(v)
+      both = both + canvas.top2_correct(lengths, pairs.labels)
+      if decoder then
+        local s1, r1 = reconstruct(v, pairs.labels, 1, pairs.first)
+        local s2, r2 = reconstruct(v, pairs.labels, 2, pairs.second)
+        sse = sse + (s1 + s2) * count
+        if keep and done == 0 then kept = {pairs = pairs, r1 = r1:clone(), r2 = r2:clone(), lengths = lengths:clone()} end
+      end
     end
     done = done + n
   end
+  local t = dist.sum({both, sse})
+  both, sse = t[1], t[2]
   model:train()
   return both / done, decoder and sse / (2 * done) / (size * size) or 0 / 0, kept
 end
@@ -120,12 +154,17 @@ if opts.resume_state then
   first = checkpoint.restore(opts.resume_state, named, optimizer, gen)
   say(("resumed from %s at epoch %d"):format(opts.checkpoint, first))
 end
+dist.broadcast_params_(optimizer.params)   -- every rank starts from rank 0's parameters
+local main = dist.is_main()
 local dir = experiment.dirname(opts.save)
-experiment.try(nil, experiment.mkdir_p, dir)
-local metrics = opts.metrics or (dir .. "/metrics.csv")
-local f = first == 1 and io.open(metrics, "w") or io.open(metrics, "a")
-if not f then experiment.fail(1, "cannot write " .. metrics) end
-if first == 1 then f:write("epoch,loss,train_both_correct,test_both_correct,test_recon_mse,seconds\n") end
+local f
+if main then
+  experiment.try(nil, experiment.mkdir_p, dir)
+  local metrics = opts.metrics or (dir .. "/metrics.csv")
+  f = first == 1 and io.open(metrics, "w") or io.open(metrics, "a")
+  if not f then experiment.fail(1, "cannot write " .. metrics) end
+  if first == 1 then f:write("epoch,loss,train_both_correct,test_both_correct,test_recon_mse,seconds\n") end
+end
 for epoch = first, opts.epochs do
   local t0, loss_sum, correct, seen = native.wallclock(), 0, 0, 0
   for b = 1, per_epoch do
@@ -140,22 +179,27 @@ for epoch = first, opts.epochs do
   say(("epoch %d  loss %.5f  train both correct %.2f%%  test both correct %.2f%% (error %.2f%%)  %s%.1f s")
     :format(epoch, loss_sum / seen, 100 * correct / seen, 100 * both, 100 * (1 - both),
     decoder and ("recon mse %.5f per pixel  "):format(mse) or "", secs))
-  f:write(("%d,%.6g,%.6g,%.6g,%.6g,%.1f\n"):format(epoch, loss_sum / seen, correct / seen, both, mse, secs))
-  f:flush()
-  if opts.checkpoint then
+  if main then
+    f:write(("%d,%.6g,%.6g,%.6g,%.6g,%.1f\n"):format(epoch, loss_sum / seen, correct / seen, both, mse, secs))
+    f:flush()
+  end
+  if opts.checkpoint and main then
     experiment.try(nil, experiment.mkdir_p, experiment.dirname(opts.checkpoint))
     experiment.try("cannot save the checkpoint", checkpoint.save, opts.checkpoint, {named = named,
       optimizer = optimizer, gen = gen, epoch = epoch + 1, done = 0, options = opts})
   end
 end
-f:close()
-experiment.try("cannot save the weights", capsrun.train.save, cnn and model or clf, opts.save,
-  {dataset = "multimnist", class_names = mnist_train.class_names})
+if main then
+  f:close()
+  experiment.try("cannot save the weights", capsrun.train.save, cnn and model or clf, opts.save,
+    {dataset = "multimnist", class_names = mnist_train.class_names})
+end
 if cnn then return end   -- the figure shows reconstructions, which the CNN has not
 
 -- the figure: merged inputs (blue) with the reconstructions of digit 1 (red)
 -- and digit 2 (green) over them; right cases first, then wrong ones
 local _, _, kept = evaluate(true)
+if not main then return end
 local right, wrong = {}, {}
 for i = 1, kept.pairs.n do
   local ok = canvas.top2_correct(native.narrow(kept.lengths, i, 1), native.narrow(kept.pairs.labels, i, 1)) == 1

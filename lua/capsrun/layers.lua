@@ -6,11 +6,13 @@ local random = require "capsrun.random"
 
 local layers = {}
 
+-- a constructor's integer argument, or an error naming the caller's caller
 local function check_int(fn, name, v, min)
   if math.type(v) ~= "integer" or v < min then
     error(("%s: %s must be an integer >= %d, got %s"):format(fn, name, min, tostring(v)), 3)
   end
 end
+layers.check_int = check_int
 
 -- PyTorch's default init: uniform in +-1/sqrt(fan_in) for weight and bias
 local function init_uniform(t, fan_in, gen)

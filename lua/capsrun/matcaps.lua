@@ -11,11 +11,7 @@ local layers = require "capsrun.layers"
 
 local matcaps = {}
 
-local function check_int(fn, name, v, min)
-  if math.type(v) ~= "integer" or v < min then
-    error(("%s: %s must be an integer >= %d, got %s"):format(fn, name, min, tostring(v)), 3)
-  end
-end
+local check_int = layers.check_int
 
 --- PrimaryMatCaps(in_channels, types [, gen]): a 1x1 convolution to a 4x4
 -- pose per type and position, and another to one sigmoid activation per

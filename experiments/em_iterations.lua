@@ -21,6 +21,7 @@ local opts = capsrun.cli.parse(arg, {
   {"final-lambda", "number", 1.0, "final inverse temperature"},
   {"w-std", "number", 0.5, "std of the transformation matrices at the start"},
   {"detach", "flag", false, "no gradient through the E-steps"},
+  {"e-temp", "number", 1.0, "scale of the E-step's Gaussian log-likelihood (1: the paper)"},
   {"limit", "int", 4000, "training images", min = 32},
   {"overfit", "flag", false, "fit one batch of 32 instead"},
   {"seed", "int", 1, "seed"},
@@ -33,6 +34,7 @@ local m = capsrun.MatrixCapsNet.new{gen = gen, routing_iters = opts.iters, var_e
 for _, l in ipairs{m.convcaps1, m.convcaps2, m.classcaps} do
   l.weight:normal_(gen, 0, opts.w_std)
   l.detach_assignments = opts.detach
+  l.e_temperature = opts.e_temp
 end
 if opts.class_iters then m.classcaps.routing_iters = opts.class_iters end
 if opts.conv_iters then m.convcaps1.routing_iters, m.convcaps2.routing_iters = opts.conv_iters, opts.conv_iters end

@@ -129,6 +129,31 @@ describe("EM routing", function()
     assert.is_true((c_w - d_w):norm() > 1e-3 * c_w:norm())
   end)
 
+  it("softens the assignments with an E-step temperature below 1, and needs an E-step to matter", function()
+    local function run(iters, tau)
+      local m = layer(capsrun.ConvCaps.new(2, 3, 3, 1, iters, T.generator(1)))
+      m.e_temperature = tau
+      local out = m:forward(grid(T.generator(2), 2, 2, 4, 4)):clone()
+      local R = m.route_ws.assignments:reshape(-1)
+      local peak = 0
+      for e = 0, R:numel() // 3 - 1 do
+        peak = math.max(peak, R:get(3 * e + 1), R:get(3 * e + 2), R:get(3 * e + 3))
+      end
+      return out, peak
+    end
+    local a = run(1, 1.0)
+    local b = run(1, 0.25)
+    assert.equal(0, (a - b):norm())
+    local c, peak_c = run(3, 1.0)
+    local d, peak_d = run(3, 0.25)
+    assert.is_true((c - d):norm() > 1e-4 * c:norm())
+    assert.is_true(peak_d < peak_c, ("peak %g with temperature 0.25, %g without"):format(peak_d, peak_c))
+    local m = capsrun.ConvCaps.new(2, 3, 3, 1, 3, T.generator(1))
+    m.e_temperature = 0
+    local ok, err = pcall(m.forward, m, grid(T.generator(2), 1, 2, 4, 4))
+    assert.is_false(ok); assert.truthy(tostring(err):find("temperature", 1, true), err)
+  end)
+
   it("names the function and the argument on misuse", function()
     local m = capsrun.ConvCaps.new(2, 3, 3, 1, 3, T.generator(1))
     assert.has_error(function() m:forward(T.zeros(2, 2, 4, 4)) end)

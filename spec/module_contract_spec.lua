@@ -62,6 +62,11 @@ local CASES = {
     caps_grid(2, 2, 4, 4)},
   {"ConvCaps (3 EM iterations)", function() return em_layer(capsrun.ConvCaps.new(2, 3, 3, 1, 3, gen())) end,
     caps_grid(2, 2, 4, 4)},
+  {"ConvCaps (3 EM iterations, E-step temperature 0.25)", function()
+      local m = em_layer(capsrun.ConvCaps.new(2, 3, 3, 1, 3, gen()))
+      m.e_temperature = 0.25
+      return m
+    end, caps_grid(2, 2, 4, 4)},
   {"ConvCaps (stride 2)", function() return em_layer(capsrun.ConvCaps.new(2, 2, 3, 2, 3, gen())) end,
     caps_grid(2, 2, 5, 5)},
   {"ConvCaps (one child per parent)", function() return em_layer(capsrun.ConvCaps.new(1, 2, 1, 1, 3, gen())) end,

@@ -63,6 +63,7 @@ local function init_routing(self, in_types, out_types, blocks, iters, opts, gen)
   self.final_lambda = opts.final_lambda or 1.0   -- the authors' 0.01 on a cost scaled by 100 (docs/em.md)
   self.var_eps = opts.var_eps or 1e-4
   self.detach_assignments = opts.detach_assignments or false   -- true: no gradient through the E-steps
+  self.e_temperature = opts.e_temperature or 1.0   -- < 1 softens the E-step (not in the paper; docs/em.md)
   self:add_parameter("weight", native.zeros(blocks, out_types, 4, 4)
     :normal_(gen or random.default(), 0, opts.init_std or 0.5))
   self:add_parameter("beta_a", native.zeros(out_types))
@@ -85,7 +86,8 @@ local function route_forward(self, input, kh, kw, stride, shared, coord_add)
   self.votes = native.matcaps_votes_forward(input, self.weight, kh, kw, stride, shared, coord_add,
     self.votes_ws)                                                   -- (b, P, N, J, 16)
   self.output = native.em_route_forward(self.votes, input, self.beta_a, self.beta_v, kh, kw, stride,
-    iters, self.final_lambda, self.var_eps, self.route_ws, self.detach_assignments)  -- (b, J, OH, OW, 17)
+    iters, self.final_lambda, self.var_eps, self.route_ws, self.detach_assignments,
+    self.e_temperature)                                              -- (b, J, OH, OW, 17)
   return self.output
 end
 
@@ -102,7 +104,8 @@ end
 -- a convolutional capsule layer: each child in a kernel x kernel patch votes
 -- for every parent type with its own 4x4 matrix per patch offset, then EM
 -- routing, where parents at neighbouring positions compete for children.
--- opts: final_lambda (1), var_eps (1e-4), init_std (0.5).
+-- opts: final_lambda (1), var_eps (1e-4), init_std (0.5), e_temperature (1),
+-- detach_assignments (false).
 -- (b, in_types, H, W, 17) -> (b, out_types, (H-k)//s+1, (W-k)//s+1, 17)
 local ConvCaps = Module.class("ConvCaps")
 matcaps.ConvCaps = ConvCaps

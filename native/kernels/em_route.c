@@ -15,7 +15,8 @@
  *   M-step  r = R a;  S = sum_n r;  mu = sum_n r V / S;
  *           var = sum_n r (V - mu)^2 / S + eps;  cost = sum_h (beta_v + log(var)/2) S kappa
  *           x = lambda (beta_a - cost);  activation = sigmoid(x)
- *   E-step  L = log sigmoid(x) - sum_h (V - mu)^2 / (2 var) - sum_h log(2 pi var) / 2
+ *   E-step  L = log sigmoid(x) - tau [sum_h (V - mu)^2 / (2 var) + sum_h log(2 pi var) / 2]
+ *           (tau = e_temp, 1 in the paper; an option for experiments)
  *           R = softmax of L over all (p, n, j) whose child is the same */
 #include <math.h>
 #include <string.h>
@@ -117,16 +118,18 @@ static void softmax_by_child(const EmDims *d, float *L, float *group) {
 /* E-step after iteration t: stats -> the next assignments R (P, N, J).
  * What depends only on the parent (log activation, log normaliser, 1/var)
  * is computed once per parent, not once per vote. */
-static void e_step(const EmDims *d, const Sample *s, const float *stats, float *R, float *group) {
+static void e_step(const EmDims *d, const EmParams *prm, const Sample *s, const float *stats, float *R,
+                   float *group) {
   const size_t P = em_patches(d), N = em_entries(d), J = d->out_types;
   float base[EM_MAX_TYPES], iv[EM_MAX_TYPES * H];
+  const float tau = prm->e_temp;
   for (size_t p = 0; p < P; p++) {
     const float *st = stats + p * J * EM_STATS;
     for (size_t j = 0; j < J; j++) {
       const float *var = st + j * EM_STATS + STATS_VAR;
       float l = log_sigmoidf(st[j * EM_STATS + STATS_X]);
       for (size_t h = 0; h < H; h++) {
-        l -= 0.5f * logf(6.28318530718f * var[h]);
+        l -= tau * 0.5f * logf(6.28318530718f * var[h]);
         iv[j * H + h] = 1.0f / var[h];
       }
       base[j] = l;
@@ -138,7 +141,7 @@ static void e_step(const EmDims *d, const Sample *s, const float *stats, float *
         float q = 0;
 #pragma omp simd reduction(+ : q)
         for (size_t h = 0; h < H; h++) { float e = vj[h] - mu[h]; q += e * e * ivj[h]; }
-        R[(p * N + n) * J + j] = base[j] - 0.5f * q;
+        R[(p * N + n) * J + j] = base[j] - tau * 0.5f * q;
       }
     }
   }
@@ -170,7 +173,7 @@ void em_route_forward(const EmDims *d, const EmParams *prm, const float *votes, 
     uniform_assignments(d, s.r, group);
     for (size_t t = 0; t < T; t++) {
       m_step(d, prm, t, &s, s.r + t * RN, beta_a, beta_v, s.stats + t * SN);
-      if (t + 1 < T) e_step(d, &s, s.stats + t * SN, s.r + (t + 1) * RN, group);
+      if (t + 1 < T) e_step(d, prm, &s, s.stats + t * SN, s.r + (t + 1) * RN, group);
     }
     const float *last = s.stats + (T - 1) * SN;
     for (size_t j = 0; j < J; j++)
@@ -235,7 +238,7 @@ static void m_step_backward(const EmDims *d, const EmParams *prm, size_t t, cons
 
 /* back through the E-step after iteration t: R_next = softmax(L), with gR
  * its gradient, to gmu, gvar, gx of iteration t (overwritten) and gvotes */
-static void e_step_backward(const EmDims *d, const Sample *s, const float *R_next,
+static void e_step_backward(const EmDims *d, const EmParams *prm, const Sample *s, const float *R_next,
                             const float *stats, Grads *g) {
   const size_t P = em_patches(d), N = em_entries(d), J = d->out_types, C = em_children(d);
   float *gdot = g->group;
@@ -248,6 +251,7 @@ static void e_step_backward(const EmDims *d, const Sample *s, const float *R_nex
   memset(g->gvar, 0, P * J * H * sizeof(float));
   memset(g->gx, 0, P * J * sizeof(float));
   float dlog[EM_MAX_TYPES], iv[EM_MAX_TYPES * H];
+  const float tau = prm->e_temp;
   for (size_t p = 0; p < P; p++) {
     for (size_t j = 0; j < J; j++) {
       const float *mu = stats + (p * J + j) * EM_STATS;
@@ -263,12 +267,13 @@ static void e_step_backward(const EmDims *d, const Sample *s, const float *R_nex
         const float gL = R_next[e * J + j] * (g->gR[e * J + j] - gdot[c]);
         float *gmu = g->gmu + (p * J + j) * H, *gvar = g->gvar + (p * J + j) * H, *gvj = gv + j * H;
         g->gx[p * J + j] += gL * dlog[j];
+        const float gLt = gL * tau;
 #pragma omp simd
         for (size_t h = 0; h < H; h++) {
           float q = (vj[h] - mu[h]) * ivj[h];
-          gmu[h] += gL * q;
-          gvar[h] += gL * 0.5f * (q * q - ivj[h]);
-          gvj[h] -= gL * q;
+          gmu[h] += gLt * q;
+          gvar[h] += gLt * 0.5f * (q * q - ivj[h]);
+          gvj[h] -= gLt * q;
         }
       }
     }
@@ -305,7 +310,7 @@ void em_route_backward(const EmDims *d, const EmParams *prm, const float *votes,
     for (size_t t = T; t-- > 0;) {
       m_step_backward(d, prm, t, &s, s.r + t * RN, s.stats + t * SN, beta_v, &g);
       if (prm->detach) break;
-      if (t > 0) e_step_backward(d, &s, s.r + t * RN, s.stats + (t - 1) * SN, &g);
+      if (t > 0) e_step_backward(d, prm, &s, s.r + t * RN, s.stats + (t - 1) * SN, &g);
     }
   }
   /* the betas' gradients summed over the batch in a fixed order */

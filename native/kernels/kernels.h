@@ -186,8 +186,9 @@ void matcaps_unpack(size_t B, size_t T, size_t HW, const float *caps, float *pos
  * iteration. Inverse temperature of iteration t = 1..iters:
  * final_lambda * (1 - 0.95^t); variances get var_eps. */
 /* detach: treat the last iteration's assignments as constants in backward
- * (gradients through the last M-step only), an option for experiments */
-typedef struct EmParams { float final_lambda, var_eps; int detach; } EmParams;
+ * (gradients through the last M-step only); e_temp scales the Gaussian
+ * log-likelihood in the E-step (1: the paper). Both options for experiments. */
+typedef struct EmParams { float final_lambda, var_eps; int detach; float e_temp; } EmParams;
 #define EM_STATS 34   /* saved per parent and iteration: mean 16, variance 16, logit, data */
 /* floats per sample: saved assignments, saved statistics, backward scratch */
 size_t em_saved_r_floats(const EmDims *d);

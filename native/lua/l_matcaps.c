@@ -94,15 +94,18 @@ static void check_betas(lua_State *L, int first, const EmDims *d) {
 }
 
 /* em_route_forward(votes, caps, beta_a, beta_v, kernel_h, kernel_w, stride, iters,
- * final_lambda, var_eps, ws [, detach]) -> parents (B, J, OH, OW, 17); with
- * detach, backward treats the last assignments as constants. Saves what
+ * final_lambda, var_eps, ws [, detach [, e_temp]]) -> parents (B, J, OH, OW, 17);
+ * with detach, backward treats the last assignments as constants; e_temp in
+ * (0, 1] scales the E-step's Gaussian log-likelihood (1: the paper). Saves what
  * backward needs in ws (assignments ws.assignments, per iteration). */
 static int l_route_forward(lua_State *L) {
   Tensor *votes = lt_check(L, 1), *caps = lt_check(L, 2);
   size_t kh, kw, stride;
   read_kernel(L, 5, &kh, &kw, &stride);
   size_t iters = lt_check_size(L, 8, 1, 100);
-  EmParams prm = {(float)luaL_checknumber(L, 9), (float)luaL_checknumber(L, 10), lua_toboolean(L, 12)};
+  EmParams prm = {(float)luaL_checknumber(L, 9), (float)luaL_checknumber(L, 10), lua_toboolean(L, 12),
+                  (float)luaL_optnumber(L, 13, 1.0)};
+  luaL_argcheck(L, prm.e_temp > 0 && prm.e_temp <= 1, 13, "E-step temperature in (0, 1] expected");
   luaL_argcheck(L, prm.final_lambda > 0, 9, "positive final inverse temperature expected");
   luaL_argcheck(L, prm.var_eps > 0, 10, "positive variance epsilon expected");
   luaL_checktype(L, 11, LUA_TTABLE);
@@ -123,6 +126,7 @@ static int l_route_forward(lua_State *L) {
   lua_pushnumber(L, prm.final_lambda); lua_setfield(L, 11, "final_lambda");
   lua_pushnumber(L, prm.var_eps); lua_setfield(L, 11, "var_eps");
   lua_pushboolean(L, prm.detach); lua_setfield(L, 11, "detach");
+  lua_pushnumber(L, prm.e_temp); lua_setfield(L, 11, "e_temp");
   return lws_push(L, 11, "output");
 }
 
@@ -146,7 +150,8 @@ static int l_route_backward(lua_State *L) {
   lua_getfield(L, 11, "detach");
   int detach = lua_toboolean(L, -1);
   lua_pop(L, 1);
-  EmParams prm = {(float)saved_number(L, 11, "final_lambda"), (float)saved_number(L, 11, "var_eps"), detach};
+  EmParams prm = {(float)saved_number(L, 11, "final_lambda"), (float)saved_number(L, 11, "var_eps"), detach,
+                  (float)saved_number(L, 11, "e_temp")};
   size_t iters = (size_t)saved_number(L, 11, "iters");
   EmDims d;
   route_geometry(L, "em_route_backward", votes, caps, kh, kw, stride, iters, &d);

@@ -9,7 +9,8 @@
 -- capsrun.matcaps.MatActivations gives the class scores (activations).
 -- Options (defaults): input {1, 28, 28}, classes 10, A 64, B 8, C 16, D 16,
 -- conv_kernel 5, conv_stride 2, routing_iters 3 (every EM layer's
--- routing_iters field may be changed later), final_lambda 1, var_eps 1e-4, gen.
+-- routing_iters field may be changed later), final_lambda 1, var_eps 1e-4,
+-- e_temperature 1 (the paper; docs/em.md), gen.
 local Sequential = require "capsrun.Sequential"
 local layers = require "capsrun.layers"
 local matcaps = require "capsrun.matcaps"
@@ -30,7 +31,8 @@ function MatrixCapsNet.config(opts)
   opts = opts or {}
   local c = {input = opts.input or {1, 28, 28}, classes = opts.classes or 10, A = opts.A or 64, B = opts.B or 8,
     C = opts.C or 16, D = opts.D or 16, conv_kernel = opts.conv_kernel or 5, conv_stride = opts.conv_stride or 2,
-    routing_iters = opts.routing_iters or 3, final_lambda = opts.final_lambda or 1.0, var_eps = opts.var_eps or 1e-4}
+    routing_iters = opts.routing_iters or 3, final_lambda = opts.final_lambda or 1.0, var_eps = opts.var_eps or 1e-4,
+    e_temperature = opts.e_temperature or 1.0}
   c.grid = {}
   for k, n in ipairs{c.input[2], c.input[3]} do
     local g1 = out_size("conv1", n, c.conv_kernel, c.conv_stride)
@@ -44,7 +46,7 @@ function MatrixCapsNet.new(opts)
   opts = opts or {}
   local gen = opts.gen or random.default()
   local c = MatrixCapsNet.config(opts)
-  local routing = {final_lambda = c.final_lambda, var_eps = c.var_eps}
+  local routing = {final_lambda = c.final_lambda, var_eps = c.var_eps, e_temperature = c.e_temperature}
   local model = Sequential.new()
   model.conv1 = layers.Conv2d.new(c.input[1], c.A, c.conv_kernel, c.conv_stride, 0, gen)
   model.conv1.need_grad_input = false   -- nothing below the first layer

@@ -74,7 +74,7 @@ function experiment.capsnet(opts, set, gen, extra)
 end
 
 --- matrix_capsnet(opts, set, gen) -> MatrixCapsNet shaped by the data and
--- opts.em_sizes ("A,B,C,D"), opts.em_iters; fails with exit 2 on a
+-- opts.em_sizes ("A,B,C,D"), opts.em_iters, opts.em_temp; fails with exit 2 on a
 -- malformed --em-sizes and exit 1 on images too small for the model
 function experiment.matrix_capsnet(opts, set, gen)
   local sizes = {}
@@ -86,7 +86,7 @@ function experiment.matrix_capsnet(opts, set, gen)
   end
   local model = experiment.try(nil, require("capsrun.MatrixCapsNet").new, {input = data.input_shape(set),
     classes = set.classes, A = sizes[1], B = sizes[2], C = sizes[3],
-    D = sizes[4], routing_iters = opts.em_iters or 2, gen = gen})
+    D = sizes[4], routing_iters = opts.em_iters or 2, e_temperature = opts.em_temp, gen = gen})
   -- half of the capsules active at the start (a resumed run then loads its own betas)
   local acts = model:calibrate((data.batches(set, math.min(set.n, opts.batch))()))
   experiment.say(("EM betas calibrated on %d images: mean activations %.2f, %.2f, %.2f"):format(

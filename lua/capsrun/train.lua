@@ -180,7 +180,7 @@ end
 
 local CONFIG_KEYS = {"classes", "conv_channels", "conv_kernel", "primary_types", "primary_dim",
   "primary_kernel", "primary_stride", "digit_dim", "routing_iters", "kernel", "dropout",
-  "A", "B", "C", "D", "conv_stride", "final_lambda", "var_eps"}
+  "A", "B", "C", "D", "conv_stride", "final_lambda", "var_eps", "e_temperature"}
 
 -- the model's configuration as text lines: what load_model needs to rebuild it
 local function config_text(model, extra)

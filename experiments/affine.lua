@@ -19,14 +19,13 @@ local extra = experiment.capsnet_options()
 for _, o in ipairs{
   {"model", "string", "capsnet", "capsnet, cnn (the paper's baseline) or em (matrix capsules, EM routing)",
     choices = {"capsnet", "cnn", "em"}},
-  {"em-iters", "int", 2, "em: EM routing iterations", min = 1},
-  {"em-sizes", "string", "64,8,16,16", "em: A,B,C,D"},
   {"dropout", "number", 0.5, "cnn: dropout before the last layer"},
   {"load", "string", nil, "start from these weights, or a checkpoint's (with --epochs 0: only measure)"},
   {"target", "number", 99.2, "stop once the expanded-MNIST test accuracy (%) reaches this"},
   {"affine-seed", "int", 2017, "seed of the affine test set (and of the expanded test set's shifts)"},
   {"figure", "string", nil, "sample affine test digits with their predictions (default: affine.png beside --save)"},
 } do extra[#extra + 1] = o end
+for _, o in ipairs(experiment.em_options()) do extra[#extra + 1] = o end
 -- at most 30 epochs, the target decides when to stop: the paper's exponential
 -- schedule, which does not depend on the run's length
 local opts = experiment.parse(arg, experiment.options({save = "runs/affine/model.tensors", epochs = 30,

@@ -14,12 +14,7 @@ local experiment = require "capsrun.experiment"
 local extra = experiment.capsnet_options()
 extra[#extra + 1] = {"model", "string", "capsnet", "capsnet (dynamic routing), cnn (the paper's baseline) or "
   .. "em (matrix capsules with EM routing)", choices = {"capsnet", "cnn", "em"}}
-extra[#extra + 1] = {"em-iters", "int", 2, "em: EM routing iterations (3, the paper's, trains erratically: docs/em.md)",
-  min = 1}
-extra[#extra + 1] = {"em-temp", "number", 1.0, "em: scale of the E-step's Gaussian log-likelihood; 1 is the paper, "
-  .. "1/16 lets 3 iterations learn (docs/em.md)"}
-extra[#extra + 1] = {"em-sizes", "string", "64,8,16,16", "em: A,B,C,D (conv channels, primary, convcaps1 and "
-  .. "convcaps2 types); 64,8,16,16 is the paper's small model, 32,32,32,32 its large one"}
+for _, o in ipairs(experiment.em_options()) do extra[#extra + 1] = o end
 extra[#extra + 1] = {"dropout", "number", 0.5, "cnn: dropout before the last layer"}
 local opts = experiment.parse(arg, experiment.options({save = "runs/classify/capsnet.tensors"}, extra),
   "usage: capsrun experiments/classify.lua [options]")

@@ -22,6 +22,15 @@ describe("experiments/classify.lua", function()
     assert.truthy(select(2, H.run("experiments/classify.lua --batch 0")):find("an integer >= 1", 1, true))
     assert.equal(2, (H.run("experiments/classify.lua --dataset cifar")))
     assert.equal(2, (H.run("experiments/classify.lua --frobnicate")))
+    -- the EM model's options, refused before any training (nothing is saved)
+    for _, bad in ipairs{"--em-sizes 64,8,16", "--em-sizes 64,8,x,16", "--em-sizes 0,8,16,16", "--em-temp 0",
+                         "--em-temp 1.5", "--em-iters 0"} do
+      local c, o = H.run(("experiments/classify.lua --model em --data %s --limit 64 --epochs 1 %s --save %s/bad.tensors")
+        :format(H.mnist(), bad, H.tmpdir()))
+      assert.equal(2, c, bad .. ": " .. o)
+      assert.truthy(o:find(bad:match("^(%-%-[%w-]+)"), 1, true), o)
+      assert.is_nil(o:find("traceback", 1, true), o)
+    end
   end)
 
   it("says where it looked when the data is missing", function()

@@ -57,6 +57,17 @@ function experiment.capsnet_options()
   }
 end
 
+--- em_options(): the options of the EM model (--model em), for every script that offers it
+function experiment.em_options()
+  return {
+    {"em-iters", "int", 2, "em: EM routing iterations (3, the paper's, trains erratically: docs/em.md)", min = 1},
+    {"em-temp", "number", 1.0, "em: scale in (0, 1] of the E-step's Gaussian log-likelihood; 1 is the paper, "
+      .. "1/16 lets 3 iterations learn (docs/em.md)"},
+    {"em-sizes", "string", "64,8,16,16", "em: A,B,C,D (conv channels, primary, convcaps1 and convcaps2 types); "
+      .. "64,8,16,16 is the paper's small model, 32,32,32,32 its large one"},
+  }
+end
+
 --- capsnet(opts, set, gen [, extra]) -> CapsNet shaped by the data (channels,
 -- size, classes) and the architecture options, after checking that training
 -- it at opts.batch fits in memory (else fail with what to change); extra as
@@ -84,9 +95,13 @@ function experiment.matrix_capsnet(opts, set, gen)
     experiment.fail(2, ("--em-sizes: four integers A,B,C,D in [1, 256] expected, got '%s'"):format(
       tostring(opts.em_sizes)))
   end
+  local temp = opts.em_temp or 1.0
+  if not (temp > 0 and temp <= 1) then
+    experiment.fail(2, ("--em-temp: a number in (0, 1] expected, got %s"):format(tostring(temp)))
+  end
   local model = experiment.try(nil, require("capsrun.MatrixCapsNet").new, {input = data.input_shape(set),
     classes = set.classes, A = sizes[1], B = sizes[2], C = sizes[3],
-    D = sizes[4], routing_iters = opts.em_iters or 2, e_temperature = opts.em_temp, gen = gen})
+    D = sizes[4], routing_iters = opts.em_iters or 2, e_temperature = temp, gen = gen})
   -- half of the capsules active at the start (a resumed run then loads its own betas)
   local acts = model:calibrate((data.batches(set, math.min(set.n, opts.batch))()))
   experiment.say(("EM betas calibrated on %d images: mean activations %.2f, %.2f, %.2f"):format(

@@ -36,14 +36,17 @@ static float log_sigmoidf(float x) { return fminf(x, 0.0f) - log1pf(expf(-fabsf(
 
 size_t em_saved_r_floats(const EmDims *d) { return d->iters * em_patches(d) * em_entries(d) * d->out_types; }
 size_t em_saved_stats_floats(const EmDims *d) { return d->iters * em_patches(d) * d->out_types * EM_STATS; }
-size_t em_scratch_floats(const EmDims *d) {
-  size_t P = em_patches(d), J = d->out_types;
-  return P * em_entries(d) * J + P * J * (2 * H + 1) + em_children(d) * 2 + 2 * J;
+/* where a sample's betas' gradients (2 J) sit in its scratch: after gR (P N J),
+ * gmu and gvar (P J 16 each), gx (P J) and the per-child group (2 C) */
+static size_t betas_grad_offset(const EmDims *d) {
+  const size_t P = em_patches(d), J = d->out_types;
+  return P * em_entries(d) * J + P * J * (2 * H + 1) + 2 * em_children(d);
 }
 
-typedef struct Sample {   /* one sample's slices of every buffer */
+size_t em_scratch_floats(const EmDims *d) { return betas_grad_offset(d) + 2 * d->out_types; }
+
+typedef struct Sample {   /* one sample's votes and children */
   const float *votes, *caps;
-  float *r, *stats;
 } Sample;
 
 static float child_act(const EmDims *d, const Sample *s, size_t p, size_t n) {
@@ -167,15 +170,15 @@ void em_route_forward(const EmDims *d, const EmParams *prm, const float *votes, 
 #pragma omp parallel for schedule(static)
   for (long bl = 0; bl < (long)d->batch; bl++) {
     size_t b = (size_t)bl;
-    Sample s = {votes + b * RN * H, caps + b * em_children(d) * MATCAPS_STRIDE,
-                saved_r + b * em_saved_r_floats(d), stats + b * em_saved_stats_floats(d)};
+    Sample s = {votes + b * RN * H, caps + b * em_children(d) * MATCAPS_STRIDE};
+    float *r = saved_r + b * em_saved_r_floats(d), *st = stats + b * em_saved_stats_floats(d);
     float *group = scratch + b * em_scratch_floats(d);
-    uniform_assignments(d, s.r, group);
+    uniform_assignments(d, r, group);
     for (size_t t = 0; t < T; t++) {
-      m_step(d, prm, t, &s, s.r + t * RN, beta_a, beta_v, s.stats + t * SN);
-      if (t + 1 < T) e_step(d, prm, &s, s.stats + t * SN, s.r + (t + 1) * RN, group);
+      m_step(d, prm, t, &s, r + t * RN, beta_a, beta_v, st + t * SN);
+      if (t + 1 < T) e_step(d, prm, &s, st + t * SN, r + (t + 1) * RN, group);
     }
-    const float *last = s.stats + (T - 1) * SN;
+    const float *last = st + (T - 1) * SN;
     for (size_t j = 0; j < J; j++)
       for (size_t p = 0; p < P; p++) {
         const float *st = last + (p * J + j) * EM_STATS;
@@ -290,15 +293,14 @@ void em_route_backward(const EmDims *d, const EmParams *prm, const float *votes,
 #pragma omp parallel for schedule(static)
   for (long bl = 0; bl < (long)d->batch; bl++) {
     size_t b = (size_t)bl;
-    Sample s = {votes + b * RN * H, caps + b * C * MATCAPS_STRIDE,
-                (float *)saved_r + b * em_saved_r_floats(d), (float *)stats + b * em_saved_stats_floats(d)};
+    Sample s = {votes + b * RN * H, caps + b * C * MATCAPS_STRIDE};
+    const float *r = saved_r + b * em_saved_r_floats(d), *st = stats + b * em_saved_stats_floats(d);
     float *sc = scratch + b * em_scratch_floats(d);
     Grads g = {gvotes + b * RN * H, gcaps + b * C * MATCAPS_STRIDE, sc, sc + RN, sc + RN + P * J * H,
-               sc + RN + 2 * P * J * H, sc + RN + P * J * (2 * H + 1),
-               sc + RN + P * J * (2 * H + 1) + 2 * C};
+               sc + RN + 2 * P * J * H, sc + RN + P * J * (2 * H + 1), sc + betas_grad_offset(d)};
     memset(g.gvotes, 0, RN * H * sizeof(float));
     memset(g.gbeta, 0, 2 * J * sizeof(float));
-    const float *last = s.stats + (T - 1) * SN;
+    const float *last = st + (T - 1) * SN;
     for (size_t j = 0; j < J; j++)
       for (size_t p = 0; p < P; p++) {
         const float *go = gout + ((b * J + j) * P + p) * MATCAPS_STRIDE;
@@ -308,14 +310,14 @@ void em_route_backward(const EmDims *d, const EmParams *prm, const float *votes,
         g.gx[p * J + j] = go[H] * a * (1.0f - a);
       }
     for (size_t t = T; t-- > 0;) {
-      m_step_backward(d, prm, t, &s, s.r + t * RN, s.stats + t * SN, beta_v, &g);
+      m_step_backward(d, prm, t, &s, r + t * RN, st + t * SN, beta_v, &g);
       if (prm->detach) break;
-      if (t > 0) e_step_backward(d, prm, &s, s.r + t * RN, s.stats + (t - 1) * SN, &g);
+      if (t > 0) e_step_backward(d, prm, &s, r + t * RN, st + (t - 1) * SN, &g);
     }
   }
   /* the betas' gradients summed over the batch in a fixed order */
   for (size_t b = 0; b < d->batch; b++) {
-    const float *gb = scratch + b * em_scratch_floats(d) + RN + P * J * (2 * H + 1) + 2 * C;
+    const float *gb = scratch + b * em_scratch_floats(d) + betas_grad_offset(d);
     for (size_t j = 0; j < J; j++) { gbeta_a[j] += gb[j]; gbeta_v[j] += gb[J + j]; }
   }
 }

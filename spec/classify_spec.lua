@@ -24,7 +24,7 @@ describe("experiments/classify.lua", function()
     assert.equal(2, (H.run("experiments/classify.lua --frobnicate")))
     -- the EM model's options, refused before any training (nothing is saved)
     for _, bad in ipairs{"--em-sizes 64,8,16", "--em-sizes 64,8,x,16", "--em-sizes 0,8,16,16", "--em-temp 0",
-                         "--em-temp 1.5", "--em-iters 0"} do
+                         "--em-temp 1.5", "--em-iters 0", "--em-temp-final 0", "--em-temp-final 2"} do
       local c, o = H.run(("experiments/classify.lua --model em --data %s --limit 64 --epochs 1 %s --save %s/bad.tensors")
         :format(H.mnist(), bad, H.tmpdir()))
       assert.equal(2, c, bad .. ": " .. o)

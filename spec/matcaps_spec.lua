@@ -205,6 +205,48 @@ describe("MatrixCapsNet", function()
     assert.has_error(function() capsrun.MatrixCapsNet.new{input = {1, 12, 12}} end)
   end)
 
+  it("anneals the E-step temperature over the first half of training, and loads at the final one", function()
+    local gen = T.generator(5)
+    local m = capsrun.MatrixCapsNet.new{A = 4, B = 2, C = 2, D = 2, routing_iters = 3, gen = gen,
+      e_temperature = 1 / 16, e_temperature_final = 1}
+    local function temps()
+      return {m.convcaps1.e_temperature, m.convcaps2.e_temperature, m.classcaps.e_temperature}
+    end
+    assert.same({1 / 16, 1 / 16, 1 / 16}, temps())
+    m:set_progress(0.5)   -- geometric: halfway between 1/16 and 1 is 1/4
+    for _, t in ipairs(temps()) do assert.near(0.25, t, 1e-12) end
+    -- train.step: step k of 4 anneals with f = (k - 1) / 2, so the third step routes at 1
+    local clf = capsrun.train.classifier(m)
+    local params, grads = m:parameters()
+    local opt = capsrun.optim.Adam.new(params, grads, {lr = 1e-3, total_steps = 4})
+    local x, y = T.zeros(4, 1, 28, 28):uniform_(gen), T.new{1, 2, 3, 4}
+    m:set_progress(0)
+    capsrun.train.step(clf, opt, x, y)
+    assert.near(1 / 16, m.classcaps.e_temperature, 1e-12)
+    capsrun.train.step(clf, opt, x, y)
+    assert.near(0.25, m.classcaps.e_temperature, 1e-12)
+    capsrun.train.step(clf, opt, x, y)
+    assert.same({1, 1, 1}, temps())
+    -- saved and loaded: the configuration keeps both ends, the layers route at the final one
+    local path = os.tmpname()
+    m:set_progress(0)
+    capsrun.train.save(m, path)
+    local back, _, c = capsrun.train.load_model(path)
+    os.remove(path)
+    assert.equal(1 / 16, c.e_temperature)
+    assert.equal(1, c.e_temperature_final)
+    assert.equal(1, back.convcaps2.e_temperature)
+    m:set_progress(1)
+    local a = m:forward(x):clone()
+    assert.equal(0, (back:forward(x) - a):norm())
+    -- without annealing, set_progress leaves hand-set fields alone
+    local plain = capsrun.MatrixCapsNet.new{A = 4, B = 2, C = 2, D = 2, gen = gen, e_temperature = 0.5}
+    plain.classcaps.e_temperature = 0.3
+    plain:set_progress(1)
+    assert.equal(0.3, plain.classcaps.e_temperature)
+    assert.equal(0.5, plain.convcaps1.e_temperature)
+  end)
+
   local torch_ok = os.execute(PYTHON .. " -c 'import torch' >/dev/null 2>&1") == true
   local run = (torch_ok or os.getenv("CI") == "true") and it or pending
   local cases = {

@@ -10,7 +10,8 @@
 -- Options (defaults): input {1, 28, 28}, classes 10, A 64, B 8, C 16, D 16,
 -- conv_kernel 5, conv_stride 2, routing_iters 3 (every EM layer's
 -- routing_iters field may be changed later), final_lambda 1, var_eps 1e-4,
--- e_temperature 1 (the paper; docs/em.md), gen.
+-- e_temperature 1 (the paper; docs/em.md), e_temperature_final (the same:
+-- with another value, set_progress anneals the temperature to it), gen.
 local Sequential = require "capsrun.Sequential"
 local layers = require "capsrun.layers"
 local matcaps = require "capsrun.matcaps"
@@ -33,6 +34,7 @@ function MatrixCapsNet.config(opts)
     C = opts.C or 16, D = opts.D or 16, conv_kernel = opts.conv_kernel or 5, conv_stride = opts.conv_stride or 2,
     routing_iters = opts.routing_iters or 3, final_lambda = opts.final_lambda or 1.0, var_eps = opts.var_eps or 1e-4,
     e_temperature = opts.e_temperature or 1.0}
+  c.e_temperature_final = opts.e_temperature_final or c.e_temperature
   c.grid = {}
   for k, n in ipairs{c.input[2], c.input[3]} do
     local g1 = out_size("conv1", n, c.conv_kernel, c.conv_stride)
@@ -63,7 +65,21 @@ function MatrixCapsNet.new(opts)
     self.config.routing_iters = n
   end
   model.calibrate = MatrixCapsNet.calibrate
+  model.set_progress = MatrixCapsNet.set_progress
   return model
+end
+
+--- model:set_progress(f): f in [0, 1] of the annealing done. The E-step
+-- temperature moves geometrically from e_temperature (f = 0) to
+-- e_temperature_final (f >= 1) in every EM layer: a soft E-step lets three
+-- iterations start learning, the final one is the paper's (docs/em.md).
+-- Without annealing (the two equal) the layers' fields are left alone.
+function MatrixCapsNet.set_progress(model, f)
+  local c = model.config
+  if c.e_temperature_final == c.e_temperature then return end
+  f = math.min(math.max(f, 0), 1)
+  local t = c.e_temperature ^ (1 - f) * c.e_temperature_final ^ f
+  for _, m in ipairs{model.convcaps1, model.convcaps2, model.classcaps} do m.e_temperature = t end
 end
 
 -- the data-weighted mean over samples and positions of sum_h log(var_h)/2

@@ -63,6 +63,8 @@ function experiment.em_options()
     {"em-iters", "int", 2, "em: EM routing iterations (3, the paper's, trains erratically: docs/em.md)", min = 1},
     {"em-temp", "number", 1.0, "em: scale in (0, 1] of the E-step's Gaussian log-likelihood; 1 is the paper, "
       .. "1/16 lets 3 iterations learn (docs/em.md)"},
+    {"em-temp-final", "number", nil, "em: anneal the E-step temperature from --em-temp to this value over the "
+      .. "first half of training (1: end at the paper's E-step)"},
     {"em-sizes", "string", "64,8,16,16", "em: A,B,C,D (conv channels, primary, convcaps1 and convcaps2 types); "
       .. "64,8,16,16 is the paper's small model, 32,32,32,32 its large one"},
   }
@@ -85,7 +87,7 @@ function experiment.capsnet(opts, set, gen, extra)
 end
 
 --- matrix_capsnet(opts, set, gen) -> MatrixCapsNet shaped by the data and
--- opts.em_sizes ("A,B,C,D"), opts.em_iters, opts.em_temp; fails with exit 2 on a
+-- opts.em_sizes ("A,B,C,D"), opts.em_iters, opts.em_temp, opts.em_temp_final; fails with exit 2 on a
 -- malformed --em-sizes and exit 1 on images too small for the model
 function experiment.matrix_capsnet(opts, set, gen)
   local sizes = {}
@@ -95,13 +97,17 @@ function experiment.matrix_capsnet(opts, set, gen)
     experiment.fail(2, ("--em-sizes: four integers A,B,C,D in [1, 256] expected, got '%s'"):format(
       tostring(opts.em_sizes)))
   end
-  local temp = opts.em_temp or 1.0
-  if not (temp > 0 and temp <= 1) then
-    experiment.fail(2, ("--em-temp: a number in (0, 1] expected, got %s"):format(tostring(temp)))
+  local temp, final = opts.em_temp or 1.0, opts.em_temp_final or opts.em_temp or 1.0
+  for _, o in ipairs{{"--em-temp", temp}, {"--em-temp-final", final}} do
+    local name, t = o[1], o[2]
+    if not (t > 0 and t <= 1) then
+      experiment.fail(2, ("%s: a number in (0, 1] expected, got %s"):format(name, tostring(t)))
+    end
   end
   local model = experiment.try(nil, require("capsrun.MatrixCapsNet").new, {input = data.input_shape(set),
     classes = set.classes, A = sizes[1], B = sizes[2], C = sizes[3],
-    D = sizes[4], routing_iters = opts.em_iters or 2, e_temperature = temp, gen = gen})
+    D = sizes[4], routing_iters = opts.em_iters or 2, e_temperature = temp, e_temperature_final = final,
+    gen = gen})
   -- half of the capsules active at the start (a resumed run then loads its own betas)
   local acts = model:calibrate((data.batches(set, math.min(set.n, opts.batch))()))
   experiment.say(("EM betas calibrated on %d images: mean activations %.2f, %.2f, %.2f"):format(

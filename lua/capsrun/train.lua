@@ -85,9 +85,12 @@ end
 -- averaged with one allreduce, so every rank makes the update that one
 -- process would make for the whole batch; the figures returned are global.
 function train.step(clf, optimizer, images, labels)
-  if clf.criterion.set_progress and optimizer.total_steps then
-    -- the spread loss's margin rises over the first half of the run (docs/em.md)
-    clf.criterion:set_progress(optimizer.step_count / math.max(1, optimizer.total_steps / 2))
+  if optimizer.total_steps then
+    -- the spread loss's margin rises, and an annealed E-step temperature
+    -- moves to its final value, over the first half of the run (docs/em.md)
+    local f = optimizer.step_count / math.max(1, optimizer.total_steps / 2)
+    if clf.criterion.set_progress then clf.criterion:set_progress(f) end
+    if clf.model.set_progress then clf.model:set_progress(f) end
   end
   clf.model:zero_grad()
   if clf.decoder then clf.decoder:zero_grad() end
@@ -180,7 +183,7 @@ end
 
 local CONFIG_KEYS = {"classes", "conv_channels", "conv_kernel", "primary_types", "primary_dim",
   "primary_kernel", "primary_stride", "digit_dim", "routing_iters", "kernel", "dropout",
-  "A", "B", "C", "D", "conv_stride", "final_lambda", "var_eps", "e_temperature"}
+  "A", "B", "C", "D", "conv_stride", "final_lambda", "var_eps", "e_temperature", "e_temperature_final"}
 
 -- the model's configuration as text lines: what load_model needs to rebuild it
 local function config_text(model, extra)
@@ -283,6 +286,7 @@ function train.load_model(path)
     model = require("capsrun.CNNBaseline").new(c)
   elseif c.kind == "em" then
     model = require("capsrun.MatrixCapsNet").new(c)
+    model:set_progress(1)   -- a trained model routes at its final E-step temperature
   else
     model = require("capsrun.CapsNet").new(c)
   end

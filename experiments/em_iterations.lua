@@ -22,6 +22,7 @@ local opts = capsrun.cli.parse(arg, {
   {"w-std", "number", 0.5, "std of the transformation matrices at the start"},
   {"detach", "flag", false, "no gradient through the E-steps"},
   {"e-temp", "number", 1.0, "scale of the E-step's Gaussian log-likelihood (1: the paper)"},
+  {"e-temp-final", "number", nil, "anneal --e-temp to this over the first half of the pass"},
   {"limit", "int", 4000, "training images", min = 32},
   {"overfit", "flag", false, "fit one batch of 32 instead"},
   {"seed", "int", 1, "seed"},
@@ -30,11 +31,10 @@ local opts = capsrun.cli.parse(arg, {
 local set = capsrun.experiment.load_data({dataset = "mnist", data = opts.data, limit = opts.limit})
 local gen = capsrun.manual_seed(opts.seed)
 local m = capsrun.MatrixCapsNet.new{gen = gen, routing_iters = opts.iters, var_eps = opts.var_eps,
-  final_lambda = opts.final_lambda}
+  final_lambda = opts.final_lambda, e_temperature = opts.e_temp, e_temperature_final = opts.e_temp_final}
 for _, l in ipairs{m.convcaps1, m.convcaps2, m.classcaps} do
   l.weight:normal_(gen, 0, opts.w_std)
   l.detach_assignments = opts.detach
-  l.e_temperature = opts.e_temp
 end
 if opts.class_iters then m.classcaps.routing_iters = opts.class_iters end
 if opts.conv_iters then m.convcaps1.routing_iters, m.convcaps2.routing_iters = opts.conv_iters, opts.conv_iters end

@@ -40,3 +40,19 @@ void cpu_features_describe(const CpuFeatures *f, char *buf, size_t size) {
 }
 
 int cpu_features_native_bf16(const CpuFeatures *f) { return f->amx_bf16 || f->avx512_bf16; }
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#define MXCSR_FTZ_DAZ 0x8040u   /* flush-to-zero (bit 15), denormals-are-zero (bit 6) */
+
+int cpu_set_flush_denormals(int on) {
+  unsigned csr = _mm_getcsr();
+  _mm_setcsr(on ? csr | MXCSR_FTZ_DAZ : csr & ~MXCSR_FTZ_DAZ);
+  return 1;
+}
+
+int cpu_flush_denormals(void) { return (_mm_getcsr() & MXCSR_FTZ_DAZ) == MXCSR_FTZ_DAZ; }
+#else
+int cpu_set_flush_denormals(int on) { (void)on; return 0; }
+int cpu_flush_denormals(void) { return 0; }
+#endif

@@ -30,12 +30,37 @@ static int l_isatty(lua_State *L) {
   return 1;
 }
 
-/* set_threads(n): OpenMP and OpenBLAS threads */
+/* the denormal mode of every OpenMP thread (OpenBLAS and oneDNN run on the
+ * same pool) and of this one; returns 0 where the CPU has no such mode */
+static int apply_flush_denormals(int on) {
+  int ok = cpu_set_flush_denormals(on);
+#pragma omp parallel
+  cpu_set_flush_denormals(on);
+  return ok;
+}
+
+/* set_threads(n): OpenMP and OpenBLAS threads; threads of a larger pool
+ * start with this thread's denormal mode */
 static int l_set_threads(lua_State *L) {
   int n = (int)lt_check_size(L, 1, 1, 1024);
   omp_set_num_threads(n);
   openblas_set_num_threads(n);
+  apply_flush_denormals(cpu_flush_denormals());
   return 0;
+}
+
+/* set_flush_denormals(on) -> supported: denormal floats read and computed
+ * as zero (on, the default from start) or kept (IEEE gradual underflow) */
+static int l_set_flush_denormals(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TBOOLEAN);
+  lua_pushboolean(L, apply_flush_denormals(lua_toboolean(L, 1)));
+  return 1;
+}
+
+/* flush_denormals() -> whether this thread flushes denormals to zero */
+static int l_flush_denormals(lua_State *L) {
+  lua_pushboolean(L, cpu_flush_denormals());
+  return 1;
 }
 
 static int l_get_threads(lua_State *L) {
@@ -156,6 +181,7 @@ static int l_blas_info(lua_State *L) {
 static const luaL_Reg sys_funcs[] = {
   {"blas_info", l_blas_info},
   {"wallclock", l_wallclock}, {"isatty", l_isatty}, {"set_threads", l_set_threads},
+  {"set_flush_denormals", l_set_flush_denormals}, {"flush_denormals", l_flush_denormals},
   {"get_threads", l_get_threads}, {"mkdir", l_mkdir}, {"peak_rss", l_peak_rss},
   {"remove_stale_temps", l_remove_stale_temps}, {"listdir", l_listdir}, {NULL, NULL}};
 
@@ -178,5 +204,6 @@ int luaopen_capsrun_native(lua_State *L) {
   lplot_register(L);
   ldist_register(L);
   luaL_setfuncs(L, sys_funcs, 0);
+  apply_flush_denormals(1);   /* see cpu_features.h: the default, before any training */
   return 1;
 }

@@ -15,7 +15,7 @@ local extra = experiment.capsnet_options()
 extra[#extra + 1] = {"model", "string", "capsnet", "capsnet (dynamic routing), cnn (the paper's baseline) or "
   .. "em (matrix capsules with EM routing)", choices = {"capsnet", "cnn", "em"}}
 for _, o in ipairs(experiment.em_options()) do extra[#extra + 1] = o end
-extra[#extra + 1] = {"dropout", "number", 0.5, "cnn: dropout before the last layer"}
+for _, o in ipairs(experiment.cnn_options("none")) do extra[#extra + 1] = o end
 local opts = experiment.parse(arg, experiment.options({save = "runs/classify/capsnet.tensors"}, extra),
   "usage: capsrun experiments/classify.lua [options]")
 if opts.model ~= "capsnet" and opts.save == "runs/classify/capsnet.tensors" then
@@ -27,7 +27,7 @@ local train_set, test_set = experiment.load_data(opts)
 local input = capsrun.data.input_shape(train_set)
 local model
 if opts.model == "cnn" then
-  model = capsrun.CNNBaseline.new{input = input, classes = train_set.classes, dropout = opts.dropout, gen = gen}
+  model = experiment.cnn(opts, train_set, gen)
 elseif opts.model == "em" then
   model = experiment.matrix_capsnet(opts, train_set, gen)
 else
@@ -44,7 +44,7 @@ local MODEL_NAMES = {cnn = "CNN baseline", capsnet = "CapsNet", em = "MatrixCaps
   opts.em_sizes .. ")"}
 say(("%s: %d parameters, %s, batch %d, %d threads x %d ranks, seed %d"):format(
   MODEL_NAMES[opts.model], model:num_parameters(),
-  opts.model == "cnn" and ("dropout " .. opts.dropout) or
+  opts.model == "cnn" and ("dropout " .. opts.dropout .. ", pooling " .. opts.cnn_pool) or
     ((opts.model == "em" and opts.em_iters or opts.routing_iters) .. " routing iterations"),
   opts.batch, capsrun.get_threads(), capsrun.dist.size(), opts.seed))
 

@@ -28,13 +28,13 @@ local native = capsrun.native
 local extra = experiment.capsnet_options()
 for _, o in ipairs{
   {"model", "string", "capsnet", "capsnet, or cnn (the paper's baseline, sigmoid outputs)", choices = {"capsnet", "cnn"}},
-  {"dropout", "number", 0.5, "cnn: dropout before the last layer"},
   {"train-pairs", "int", 60000, "training pairs drawn per epoch", min = 1},
   {"test-pairs", "int", 100000, "test pairs (fixed by --test-seed)", min = 1},
   {"test-seed", "int", 2017, "seed of the test pairs"},
   {"recon-weight", "number", 0.0005, "weight of each digit's summed squared reconstruction error"},
   {"figure", "string", nil, "inputs and reconstructions (default: multimnist.png beside --save)"},
 } do extra[#extra + 1] = o end
+for _, o in ipairs(experiment.cnn_options("none")) do extra[#extra + 1] = o end
 local opts = experiment.parse(arg, experiment.options({save = "runs/multimnist/capsnet.tensors", epochs = 10,
   lr_schedule = "exp", lr = 1e-3}, extra), "usage: capsrun experiments/multimnist.lua [options]")
 local dist = capsrun.dist
@@ -45,7 +45,7 @@ local shape_set = {images = native.zeros(1, 1, size, size), classes = mnist_trai
 local cnn = opts.model == "cnn"
 local model, decoder, clf
 if cnn then
-  model = capsrun.CNNBaseline.new{input = {1, size, size}, classes = mnist_train.classes, dropout = opts.dropout, gen = gen}
+  model = experiment.cnn(opts, shape_set, gen, {1, size, size})
   clf = {model = model, criterion = capsrun.SigmoidBCELoss.new()}
 else
   model = experiment.capsnet(opts, shape_set, gen, {decoder_pixels = size * size})

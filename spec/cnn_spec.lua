@@ -63,6 +63,39 @@ describe("CNNBaseline", function()
     assert.same({328, 2 * 8 * 10}, small.modules[8].weight:size())   -- flatten: channels x h x w
   end)
 
+  it("max-pools after the convolutions it is told to, and keeps that through save and load_model", function()
+    -- the affine baseline at 40x40: 2x2 pooling after convolutions 1 and 2 leaves 128 x 10 x 10
+    local m = capsrun.CNNBaseline.new{input = {1, 40, 40}, pool = {2, 2}, gen = T.generator(1)}
+    -- convolutions 6,656 + 1,638,656 + 819,328; fully connected 4,198,728 + 63,168 + 1,930
+    assert.equal(6728466, m:num_parameters())
+    local small = capsrun.CNNBaseline.new{input = {1, 9, 12}, classes = 4, channels = {2, 3, 2}, pool = {1, 3},
+      gen = T.generator(2)}
+    assert.same({2, 4}, small:forward(T.zeros(2, 1, 9, 12)):size())
+    assert.same({328, 2 * 3 * 4}, small.modules[9].weight:size())   -- pooled by 3 after convolution 2 only
+    local dir = H.tmpdir()
+    capsrun.train.save(small, dir .. "/pooled.tensors")
+    local back = capsrun.train.load_model(dir .. "/pooled.tensors")
+    assert.same({1, 3}, back.config.pool)
+    local x = T.zeros(2, 1, 9, 12):uniform_(T.generator(3))
+    small:evaluate(); back:evaluate()
+    assert.equal(0, (small:forward(x) - back:forward(x)):norm())
+    H.rm_rf(dir)
+  end)
+
+  it("rejects pooling it cannot do, naming the option", function()
+    assert.error_matches(function() capsrun.CNNBaseline.new{pool = {2, 0}} end, "pool%[2%] must be a positive integer")
+    assert.error_matches(function() capsrun.CNNBaseline.new{pool = {2, 2, 2, 2}} end, "at most 3 pooling sizes")
+    assert.error_matches(function() capsrun.CNNBaseline.new{pool = 2} end, "pool must be a list")
+    assert.error_matches(function() capsrun.CNNBaseline.new{input = {1, 4, 4}, pool = {2, 2, 2}} end,
+      "pool%[3%] = 2 does not fit the 1x1 maps after convolution 3")
+    for _, bad in ipairs{"2,x", "2,,2", "0", "2,2,2,2"} do
+      local code, out = H.run(("experiments/classify.lua --model cnn --cnn-pool %s --data %s --limit 32 --epochs 1"):format(
+        bad, H.mnist()))
+      assert.equal(2, code, out)
+      assert.truthy(out:find("--cnn-pool: none, or one to three integers", 1, true), out)
+    end
+  end)
+
   it("trains with classify.lua --model cnn, and the loss falls", function()
     local dir = H.tmpdir()
     local code, out = H.run(("experiments/classify.lua --model cnn --data %s --limit 96 --epochs 2 --batch 16 " ..

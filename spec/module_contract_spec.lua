@@ -94,6 +94,14 @@ local CASES = {
       end
       return m
     end, function(g) return T.zeros(2, 1, 6, 6):uniform_(g, 0, 1) end, nil, 3e-2, 1e-3},
+  {"CNNBaseline (max pooling)", function()
+      local m = capsrun.CNNBaseline.new{input = {1, 8, 8}, classes = 3, channels = {3, 4}, hidden = {5}, dropout = 0,
+        pool = {2, 2}, gen = gen()}
+      for _, e in ipairs(m:named_parameters()) do
+        if e.name:find("bias") then e.param:fill_(0.5) end
+      end
+      return m
+    end, function(g) return T.zeros(2, 1, 8, 8):uniform_(g, 0, 1) end, nil, 3e-2, 1e-3},
   {"CapsNet (RGB 32x32)", function()
       local m = capsrun.CapsNet.new{input = {3, 32, 32}, conv_channels = 4, conv_kernel = 9,
         primary_types = 2, primary_dim = 4, primary_kernel = 9, primary_stride = 4, classes = 3, digit_dim = 4,
@@ -139,7 +147,7 @@ describe("every module class", function()
       end
       assert.equal(count, m:num_parameters())
       local text = tostring(m)
-      local expect = (name:match("^CapsNet") or name == "CNNBaseline" or name == "MatrixCapsNet") and "Sequential" or name:match("^%S+")
+      local expect = (name:match("^CapsNet") or name:match("^CNNBaseline") or name == "MatrixCapsNet") and "Sequential" or name:match("^%S+")
       assert.truthy(text:find(expect, 1, true), text)
       -- backward fills the gradients; zero_grad clears every one of them
       local x = input(T.generator(6))

@@ -70,6 +70,34 @@ function experiment.em_options()
   }
 end
 
+--- cnn_options(pool): the options of the CNN baseline (--model cnn); pool is
+-- the script's default --cnn-pool ("none", or sizes such as "2,2")
+function experiment.cnn_options(pool)
+  return {
+    {"dropout", "number", 0.5, "cnn: dropout before the last layer"},
+    {"cnn-pool", "string", pool or "none", "cnn: max pooling after each convolution, e.g. 2,2 (2x2 after the "
+      .. "first two); none is the paper's MNIST baseline, 2,2 its affine one (\"with MaxPooling\")"},
+  }
+end
+
+--- cnn(opts, set, gen [, input]) -> CNNBaseline shaped by the data (or
+-- input {c, h, w}), opts.dropout and opts.cnn_pool; fails with exit 2 on a
+-- malformed --cnn-pool and exit 1 on a pooling that does not fit the images
+function experiment.cnn(opts, set, gen, input)
+  local text, pool = opts.cnn_pool or "none", {}
+  if text ~= "none" then
+    for v in text:gmatch("[^,]*") do pool[#pool + 1] = math.tointeger(tonumber(v)) or false end
+    local ok = #pool >= 1 and #pool <= 3
+    for _, p in ipairs(pool) do ok = ok and p and p >= 1 and p <= 16 end
+    if not ok then
+      experiment.fail(2, ("--cnn-pool: none, or one to three integers in [1, 16] separated by commas expected, "
+        .. "got '%s'"):format(text))
+    end
+  end
+  return experiment.try(nil, require("capsrun.CNNBaseline").new, {input = input or data.input_shape(set),
+    classes = set.classes, dropout = opts.dropout, pool = pool, gen = gen})
+end
+
 --- capsnet(opts, set, gen [, extra]) -> CapsNet shaped by the data (channels,
 -- size, classes) and the architecture options, after checking that training
 -- it at opts.batch fits in memory (else fail with what to change); extra as

@@ -194,6 +194,7 @@ local function config_text(model, extra)
   end
   if c.channels then lines[#lines + 1] = "channels=" .. table.concat(c.channels, ",") end
   if c.hidden then lines[#lines + 1] = "hidden=" .. table.concat(c.hidden, ",") end
+  if c.pool and #c.pool > 0 then lines[#lines + 1] = "pool=" .. table.concat(c.pool, ",") end
   for k, v in pairs(extra or {}) do
     if k == "class_names" then
       for i, name in ipairs(v) do lines[#lines + 1] = ("class.%d=%s"):format(i - 1, (name:gsub("\n", " "))) end
@@ -212,7 +213,7 @@ function train.config_of(text)
     elseif k == "input" then
       c.input = {}
       for d in v:gmatch("%d+") do c.input[#c.input + 1] = tonumber(d) end
-    elseif k == "channels" or k == "hidden" then
+    elseif k == "channels" or k == "hidden" or k == "pool" then
       c[k] = {}
       for d in v:gmatch("%d+") do c[k][#c[k] + 1] = tonumber(d) end
     elseif k then c[k] = tonumber(v) or v end

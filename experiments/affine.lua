@@ -71,6 +71,9 @@ say(("capsrun affine: %s, %d training digits on 40x40 (shifts up to 6), %d expan
 say(("%s: %d parameters, target %.2f%% on expanded MNIST, then the affine set"):format(opts.model,
   model:num_parameters(), opts.target))
 
+-- the affine accuracy after every epoch too: the two models can then be
+-- compared at equal expanded-MNIST accuracy, whatever epoch each gets there
+opts.epoch_metrics = {{"affine_acc", function() return capsrun.train.evaluate(clf, affine_set, 100) end}}
 opts.stop_when = function(row) return row.test_acc * 100 >= opts.target end
 opts.stop_reason = ("expanded-MNIST test accuracy reached %.2f%%"):format(opts.target)
 local rows = experiment.train(clf, optimizer, train_set, test_set, gen, opts)

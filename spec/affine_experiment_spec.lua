@@ -16,6 +16,13 @@ describe("experiments/affine.lua", function()
       assert.truthy(out:find("affine test accuracy %d+%.%d%d%% %(" .. model .. "%)"), out)
       assert.same({2 * 80 + 3 * 2, 10 * 80 + 11 * 2}, capsrun.read_png(dir .. "/" .. model .. "/affine.png"):size())
       assert.truthy(out:find("0: label %d, predicted %d %(rotation [%+%-]%d+ deg"), out)
+      -- the affine accuracy after every epoch, in the CSV and the curves, is the one reported at the end
+      local final = out:match("affine test accuracy (%d+%.%d%d)%%")
+      assert.truthy(out:find("epoch 1 .* affine acc " .. final:gsub("%.", "%%.") .. "%%"), out)
+      local t = capsrun.plot.read_csv(dir .. "/" .. model .. "/metrics.csv")
+      assert.equal("affine_acc", t.columns[#t.columns])
+      assert.near(tonumber(final), 100 * t.rows[1].affine_acc, 0.006)
+      assert.is_true(H.exists(dir .. "/" .. model .. "/curves.png"))
     end
     -- measuring saved weights only, with --epochs 0
     local code, out = H.run(("experiments/affine.lua --data %s --limit 96 --epochs 0 --routing-iters 1 " ..
@@ -23,6 +30,23 @@ describe("experiments/affine.lua", function()
       :format(H.mnist(), dir, dir))
     assert.equal(0, code, out)
     assert.truthy(out:find("expanded%-MNIST test accuracy %d+%.%d%d%%, affine test accuracy %d+%.%d%d%%"), out)
+    H.rm_rf(dir)
+  end)
+
+  it("keeps a resumed run's older metrics rows, padding the columns they lack, and still draws the curves", function()
+    local experiment = require "capsrun.experiment"
+    local dir = H.tmpdir()
+    local path = dir .. "/metrics.csv"
+    H.write(path, "epoch,loss,train_acc,test_acc\n1,0.5,0.8,0.9\n2,0.4,0.85,0.92\n3,0.3,0.9,0.95\n")
+    local f = experiment.open_metrics(path, {"epoch", "loss", "train_acc", "test_acc", "affine_acc"}, 3)
+    f:write("3,0.2,0.95,0.97,0.81\n"); f:close()
+    assert.equal("epoch,loss,train_acc,test_acc,affine_acc\n1,0.5,0.8,0.9,nan\n2,0.4,0.85,0.92,nan\n" ..
+      "3,0.2,0.95,0.97,0.81\n", H.read(path))
+    local t = capsrun.plot.read_csv(path)
+    assert.is_nil(t.rows[1].affine_acc)
+    assert.equal(0.81, t.rows[3].affine_acc)
+    capsrun.plot.metrics(path, dir .. "/curves.png")   -- the missing values leave a gap, not an error
+    assert.same({360, 900}, capsrun.read_png(dir .. "/curves.png"):size())
     H.rm_rf(dir)
   end)
 end)

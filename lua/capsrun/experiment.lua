@@ -308,8 +308,10 @@ local function option_values(opts)
   return out
 end
 
--- opens the metrics CSV: new, or on resume keeping the rows of finished epochs
-local function open_metrics(path, columns, first_epoch)
+--- open_metrics(path, columns, first_epoch) -> file: the metrics CSV, new, or
+-- on resume keeping the rows of finished epochs (padded with nan where the
+-- run now measures more columns)
+function experiment.open_metrics(path, columns, first_epoch)
   local kept = {table.concat(columns, ",")}
   if first_epoch > 1 then
     local old = io.open(path, "r")
@@ -317,7 +319,8 @@ local function open_metrics(path, columns, first_epoch)
       old:read("l")
       for line in old:lines() do
         local e = tonumber(line:match("^(%d+),"))
-        if e and e < first_epoch then kept[#kept + 1] = line end
+        local _, commas = line:gsub(",", "")
+        if e and e < first_epoch then kept[#kept + 1] = line .. (",nan"):rep(math.max(0, #columns - 1 - commas)) end
       end
       old:close()
     end
@@ -331,7 +334,9 @@ end
 --- train(clf, optimizer, train_set, test_set, gen, opts) runs the epochs,
 -- printing a line and writing a CSV row per epoch, checkpointing when asked,
 -- then plots the curves. Resumes from opts.resume_state. opts.stop_when(row)
--- returning true ends the run after that epoch. Returns the rows.
+-- returning true ends the run after that epoch. opts.epoch_metrics, a list
+-- of {name, fn}, adds a column (and a figure on the epoch line) per entry:
+-- fn() measured after each epoch's test. Returns the rows.
 function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
   local main, say = dist.is_main(), experiment.say
   local dir = experiment.dirname(opts.save)
@@ -358,7 +363,9 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
   local metrics_path = opts.metrics or (dir .. "/metrics.csv")
   local columns = {"epoch", "loss", "train_acc", "test_acc", "test_loss", "seconds", "images_per_s", "lr"}
   if clf.decoder then columns[#columns + 1] = "train_recon_mse"; columns[#columns + 1] = "test_recon_mse" end
-  local f = main and open_metrics(metrics_path, columns, first)
+  local extra = opts.epoch_metrics or {}
+  for _, m in ipairs(extra) do columns[#columns + 1] = m[1] end
+  local f = main and experiment.open_metrics(metrics_path, columns, first)
   local rows = {}
   for epoch = first, opts.epochs do
     local t0 = native.wallclock()
@@ -378,10 +385,17 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
     local row = {epoch = epoch, loss = loss, train_acc = train_acc, test_acc = test_acc, test_loss = test_loss,
       seconds = native.wallclock() - t0, images_per_s = (train_set.n - start) / train_s, lr = optimizer:current_lr(),
       train_recon_mse = train_mse, test_recon_mse = test_mse}
+    local notes = {}
+    for _, m in ipairs(extra) do
+      row[m[1]] = m[2]()
+      local label, v = m[1]:gsub("_", " "), row[m[1]]
+      notes[#notes + 1] = m[1]:match("_acc$") and ("  %s %.2f%%"):format(label, 100 * v) or ("  %s %.4g"):format(label, v)
+    end
     if show then io.write("\r", (" "):rep(78), "\r") end
-    say(("epoch %d  loss %.5f  train acc %.2f%%  test acc %.2f%%%s  %.1f s (%.1f images/s)"):format(
+    say(("epoch %d  loss %.5f  train acc %.2f%%  test acc %.2f%%%s%s  %.1f s (%.1f images/s)"):format(
       epoch, loss, 100 * train_acc, 100 * test_acc,
-      test_mse and ("  test recon mse %.5f"):format(test_mse) or "", row.seconds, row.images_per_s))
+      test_mse and ("  test recon mse %.5f"):format(test_mse) or "", table.concat(notes), row.seconds,
+      row.images_per_s))
     local cells = {}
     for i, c in ipairs(columns) do cells[i] = ("%.6g"):format(row[c]) end
     if f then f:write(table.concat(cells, ","), "\n"); f:flush() end

@@ -48,6 +48,12 @@ function plot.metrics(csv_path, png_path, title)
      series = {{label = "train", x = epochs, y = column(t.rows, "train_acc", 100)},
                {label = "test", x = epochs, y = column(t.rows, "test_acc", 100)}}},
   }
+  for _, c in ipairs(t.columns) do   -- further accuracies (affine.lua's affine_acc) beside train and test
+    if c:match("_acc$") and c ~= "train_acc" and c ~= "test_acc" then
+      local s = panels[2].series
+      s[#s + 1] = {label = c:gsub("_acc$", ""), x = epochs, y = column(t.rows, c, 100)}
+    end
+  end
   if has.test_recon_mse then
     panels[3] = {title = "reconstruction error", xlabel = "epoch", ylabel = "mean squared error per pixel",
       series = {{label = "train", x = epochs, y = column(t.rows, "train_recon_mse")},

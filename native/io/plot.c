@@ -105,13 +105,17 @@ static void draw_panel(cairo_t *cr, const PlotPanel *p, double x0, double y0, do
   for (int s = 0; s < p->nseries; s++) {
     const PlotSeries *se = &p->series[s];
     cairo_set_source_rgb(cr, COLOURS[s][0], COLOURS[s][1], COLOURS[s][2]);
+    int pen_down = 0;   /* a missing value (NaN) breaks the line */
     for (size_t i = 0; i < se->n; i++) {
+      if (!isfinite(se->x[i]) || !isfinite(se->y[i])) { pen_down = 0; continue; }
       double px = x0 + (se->x[i] - xr.lo) / (xr.hi - xr.lo) * w;
       double py = y0 + h - (se->y[i] - yr.lo) / (yr.hi - yr.lo) * h;
-      if (i == 0) cairo_move_to(cr, px, py); else cairo_line_to(cr, px, py);
+      if (!pen_down) cairo_move_to(cr, px, py); else cairo_line_to(cr, px, py);
+      pen_down = 1;
     }
     cairo_stroke(cr);
     for (size_t i = 0; i < se->n; i++) {   /* markers: epochs are few */
+      if (!isfinite(se->x[i]) || !isfinite(se->y[i])) continue;
       double px = x0 + (se->x[i] - xr.lo) / (xr.hi - xr.lo) * w;
       double py = y0 + h - (se->y[i] - yr.lo) / (yr.hi - yr.lo) * h;
       cairo_arc(cr, px, py, 3, 0, 2 * PI);

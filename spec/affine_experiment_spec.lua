@@ -33,6 +33,30 @@ describe("experiments/affine.lua", function()
     H.rm_rf(dir)
   end)
 
+  it("compares runs at equal expanded accuracy (affine_compare.lua), interpolating, never extrapolating", function()
+    local dir = H.tmpdir()
+    H.write(dir .. "/caps.csv", "epoch,test_acc,affine_acc\n1,0.97,0.80\n2,0.98,0.84\n3,0.99,nan\n")
+    H.write(dir .. "/cnn.csv", "epoch,test_acc,affine_acc\n1,0.96,0.70\n2,0.975,0.76\n")
+    local code, out = H.run(("experiments/affine_compare.lua --runs caps=%s/caps.csv,cnn=%s/cnn.csv --out %s/c.png")
+      :format(dir, dir, dir))
+    assert.equal(0, code, out)
+    -- 97% lies between the CNN's 96% (70%) and 97.5% (76%): 70 + 6 * (1 / 1.5) = 74%; 98% is beyond its range
+    assert.truthy(out:find("97.00%  caps  80.00%  cnn  74.00%", 1, true), out)
+    assert.truthy(out:find("98.00%  caps  84.00%  cnn not reached", 1, true), out)
+    assert.falsy(out:find("99.00%", 1, true), out)              -- the epoch without an affine accuracy
+    assert.same({400, 520}, capsrun.read_png(dir .. "/c.png"):size())
+    H.write(dir .. "/plain.csv", "epoch,test_acc\n1,0.97\n")
+    for args, msg in pairs{["--runs caps=" .. dir .. "/plain.csv"] = "has no test_acc and affine_acc columns",
+                           ["--runs caps"] = "NAME=CSV expected, got 'caps'",
+                           ["--runs caps=" .. dir .. "/missing.csv"] = "caps: ",
+                           [""] = "--runs NAME=CSV"} do
+      code, out = H.run("experiments/affine_compare.lua " .. args)
+      assert.is_true(code == 1 or code == 2, out)
+      assert.truthy(out:find(msg, 1, true), out)
+    end
+    H.rm_rf(dir)
+  end)
+
   it("keeps a resumed run's older metrics rows, padding the columns they lack, and still draws the curves", function()
     local experiment = require "capsrun.experiment"
     local dir = H.tmpdir()

@@ -47,12 +47,23 @@ describe("BLAS core", function()
     assert.equal("nil\tnil\n", out)
   end)
 
-  it("respects an explicit OPENBLAS_CORETYPE, even a generic one", function()
+  it("respects an explicit OPENBLAS_CORETYPE, even a generic one, and names a wider core", function()
+    local avx512 = info.isa:find("AVX-512", 1, true) ~= nil
     local core, origin = version("OPENBLAS_CORETYPE=Haswell")
     assert.equal("Haswell", core)
-    assert.equal("set by OPENBLAS_CORETYPE", origin)
+    assert.equal(avx512 and "set by OPENBLAS_CORETYPE; this CPU could run SkylakeX" or "set by OPENBLAS_CORETYPE",
+      origin)
     core, origin = version("OPENBLAS_CORETYPE=Prescott")
     assert.equal("Prescott", core)
-    assert.equal("set by OPENBLAS_CORETYPE", origin)
+    if modern_cpu then
+      assert.truthy(origin:match("^set by OPENBLAS_CORETYPE; this CPU could run %a+$"), origin)
+    else
+      assert.equal("set by OPENBLAS_CORETYPE", origin)
+    end
+    if avx512 then
+      core, origin = version("OPENBLAS_CORETYPE=SkylakeX")
+      assert.equal("SkylakeX", core)
+      assert.equal("set by OPENBLAS_CORETYPE", origin)
+    end
   end)
 end)

@@ -30,14 +30,19 @@ void blas_select_core(char **argv, char *origin, size_t size) {
   const char *simulate = getenv("CAPSRUN_BLAS_SIMULATE_FALLBACK");
   int simulated = simulate && strcmp(simulate, "1") == 0;
   unsetenv("CAPSRUN_BLAS_SIMULATE_FALLBACK");
-  if (getenv("OPENBLAS_CORETYPE") && !simulated) {
-    snprintf(origin, size, "set by OPENBLAS_CORETYPE");
-    return;
-  }
   const char *core = openblas_get_corename();
   CpuFeatures f;
   cpu_features_detect(&f);
   const char *want = blas_core_for(&f);
+  if (getenv("OPENBLAS_CORETYPE") && !simulated) {
+    /* the user's choice wins, but a narrower core than the CPU runs is named:
+     * on an AVX-512 CPU, Haswell's kernels ran sgemm 1.7x slower (docs/performance.md) */
+    if (want && blas_core_rank(core) < blas_core_rank(want))
+      snprintf(origin, size, "set by OPENBLAS_CORETYPE; this CPU could run %s", want);
+    else
+      snprintf(origin, size, "set by OPENBLAS_CORETYPE");
+    return;
+  }
   if (blas_core_is_modern(core) || !want) {
     snprintf(origin, size, "chosen by OpenBLAS");
     return;

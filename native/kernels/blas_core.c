@@ -15,6 +15,14 @@ int blas_core_is_modern(const char *core) {
   return 0;
 }
 
+/* 2: AVX-512 kernels, 1: AVX2, 0: generic */
+int blas_core_rank(const char *core) {
+  static const char *const avx512[] = {"SkylakeX", "Cooperlake", "SapphireRapids", NULL};
+  for (int i = 0; avx512[i]; i++)
+    if (strcmp(core, avx512[i]) == 0) return 2;
+  return blas_core_is_modern(core) ? 1 : 0;
+}
+
 const char *blas_core_for(const CpuFeatures *f) {
   if (f->avx512) return "SkylakeX";
   if (f->avx2_fma) return f->amd ? "Zen" : "Haswell";

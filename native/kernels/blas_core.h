@@ -7,6 +7,8 @@
 /* OpenBLAS cores: 1 when `core` (openblas_get_corename) is one whose kernels
  * use AVX2 or better; the rest are generic fallbacks on a modern CPU */
 int blas_core_is_modern(const char *core);
+/* how wide a core's kernels are: 2 for AVX-512, 1 for AVX2, 0 for generic */
+int blas_core_rank(const char *core);
 /* the OpenBLAS core to ask for on this CPU (SkylakeX, Haswell, Zen), or NULL
  * when the CPU has neither AVX-512 nor AVX2 + FMA */
 const char *blas_core_for(const CpuFeatures *f);

@@ -51,8 +51,8 @@ local function centred(set, shifted_gen)
 end
 local train_set = centred(mnist_train)
 local test_set = centred(mnist_test, capsrun.generator(opts.affine_seed))
-local affine_images, params = canvas.affine(mnist_test.images, capsrun.generator(opts.affine_seed + 1))
-local affine_set = {images = affine_images, labels = mnist_test.labels, n = mnist_test.n}
+local affine_set = canvas.affine_test_set(mnist_test, opts.affine_seed)
+local params = affine_set.params
 
 local model
 if opts.model == "cnn" then

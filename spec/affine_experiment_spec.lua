@@ -6,6 +6,7 @@ local H = require "spec.helpers"
 describe("experiments/affine.lua", function()
   it("stops at the target and measures the affine set, for CapsNet, the CNN and the EM model", function()
     local dir = H.tmpdir()
+    local accuracies = {}
     for _, model in ipairs{"capsnet", "cnn", "em"} do
       local code, out = H.run(("experiments/affine.lua --model %s --data %s --limit 96 --epochs 3 --batch 16 " ..
         "--routing-iters 1 --target 0 --precision f32 --conv-channels 16 --primary-types 4 --em-sizes 8,4,4,4 " ..
@@ -18,14 +19,62 @@ describe("experiments/affine.lua", function()
       assert.truthy(out:find("0: label %d, predicted %d %(rotation [%+%-]%d+ deg"), out)
       -- the affine accuracy after every epoch, in the CSV and the curves, is the one reported at the end
       local final = out:match("affine test accuracy (%d+%.%d%d)%%")
+      accuracies[model] = final
       assert.truthy(out:find("epoch 1 .* affine acc " .. final:gsub("%.", "%%.") .. "%%"), out)
       local t = capsrun.plot.read_csv(dir .. "/" .. model .. "/metrics.csv")
       assert.equal("affine_acc", t.columns[#t.columns])
       assert.near(tonumber(final), 100 * t.rows[1].affine_acc, 0.006)
       assert.is_true(H.exists(dir .. "/" .. model .. "/curves.png"))
     end
+    -- the three models in one figure (affine_figure.lua): the same affine digits, so the same accuracies
+    local fig = dir .. "/fig.png"
+    local models = ("capsnet=%s/capsnet/m.tensors,cnn=%s/cnn/m.tensors,em=%s/em/m.tensors"):format(dir, dir, dir)
+    local code, out = H.run(("experiments/affine_figure.lua --data %s --limit 96 --models %s --n 12 --cols 6 --out %s")
+      :format(H.mnist(), models, fig))
+    assert.equal(0, code, out)
+    for _, model in ipairs{"capsnet", "cnn", "em"} do
+      local acc = accuracies[model]:gsub("%.", "%%.")
+      assert.truthy(out:find(model .. ": " .. acc .. "%% of 16 affine test digits %(seed 2017%)"), out)
+    end
+    assert.truthy(out:find("12 digits (first) in " .. fig, 1, true), out)
+    -- 6 cells of 80 pixels (40 x 2) and 6 of spacing; a title, and rows of 80 + 4 caption lines of 14
+    assert.same({3, 6 + 24 + 2 * (80 + 4 * 14 + 4 + 6), 6 + 6 * (80 + 6)}, capsrun.read_png(fig, 3):size())
+    -- the captions are coloured: where every model is wrong, red and no green
+    local function colours(path)
+      local img, red, green = capsrun.read_png(path, 3), 0, 0
+      for y = 1, img:size(2) do
+        for x = 1, img:size(3) do
+          local r, g, b = img:get(1, y, x), img:get(2, y, x), img:get(3, y, x)
+          if r > 0.6 and g < 0.35 and b < 0.35 then red = red + 1 end
+          if g > 0.4 and r < 0.3 and b < 0.3 then green = green + 1 end
+        end
+      end
+      return red, green
+    end
+    code, out = H.run(("experiments/affine_figure.lua --data %s --limit 96 --models %s --pick wrong --out %s")
+      :format(H.mnist(), models, fig))
+    if code == 0 then
+      local red, green = colours(fig)
+      assert.truthy(red > 0 and green == 0, ("red %d, green %d"):format(red, green))
+    else
+      assert.truthy(out:find("no digit where --pick wrong holds", 1, true), out)
+    end
+    code, out = H.run(("experiments/affine_figure.lua --data %s --limit 96 --models caps=%s/capsnet/m.tensors --out %s")
+      :format(H.mnist(), dir, fig))
+    assert.equal(0, code, out)
+    local red, green = colours(fig)
+    assert.truthy(red + green > 0)
+    for args, msg in pairs{["--models caps"] = "'caps' is not NAME=WEIGHTS",
+                           ["--models caps=" .. dir .. "/none.tensors"] = "affine_figure: caps: ",
+                           ["--models caps=" .. dir .. "/capsnet/m.tensors --n 500"] = "at most 200 digits",
+                           [""] = "--models NAME=WEIGHTS"} do
+      code, out = H.run(("experiments/affine_figure.lua --data %s --limit 96 %s"):format(H.mnist(), args))
+      assert.is_true(code == 1 or code == 2, out)
+      assert.truthy(out:find(msg, 1, true), out)
+      assert.falsy(out:find("traceback", 1, true), out)
+    end
     -- measuring saved weights only, with --epochs 0
-    local code, out = H.run(("experiments/affine.lua --data %s --limit 96 --epochs 0 --routing-iters 1 " ..
+    code, out = H.run(("experiments/affine.lua --data %s --limit 96 --epochs 0 --routing-iters 1 " ..
       "--precision f32 --conv-channels 16 --primary-types 4 --load %s/capsnet/m.tensors --save %s/again/m.tensors")
       :format(H.mnist(), dir, dir))
     assert.equal(0, code, out)

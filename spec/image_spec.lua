@@ -88,3 +88,74 @@ describe("training curves", function()
       {panels = {{series = {{x = {1, 2}, y = {1}}}}}}) end, "2 x and 1 y") -- mismatched lengths
   end)
 end)
+
+describe("captioned image grids", function()
+  local dir
+  setup(function() dir = H.tmpdir() end)
+  teardown(function() H.rm_rf(dir) end)
+
+  local function digits(n)
+    local t = T.zeros(n, 1, 10, 12)
+    for i = 1, n do t:set(i, 1, 5, 6, 1) end   -- one white pixel per image
+    return t
+  end
+
+  it("lays out images with coloured lines under them, pixels kept sharp", function()
+    local path = dir .. "/c.png"
+    local w, h = capsrun.write_png_captioned(path, digits(3),
+      {{"a", {"b", color = "green"}}, {{"c", color = {0, 0, 1}}}, {}}, {cols = 2, scale = 3, title = "t"})
+    -- cells at least 76 wide, 6 of padding; rows of 30 pixels + 2 lines of 14 + 4; a 24-pixel title
+    assert.equal(6 + 2 * (76 + 6), w)
+    assert.equal(6 + 24 + 2 * (30 + 2 * 14 + 4 + 6), h)
+    local img = T.read_png(path, 3)
+    assert.same({3, h, w}, img:size())
+    -- image 1 is centred in its cell: x from 6 + (76 - 36) / 2 = 26, y from 30; its white pixel
+    -- (row 5, column 6) covers 3 x 3 output pixels, its black neighbours stay black
+    local x0, y0 = 6 + 20 + 5 * 3, 6 + 24 + 4 * 3
+    for c = 1, 3 do
+      assert.equal(1, img:get(c, y0 + 1, x0 + 1))
+      assert.equal(1, img:get(c, y0 + 3, x0 + 3))
+      assert.equal(0, img:get(c, y0 + 4, x0 + 1))
+    end
+    -- the green caption under image 1, the blue one under image 2, none under image 3
+    local function count(x1, x2, y1, y2, pred)
+      local k = 0
+      for y = y1, y2 do for x = x1, x2 do
+        if pred(img:get(1, y, x), img:get(2, y, x), img:get(3, y, x)) then k = k + 1 end
+      end end
+      return k
+    end
+    local green = function(r, g, b) return g > 0.35 and r < 0.3 and b < 0.3 end
+    local blue = function(r, g, b) return b > 0.6 and r < 0.3 and g < 0.3 end
+    local caption_y1, caption_y2 = 6 + 24 + 30 + 1, 6 + 24 + 30 + 32
+    assert.truthy(count(7, 82, caption_y1, caption_y2, green) > 0)
+    assert.equal(0, count(7, 82, caption_y1, caption_y2, blue))
+    assert.truthy(count(89, 164, caption_y1, caption_y2, blue) > 0)
+    local row2 = caption_y2 + 6 + 30 + 1
+    assert.equal(0, count(7, 82, row2, row2 + 28, function(r, g, b) return r + g + b < 2.5 end))
+  end)
+
+  it("raises clear errors and leaves no file behind", function()
+    local path = dir .. "/bad.png"
+    local cases = {
+      {{"x", T.zeros(3), {{}}}, "bad argument #2"},
+      {{"x", digits(2), {{"a"}}}, "1 captions for 2 images"},
+      {{"x", digits(1), {"a"}}, "captions[1] must be a list of lines"},
+      {{"x", digits(1), {{{1}}}}, "captions[1][1][1] must be the text"},
+      {{"x", digits(1), {{5}}}, "captions[1][1] must be a string or {text, color = ...}"},
+      {{"x", digits(1), {{{"a", color = "mauve"}}}}, "unknown color 'mauve'"},
+      {{"x", digits(1), {{{"a", color = {1, 2, 0}}}}}, "numbers in [0, 1]"},
+      {{"x", digits(1), {{"1", "2", "3", "4", "5", "6", "7", "8", "9"}}}, "at most 8"},
+      {{"x", digits(1), {{"a"}}, {scale = 0}}, "'scale' must be in [1, 64]"},
+      {{"x", digits(1), {{"a"}}, {cols = 0}}, "'cols' must be in [1, 8000]"},
+      {{"x", T.zeros(1, 1, 2100, 10), {{"a"}}, {scale = 4}}, "larger than 8000 pixels"},
+    }
+    for _, c in ipairs(cases) do
+      c[1][1] = path
+      assert.error_matches(function() capsrun.write_png_captioned(table.unpack(c[1], 1, 4)) end, c[2], nil, true)
+    end
+    assert.is_false(H.exists(path))
+    assert.error_matches(function() capsrun.write_png_captioned(dir .. "/no/such/dir/x.png", digits(1), {{"a"}}) end,
+      "write_png_captioned: ")
+  end)
+end)

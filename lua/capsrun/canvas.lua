@@ -118,6 +118,15 @@ function canvas.affine(images, gen, ranges)
   return native.affine_warp(images, size, size, matrices(list)), params
 end
 
+--- affine_test_set(set, seed) -> {images (n, 1, 40, 40), labels, n, params}:
+-- the affine test set that affine.lua measures for --affine-seed seed (its
+-- generator is seed + 1; seed itself shifts the expanded test digits), so
+-- that every script that names the seed sees the same digits
+function canvas.affine_test_set(set, seed)
+  local images, params = canvas.affine(set.images, native.generator(seed + 1))
+  return {images = images, labels = set.labels, n = set.n, params = params}
+end
+
 --- top2_correct(lengths (n, J), labels (n, 2)) -> how many samples have their two
 -- longest capsules on exactly their two labels ("both correct")
 function canvas.top2_correct(lengths, labels)

@@ -51,6 +51,7 @@ capsrun.flush_denormals = native.flush_denormals
 capsrun.get_threads = native.get_threads
 capsrun.wallclock = native.wallclock
 capsrun.write_png_grid = native.write_png_grid
+capsrun.write_png_captioned = native.write_png_captioned
 capsrun.read_png = native.read_png
 capsrun.set_precision = native.set_precision
 capsrun.precision = native.precision

@@ -113,6 +113,19 @@ function train.step(clf, optimizer, images, labels)
   return totals[1], totals[2], clf.decoder and totals[3] or nil
 end
 
+--- predict(clf, set [, batch_size]) -> {class, ...}: the predicted class
+-- (0-based) of every image of set, in order, batch by batch in evaluation mode
+function train.predict(clf, set, batch_size)
+  clf.model:evaluate()
+  local out = {}
+  for images in data.batches(set, batch_size or 100) do
+    local pred = scores_of(clf, clf.model:forward(images)):argmax()
+    for i = 1, pred:size(1) do out[#out + 1] = math.tointeger(pred:get(i)) end
+  end
+  clf.model:train()
+  return out
+end
+
 --- evaluate(clf, set, batch_size) -> accuracy in [0, 1], mean loss,
 -- and for autoencoders the mean per-pixel squared reconstruction error with
 -- the decoder masked by the longest (predicted) capsule

@@ -1,0 +1,133 @@
+/* captioned_grid.c: a grid of grey images with coloured captions, via cairo.
+ * Each image becomes a small cairo surface painted scaled up with the
+ * nearest filter, so pixels stay sharp squares. */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cairo.h>
+#include "captioned_grid.h"
+#include "atomic_file.h"
+
+enum { PAD = 6, LINE_H = 14, TITLE_H = 24, MIN_CELL_W = 76 };
+static const double FONT_SIZE = 11;
+
+static size_t cell_width(const CaptionedGrid *g) {
+  size_t w = g->w * g->scale;
+  return w < MIN_CELL_W ? MIN_CELL_W : w;
+}
+
+static size_t cell_height(const CaptionedGrid *g) { return g->h * g->scale + g->nlines * LINE_H + 4; }
+
+void captioned_grid_size(const CaptionedGrid *g, size_t *width, size_t *height) {
+  *width = *height = 0;
+  if (g->cols == 0 || g->n == 0 || g->scale == 0 || g->h > CAPTION_MAX_SIDE || g->w > CAPTION_MAX_SIDE ||
+      g->scale > CAPTION_MAX_SIDE || g->nlines > CAPTION_MAX_LINES || g->cols > CAPTION_MAX_SIDE)
+    return;
+  size_t cols = g->cols < g->n ? g->cols : g->n, rows = (g->n + cols - 1) / cols;
+  if (g->h * g->scale > CAPTION_MAX_SIDE || g->w * g->scale > CAPTION_MAX_SIDE) return;
+  size_t W = PAD + cols * (cell_width(g) + PAD);
+  size_t H = PAD + (g->title ? TITLE_H : 0) + rows * (cell_height(g) + PAD);
+  if (W > CAPTION_MAX_SIDE || H > CAPTION_MAX_SIDE || rows > CAPTION_MAX_SIDE) return;
+  *width = W;
+  *height = H;
+}
+
+static uint8_t grey_byte(float v) {
+  if (!(v > 0)) return 0;   /* NaN too */
+  if (v >= 1) return 255;
+  return (uint8_t)(v * 255 + 0.5f);
+}
+
+/* one image as an RGB24 surface of its own size */
+static cairo_surface_t *image_surface(const CaptionedGrid *g, size_t k) {
+  cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)g->w, (int)g->h);
+  if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) return s;
+  cairo_surface_flush(s);
+  unsigned char *data = cairo_image_surface_get_data(s);
+  int stride = cairo_image_surface_get_stride(s);
+  const float *img = g->images + k * g->h * g->w;
+  for (size_t y = 0; y < g->h; y++) {
+    uint32_t *row = (uint32_t *)(data + y * (size_t)stride);
+    for (size_t x = 0; x < g->w; x++) {
+      uint32_t b = grey_byte(img[y * g->w + x]);
+      row[x] = (b << 16) | (b << 8) | b;
+    }
+  }
+  cairo_surface_mark_dirty(s);
+  return s;
+}
+
+static void centred_text(cairo_t *cr, double cx, double y, const char *s) {
+  cairo_text_extents_t e;
+  cairo_text_extents(cr, s, &e);
+  cairo_move_to(cr, cx - (e.width / 2 + e.x_bearing), y);
+  cairo_show_text(cr, s);
+}
+
+static int draw_cell(cairo_t *cr, const CaptionedGrid *g, size_t k, double x0, double y0) {
+  cairo_surface_t *img = image_surface(g, k);
+  if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) { cairo_surface_destroy(img); return -1; }
+  double iw = (double)(g->w * g->scale), cw = (double)cell_width(g);
+  double ix = x0 + (cw - iw) / 2;
+  cairo_save(cr);
+  cairo_translate(cr, ix, y0);
+  cairo_scale(cr, (double)g->scale, (double)g->scale);
+  cairo_set_source_surface(cr, img, 0, 0);
+  cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
+  cairo_paint(cr);
+  cairo_restore(cr);
+  cairo_surface_destroy(img);
+  for (size_t l = 0; l < g->nlines; l++) {
+    const CaptionLine *line = &g->lines[k * g->nlines + l];
+    if (!line->text) continue;
+    cairo_set_source_rgb(cr, line->rgb[0], line->rgb[1], line->rgb[2]);
+    centred_text(cr, x0 + cw / 2, y0 + (double)(g->h * g->scale) + (double)((l + 1) * LINE_H), line->text);
+  }
+  return 0;
+}
+
+static cairo_status_t write_to_file(void *closure, const unsigned char *data, unsigned int length) {
+  return fwrite(data, 1, length, (FILE *)closure) == length ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
+}
+
+int captioned_grid_write(const char *path, const CaptionedGrid *g, char *err, size_t errlen) {
+  size_t W, H;
+  captioned_grid_size(g, &W, &H);
+  if (W == 0) { snprintf(err, errlen, "grid larger than %d pixels on a side", CAPTION_MAX_SIDE); return -1; }
+  cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)W, (int)H);
+  if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS) {
+    snprintf(err, errlen, "cairo: %s", cairo_status_to_string(cairo_surface_status(surf)));
+    cairo_surface_destroy(surf);
+    return -1;
+  }
+  cairo_t *cr = cairo_create(surf);
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  size_t cols = g->cols < g->n ? g->cols : g->n;
+  double top = PAD;
+  if (g->title) {
+    cairo_set_font_size(cr, 13);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    centred_text(cr, (double)W / 2, top + 14, g->title);
+    top += TITLE_H;
+  }
+  cairo_set_font_size(cr, FONT_SIZE);
+  int rc = 0;
+  for (size_t k = 0; k < g->n && rc == 0; k++)
+    rc = draw_cell(cr, g, k, (double)(PAD + (k % cols) * (cell_width(g) + PAD)),
+                   top + (double)((k / cols) * (cell_height(g) + PAD)));
+  cairo_destroy(cr);
+  if (rc) {
+    snprintf(err, errlen, "cairo could not make an image surface");
+  } else {
+    AtomicFile a;
+    rc = atomic_open(&a, path, err, errlen);
+    if (rc == 0) {
+      int failed = cairo_surface_write_to_png_stream(surf, write_to_file, a.f) != CAIRO_STATUS_SUCCESS;
+      rc = atomic_commit(&a, failed, err, errlen);
+    }
+  }
+  cairo_surface_destroy(surf);
+  return rc;
+}

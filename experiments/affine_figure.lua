@@ -64,9 +64,7 @@ local function wanted(i)
   local all_wrong, differ = true, false
   for _, m in ipairs(models) do
     if m.pred[i] == labels[i] then all_wrong = false end
-    if m.pred[i] ~= models[1].pred[i] or (m.pred[i] == labels[i]) ~= (models[1].pred[i] == labels[i]) then
-      differ = true
-    end
+    if m.pred[i] ~= models[1].pred[i] then differ = true end
   end
   if opts.pick == "wrong" then return all_wrong end
   return differ

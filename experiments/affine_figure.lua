@@ -86,6 +86,10 @@ for k, i in ipairs(shown) do
     lines[#lines + 1] = {("%s %d"):format(m.name, m.pred[i]), color = m.pred[i] == labels[i] and "green" or "red"}
   end
   captions[k] = lines
+  local said = {}
+  for _, m in ipairs(models) do said[#said + 1] = ("%s %d"):format(m.name, m.pred[i]) end
+  print(("  digit %d: label %d, %s (rotation %+.0f deg, shear %+.2f, scale %.2f x %.2f)"):format(i - 1, labels[i],
+    table.concat(said, ", "), p[1], p[2], p[3], p[4]))
 end
 local names = {}
 for _, m in ipairs(models) do names[#names + 1] = ("%s %.1f%%"):format(m.name, 100 * m.acc) end

@@ -59,6 +59,32 @@ describe("experiments/affine.lua", function()
     else
       assert.truthy(out:find("no digit where --pick wrong holds", 1, true), out)
     end
+    -- each digit shown is listed, and holds what --pick asked for
+    local function listed(text)
+      local rows = {}
+      for i, label, preds in text:gmatch("digit (%d+): label (%d), ([%w ,]-) %(rotation") do
+        local row = {index = tonumber(i), label = tonumber(label), preds = {}}
+        for p in preds:gmatch("%a+ (%d)") do row.preds[#row.preds + 1] = tonumber(p) end
+        rows[#rows + 1] = row
+      end
+      return rows
+    end
+    for _, pick in ipairs{"first", "disagree", "wrong"} do
+      code, out = H.run(("experiments/affine_figure.lua --data %s --limit 96 --models %s --pick %s --n 5 --out %s")
+        :format(H.mnist(), models, pick, fig))
+      local rows = listed(out)
+      if code ~= 0 then
+        assert.truthy(pick ~= "first" and out:find("no digit where --pick " .. pick .. " holds", 1, true), out)
+      else
+        assert.truthy(#rows >= 1 and #rows <= 5, out)
+        for k, r in ipairs(rows) do
+          assert.equal(3, #r.preds, out)
+          if pick == "first" then assert.equal(k - 1, r.index) end
+          if pick == "disagree" then assert.truthy(r.preds[1] ~= r.preds[2] or r.preds[1] ~= r.preds[3], out) end
+          if pick == "wrong" then for _, p in ipairs(r.preds) do assert.are_not.equal(r.label, p) end end
+        end
+      end
+    end
     code, out = H.run(("experiments/affine_figure.lua --data %s --limit 96 --models caps=%s/capsnet/m.tensors --out %s")
       :format(H.mnist(), dir, fig))
     assert.equal(0, code, out)

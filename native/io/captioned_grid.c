@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cairo.h>
 #include "captioned_grid.h"
-#include "atomic_file.h"
+#include "plot.h"
 
 enum { PAD = 6, LINE_H = 14, TITLE_H = 24, MIN_CELL_W = 76 };
 static const double FONT_SIZE = 11;
@@ -86,10 +86,6 @@ static int draw_cell(cairo_t *cr, const CaptionedGrid *g, size_t k, double x0, d
   return 0;
 }
 
-static cairo_status_t write_to_file(void *closure, const unsigned char *data, unsigned int length) {
-  return fwrite(data, 1, length, (FILE *)closure) == length ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
-}
-
 int captioned_grid_write(const char *path, const CaptionedGrid *g, char *err, size_t errlen) {
   size_t W, H;
   captioned_grid_size(g, &W, &H);
@@ -118,16 +114,8 @@ int captioned_grid_write(const char *path, const CaptionedGrid *g, char *err, si
     rc = draw_cell(cr, g, k, (double)(PAD + (k % cols) * (cell_width(g) + PAD)),
                    top + (double)((k / cols) * (cell_height(g) + PAD)));
   cairo_destroy(cr);
-  if (rc) {
-    snprintf(err, errlen, "cairo could not make an image surface");
-  } else {
-    AtomicFile a;
-    rc = atomic_open(&a, path, err, errlen);
-    if (rc == 0) {
-      int failed = cairo_surface_write_to_png_stream(surf, write_to_file, a.f) != CAIRO_STATUS_SUCCESS;
-      rc = atomic_commit(&a, failed, err, errlen);
-    }
-  }
+  if (rc) snprintf(err, errlen, "cairo could not make an image surface");
+  else rc = plot_write_png(surf, path, err, errlen);
   cairo_surface_destroy(surf);
   return rc;
 }

@@ -129,6 +129,16 @@ static cairo_status_t write_to_file(void *closure, const unsigned char *data, un
   return fwrite(data, 1, length, (FILE *)closure) == length ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
 }
 
+int plot_write_png(cairo_surface_t *surf, const char *path, char *err, size_t errlen) {
+  AtomicFile a;
+  int rc = atomic_open(&a, path, err, errlen);
+  if (rc == 0) {
+    int failed = cairo_surface_write_to_png_stream(surf, write_to_file, a.f) != CAIRO_STATUS_SUCCESS;
+    rc = atomic_commit(&a, failed, err, errlen);
+  }
+  return rc;
+}
+
 int plot_panels(const char *path, int width, int height, const PlotPanel *panels, int npanels,
                 char *err, size_t errlen) {
   cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
@@ -139,12 +149,7 @@ int plot_panels(const char *path, int width, int height, const PlotPanel *panels
   double pw = (double)width / npanels;
   for (int i = 0; i < npanels; i++) draw_panel(cr, &panels[i], i * pw + 70, 36, pw - 95, height - 86);
   cairo_destroy(cr);
-  AtomicFile a;
-  int rc = atomic_open(&a, path, err, errlen);
-  if (rc == 0) {
-    int failed = cairo_surface_write_to_png_stream(surf, write_to_file, a.f) != CAIRO_STATUS_SUCCESS;
-    rc = atomic_commit(&a, failed, err, errlen);
-  }
+  int rc = plot_write_png(surf, path, err, errlen);
   cairo_surface_destroy(surf);
   return rc;
 }

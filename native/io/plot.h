@@ -2,6 +2,7 @@
 #ifndef CAPSRUN_PLOT_H
 #define CAPSRUN_PLOT_H
 #include <stddef.h>
+#include <cairo.h>
 
 #define PLOT_MAX_SERIES 8
 #define PLOT_MAX_PANELS 4
@@ -17,5 +18,8 @@ typedef struct PlotPanel {
  * path. 0, or -1 with a message in err. */
 int plot_panels(const char *path, int width, int height, const PlotPanel *panels, int npanels,
                 char *err, size_t errlen);
+
+/* surf as PNG, written atomically to path: 0, or -1 with a message in err */
+int plot_write_png(cairo_surface_t *surf, const char *path, char *err, size_t errlen);
 
 #endif

@@ -7,21 +7,16 @@
 #include <cblas.h>
 #include "blas_core.h"
 
-int blas_core_is_modern(const char *core) {
-  static const char *const modern[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake",
-                                       "SapphireRapids", NULL};
-  for (int i = 0; modern[i]; i++)
-    if (strcmp(core, modern[i]) == 0) return 1;
+/* 2: AVX-512 kernels, 1: AVX2, 0: generic (any core not listed) */
+int blas_core_rank(const char *core) {
+  static const struct { const char *name; int rank; } cores[] = {
+    {"Haswell", 1}, {"Zen", 1}, {"SkylakeX", 2}, {"Cooperlake", 2}, {"SapphireRapids", 2}};
+  for (size_t i = 0; i < sizeof cores / sizeof cores[0]; i++)
+    if (strcmp(core, cores[i].name) == 0) return cores[i].rank;
   return 0;
 }
 
-/* 2: AVX-512 kernels, 1: AVX2, 0: generic */
-int blas_core_rank(const char *core) {
-  static const char *const avx512[] = {"SkylakeX", "Cooperlake", "SapphireRapids", NULL};
-  for (int i = 0; avx512[i]; i++)
-    if (strcmp(core, avx512[i]) == 0) return 2;
-  return blas_core_is_modern(core) ? 1 : 0;
-}
+int blas_core_is_modern(const char *core) { return blas_core_rank(core) > 0; }
 
 const char *blas_core_for(const CpuFeatures *f) {
   if (f->avx512) return "SkylakeX";

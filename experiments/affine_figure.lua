@@ -81,13 +81,12 @@ local captions = {}
 for k, i in ipairs(shown) do
   index:set(k, i - 1)
   local p = affine.params[i]
-  local lines = {("%d: %+.0f deg"):format(labels[i], p[1])}
+  local lines, said = {("%d: %+.0f deg"):format(labels[i], p[1])}, {}
   for _, m in ipairs(models) do
-    lines[#lines + 1] = {("%s %d"):format(m.name, m.pred[i]), color = m.pred[i] == labels[i] and "green" or "red"}
+    said[#said + 1] = ("%s %d"):format(m.name, m.pred[i])
+    lines[#lines + 1] = {said[#said], color = m.pred[i] == labels[i] and "green" or "red"}
   end
   captions[k] = lines
-  local said = {}
-  for _, m in ipairs(models) do said[#said + 1] = ("%s %d"):format(m.name, m.pred[i]) end
   print(("  digit %d: label %d, %s (rotation %+.0f deg, shear %+.2f, scale %.2f x %.2f)"):format(i - 1, labels[i],
     table.concat(said, ", "), p[1], p[2], p[3], p[4]))
 end

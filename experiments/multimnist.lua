@@ -16,7 +16,7 @@
 -- of each batch; gradients are averaged in one allreduce per step, so 2
 -- ranks make the updates of 1 process with the same global --batch.
 --
---   capsrun experiments/multimnist.lua --epochs 10 --checkpoint runs/multimnist/ck
+--   capsrun experiments/multimnist.lua --epochs 10 --checkpoint runs/multimnist/ck --checkpoint-every 500
 --   mpirun -np 2 capsrun experiments/multimnist.lua --epochs 10
 --   capsrun experiments/multimnist.lua --limit 6000 --train-pairs 12000 --test-pairs 2000 --epochs 1
 local capsrun = require "capsrun"
@@ -149,10 +149,14 @@ local function evaluate(keep)
   return both / done, decoder and sse / (2 * done) / (size * size) or 0 / 0, kept
 end
 
-local first = 1
+local first, start = 1, 0   -- start: pairs of the first epoch already trained (a mid-epoch checkpoint)
 if opts.resume_state then
-  first = checkpoint.restore(opts.resume_state, named, optimizer, gen)
-  say(("resumed from %s at epoch %d"):format(opts.checkpoint, first))
+  first, start = checkpoint.restore(opts.resume_state, named, optimizer, gen, true)
+  if start % opts.batch ~= 0 then
+    experiment.fail(1, ("cannot resume: %s stops after %d pairs, not a whole number of batches of %d")
+      :format(opts.checkpoint, start, opts.batch))
+  end
+  say(("resumed from %s at epoch %d, pair %d"):format(opts.checkpoint, first, start))
 end
 dist.broadcast_params_(optimizer.params)   -- every rank starts from rank 0's parameters
 local main = dist.is_main()
@@ -165,15 +169,32 @@ if main then
   if not f then experiment.fail(1, "cannot write " .. metrics) end
   if first == 1 then f:write("epoch,loss,train_both_correct,test_both_correct,test_recon_mse,seconds\n") end
 end
+local function save_checkpoint(epoch, done)
+  if not (opts.checkpoint and main) then return end
+  experiment.try("cannot save the checkpoint", checkpoint.save, opts.checkpoint, {named = named,
+    optimizer = optimizer, gen = gen, epoch = epoch, done = done, options = opts})
+end
+if opts.checkpoint and main then
+  experiment.try(nil, experiment.mkdir_p, experiment.dirname(opts.checkpoint))
+  native.remove_stale_temps(opts.checkpoint)   -- left by a run killed while writing
+end
 for epoch = first, opts.epochs do
+  -- the loss and train accuracy of a resumed epoch cover the pairs trained since the checkpoint
   local t0, loss_sum, correct, seen = native.wallclock(), 0, 0, 0
-  for b = 1, per_epoch do
+  local show = main and experiment.progress(epoch, t0)
+  for b = start // opts.batch + 1, per_epoch do
     local n = math.min(opts.batch, opts.train_pairs - (b - 1) * opts.batch)
     local pairs = canvas.multimnist(mnist_train, n, gen)
     local loss, c = step(pairs)
     if loss ~= loss then experiment.fail(1, ("training diverged at epoch %d, batch %d"):format(epoch, b)) end
     loss_sum, correct, seen = loss_sum + loss * n, correct + c, seen + n
+    if show then show(seen, opts.train_pairs - start, loss) end
+    if opts.checkpoint_every > 0 and b % opts.checkpoint_every == 0 and b < per_epoch then
+      save_checkpoint(epoch, b * opts.batch)
+    end
   end
+  start = 0
+  if show then io.write("\r", (" "):rep(78), "\r") end
   local both, mse = evaluate(false)
   local secs = native.wallclock() - t0
   say(("epoch %d  loss %.5f  train both correct %.2f%%  test both correct %.2f%% (error %.2f%%)  %s%.1f s")
@@ -183,11 +204,7 @@ for epoch = first, opts.epochs do
     f:write(("%d,%.6g,%.6g,%.6g,%.6g,%.1f\n"):format(epoch, loss_sum / seen, correct / seen, both, mse, secs))
     f:flush()
   end
-  if opts.checkpoint and main then
-    experiment.try(nil, experiment.mkdir_p, experiment.dirname(opts.checkpoint))
-    experiment.try("cannot save the checkpoint", checkpoint.save, opts.checkpoint, {named = named,
-      optimizer = optimizer, gen = gen, epoch = epoch + 1, done = 0, options = opts})
-  end
+  save_checkpoint(epoch + 1, 0)
 end
 if main then
   f:close()

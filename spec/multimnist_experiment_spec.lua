@@ -15,12 +15,48 @@ describe("experiments/multimnist.lua", function()
     assert.truthy(out:find("epoch 1  loss [%d.]+  train both correct [%d.]+%%  test both correct [%d.]+%% %(error [%d.]+%%%)  recon mse 0%.%d+ per pixel"), out)
     local code2, out2 = H.run(base .. " --epochs 2 --resume")
     assert.equal(0, code2, out2)
-    assert.truthy(out2:find("resumed from .* at epoch 2"), out2)
+    assert.truthy(out2:find("resumed from .* at epoch 2, pair 0"), out2)
     assert.truthy(out2:find("epoch 2 ", 1, true) and not out2:find("epoch 1 ", 1, true), out2)
     local fig = capsrun.read_png(dir .. "/multimnist.png", 3)
     assert.equal(3, fig:size(1))
     local csv = H.read(dir .. "/metrics.csv")
     assert.truthy(csv:find("^epoch,loss,train_both_correct,test_both_correct,test_recon_mse,seconds\n1,.*\n2,"), csv)
+    H.rm_rf(dir)
+  end)
+
+  it("continues a run SIGKILLed mid-epoch (--checkpoint-every) to bit-identical parameters", function()
+    local dir = H.tmpdir()
+    local function args(extra)
+      return ("experiments/multimnist.lua --data %s --limit 300 --train-pairs 160 --test-pairs 20 --batch 16 " ..
+        "--epochs 2 --threads 1 --routing-iters 1 --precision f32 %s"):format(H.mnist(), extra)
+    end
+    local code, out = H.run(args("--save " .. dir .. "/straight/m.tensors"))
+    assert.equal(0, code, out)
+    local ck = dir .. "/killed/ck"
+    local p = io.popen(("%s %s > %s/killed.log 2>&1 & echo $!"):format(H.bin,
+      args(("--save %s/killed/m.tensors --checkpoint %s --checkpoint-every 1"):format(dir, ck)), dir))
+    local pid = p:read("l"); p:close()
+    local state
+    for _ = 1, 1500 do
+      local ok, c = pcall(capsrun.checkpoint.load, ck)
+      if ok and c.meta.epoch == 2 and c.meta.done > 0 then state = c; break end
+      os.execute("sleep 0.02")
+    end
+    os.execute("kill -9 " .. pid)
+    assert.truthy(state, "no mid-epoch checkpoint appeared")
+    assert.is_false(H.exists(dir .. "/killed/m.tensors"), "the run finished before it was killed")
+    local code2, out2 = H.run(("experiments/multimnist.lua --checkpoint %s --resume --threads 1"):format(ck))
+    assert.equal(0, code2, out2)
+    assert.truthy(out2:find("resumed from .* at epoch 2, pair %d+"), out2)
+    local a, b = capsrun.native.load_tensors(dir .. "/straight/m.tensors"), capsrun.native.load_tensors(dir .. "/killed/m.tensors")
+    local compared = 0
+    for k, v in pairs(a) do
+      if type(v) == "userdata" then
+        assert.equal(0, (v - b[k]):norm(), "parameters differ: " .. k)
+        compared = compared + 1
+      end
+    end
+    assert.truthy(compared > 0)
     H.rm_rf(dir)
   end)
 

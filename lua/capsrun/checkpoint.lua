@@ -70,9 +70,11 @@ function checkpoint.load(path)
   return {entries = entries, meta = meta, options = options, path = path}
 end
 
---- restore(ck, named, optimizer, gen) copies the state into a freshly built
--- run, checking every name and shape. Returns epoch, done, order.
-function checkpoint.restore(ck, named, optimizer, gen)
+--- restore(ck, named, optimizer, gen [, drawn]) copies the state into a freshly
+-- built run, checking every name and shape. Returns epoch, done, order. A run
+-- whose samples are drawn from gen as it goes (drawn = true: MultiMNIST pairs)
+-- has no epoch order to keep; the generator state alone continues it.
+function checkpoint.restore(ck, named, optimizer, gen, drawn)
   local function take(name, dst)
     local src = ck.entries[name]
     if type(src) ~= "userdata" then error(("checkpoint: %s has no tensor '%s'"):format(ck.path, name), 3) end
@@ -88,7 +90,7 @@ function checkpoint.restore(ck, named, optimizer, gen)
   optimizer.step_count = ck.meta.adam_step
   gen:set_state(unhex(ck.meta.rng))
   local order = ck.entries.order
-  if ck.meta.done > 0 and type(order) ~= "userdata" then
+  if ck.meta.done > 0 and not drawn and type(order) ~= "userdata" then
     error("checkpoint: " .. ck.path .. " stops mid-epoch but holds no 'order'", 2)
   end
   return ck.meta.epoch, ck.meta.done, order

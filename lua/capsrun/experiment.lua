@@ -286,7 +286,9 @@ function experiment.load_data(opts)
   return tr, te
 end
 
-local function progress(epoch, t0)
+--- progress(epoch, t0) -> nil, or where standard output is a terminal a
+-- function(done, total, loss) that rewrites one line with the epoch's progress
+function experiment.progress(epoch, t0)
   if not native.isatty(1) then return nil end
   local last = 0
   return function(done, total, loss)
@@ -369,7 +371,7 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
   local rows = {}
   for epoch = first, opts.epochs do
     local t0 = native.wallclock()
-    local show = main and progress(epoch, t0)
+    local show = main and experiment.progress(epoch, t0)
     local batches = 0
     local eopts = {batch = opts.batch, gen = gen, shift = opts.shift, flip = opts.flip, order = order, start = start}
     eopts.on_batch = function(done, total, loss)

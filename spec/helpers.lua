@@ -128,4 +128,32 @@ function helpers.rm_rf(dir)
   os.execute("rm -rf '" .. dir .. "'")
 end
 
+--- run_killed_mid_epoch(args, ck, log [, epoch]) -> checkpoint: starts capsrun
+-- with args in the background, waits for a mid-epoch checkpoint of that epoch
+-- (default 2) in ck, SIGKILLs the run and returns the checkpoint (nil if none came)
+function helpers.run_killed_mid_epoch(args, ck, log, epoch)
+  local checkpoint = require "capsrun.checkpoint"
+  local p = io.popen(("%s %s > %s 2>&1 & echo $!"):format(helpers.bin, args, log))
+  local pid = p:read("l"); p:close()
+  local state
+  for _ = 1, 1500 do
+    local ok, c = pcall(checkpoint.load, ck)
+    if ok and c.meta.epoch == (epoch or 2) and c.meta.done > 0 then state = c; break end
+    os.execute("sleep 0.02")
+  end
+  os.execute("kill -9 " .. pid)
+  return state
+end
+
+--- same_tensors(a, b) -> true, or false and the first name whose tensors differ
+-- (tables of tensors as load_tensors returns them; a's tensors must all be in b)
+function helpers.same_tensors(a, b)
+  for k, v in pairs(a) do
+    if type(v) == "userdata" then
+      if type(b[k]) ~= "userdata" or (v - b[k]):norm() ~= 0 then return false, k end
+    end
+  end
+  return true
+end
+
 return helpers

@@ -4,15 +4,6 @@ local capsrun = require "capsrun"
 local T = capsrun.native
 local H = require "spec.helpers"
 
-local function same_tensors(a, b)
-  for k, v in pairs(a) do
-    if type(v) == "userdata" then
-      if type(b[k]) ~= "userdata" or (v - b[k]):norm() ~= 0 then return false, k end
-    end
-  end
-  return true
-end
-
 describe("checkpoint and resume", function()
   local dir
   setup(function() dir = H.tmpdir() end)
@@ -28,24 +19,16 @@ describe("checkpoint and resume", function()
     assert.equal(0, code, out)
 
     local ck = dir .. "/killed/ck"
-    local p = io.popen(("%s %s > %s/killed.log 2>&1 & echo $!"):format(H.bin,
-      args(("--save %s/killed/m.tensors --checkpoint %s --checkpoint-every 2"):format(dir, ck)), dir))
-    local pid = p:read("l"); p:close()
-    -- wait for a mid-epoch checkpoint of the second epoch, then kill
-    local state
-    for _ = 1, 600 do
-      local ok, c = pcall(capsrun.checkpoint.load, ck)
-      if ok and c.meta.epoch == 2 and c.meta.done > 0 then state = c; break end
-      os.execute("sleep 0.05")
-    end
-    os.execute("kill -9 " .. pid)
+    -- killed at a mid-epoch checkpoint of the second epoch
+    local state = H.run_killed_mid_epoch(args(("--save %s/killed/m.tensors --checkpoint %s --checkpoint-every 2")
+      :format(dir, ck)), ck, dir .. "/killed.log")
     assert.truthy(state, "no mid-epoch checkpoint appeared")
     assert.is_false(H.exists(dir .. "/killed/m.tensors"), "the run finished before it was killed")
 
     local code2, out2 = H.run(("experiments/classify.lua --checkpoint %s --resume --threads 1"):format(ck))
     assert.equal(0, code2, out2)
     assert.truthy(out2:find("resumed from", 1, true))
-    local ok, which = same_tensors(T.load_tensors(dir .. "/straight/m.tensors"), T.load_tensors(dir .. "/killed/m.tensors"))
+    local ok, which = H.same_tensors(T.load_tensors(dir .. "/straight/m.tensors"), T.load_tensors(dir .. "/killed/m.tensors"))
     assert.is_true(ok, "parameters differ: " .. tostring(which))
     -- the metrics keep one row per epoch
     local rows = 0

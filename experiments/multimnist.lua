@@ -161,10 +161,10 @@ end
 dist.broadcast_params_(optimizer.params)   -- every rank starts from rank 0's parameters
 local main = dist.is_main()
 local dir = experiment.dirname(opts.save)
+local metrics = opts.metrics or (dir .. "/metrics.csv")
 local f
 if main then
   experiment.try(nil, experiment.mkdir_p, dir)
-  local metrics = opts.metrics or (dir .. "/metrics.csv")
   f = first == 1 and io.open(metrics, "w") or io.open(metrics, "a")
   if not f then experiment.fail(1, "cannot write " .. metrics) end
   if first == 1 then f:write("epoch,loss,train_both_correct,test_both_correct,test_recon_mse,seconds\n") end
@@ -210,6 +210,11 @@ if main then
   f:close()
   experiment.try("cannot save the weights", capsrun.train.save, cnn and model or clf, opts.save,
     {dataset = "multimnist", class_names = mnist_train.class_names})
+  if first <= opts.epochs then
+    local png = dir .. "/curves.png"
+    experiment.try("cannot draw the curves", capsrun.plot.metrics, metrics, png, "MultiMNIST " .. opts.model)
+    say(("metrics in %s, curves in %s"):format(metrics, png))
+  end
 end
 if cnn then return end   -- the figure shows reconstructions, which the CNN has not
 

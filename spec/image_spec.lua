@@ -79,6 +79,25 @@ describe("training curves", function()
     assert.same({360, 1350}, T.read_png(dir .. "/r.png"):size())
   end)
 
+  it("plots every accuracy-like column, and no reconstruction panel when its values are all nan", function()
+    H.write(dir .. "/mm.csv", "epoch,loss,train_both_correct,test_both_correct,test_recon_mse,seconds\n" ..
+      "1,3.9,0.22,0.41,-nan,1765\n2,2.8,0.44,0.59,-nan,1793\n")
+    local panels = capsrun.plot.metrics(dir .. "/mm.csv", dir .. "/mm.png")
+    assert.equal(2, #panels)
+    local acc = panels[2].series
+    assert.same({"train both correct", "test both correct"}, {acc[1].label, acc[2].label})
+    assert.same({41, 59}, {acc[2].y[1], acc[2].y[2]})
+    assert.same({360, 900}, T.read_png(dir .. "/mm.png"):size())
+    H.write(dir .. "/mr.csv", "epoch,loss,train_both_correct,test_both_correct,test_recon_mse,seconds\n1,3,0.5,0.6,0.03,300\n")
+    panels = capsrun.plot.metrics(dir .. "/mr.csv", dir .. "/mr.png")
+    assert.equal(3, #panels)
+    assert.same({"test"}, {panels[3].series[1].label, panels[3].series[2]})
+    H.write(dir .. "/af.csv", "epoch,loss,train_acc,test_acc,affine_acc\n1,0.1,0.9,0.98,0.84\n")
+    local labels = {}
+    for _, se in ipairs(capsrun.plot.metrics(dir .. "/af.csv", dir .. "/af.png")[2].series) do labels[#labels + 1] = se.label end
+    assert.same({"train", "test", "affine"}, labels)
+  end)
+
   it("rejects bad CSVs and bad specs", function()
     H.write(dir .. "/bad.csv", "epoch,loss\n1,2,3\n")
     assert.error_matches(function() capsrun.plot.read_csv(dir .. "/bad.csv") end, "line 2 has 3 fields")

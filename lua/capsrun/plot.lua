@@ -34,32 +34,49 @@ local function column(rows, name, scale)
   return out
 end
 
---- metrics(csv_path, png_path [, title]): loss and accuracy (and the
--- reconstruction error when the CSV has one) against epoch
+-- the accuracy-like columns in CSV order: classify's train_acc and test_acc,
+-- affine.lua's affine_acc, multimnist.lua's train_/test_both_correct
+local function accuracy_series(t, epochs)
+  local out = {}
+  for _, c in ipairs(t.columns) do
+    local name = c:match("^(.-)_acc$") or (c:match("_correct$") and c)
+    if name then out[#out + 1] = {label = name:gsub("_", " "), x = epochs, y = column(t.rows, c, 100)} end
+  end
+  return out
+end
+
+-- the reconstruction-error columns that hold a number (a CNN's are all nan)
+local function recon_series(t, epochs)
+  local out = {}
+  for _, c in ipairs{"train_recon_mse", "test_recon_mse"} do
+    local y = column(t.rows, c)
+    local any = false
+    for _, v in ipairs(y) do any = any or v == v end
+    if any then out[#out + 1] = {label = c:match("^(%a+)_"), x = epochs, y = y} end
+  end
+  return out
+end
+
+--- metrics(csv_path, png_path [, title]) -> panels: loss, the accuracies
+-- (every *_acc and *_correct column) and, when the CSV has one, the
+-- reconstruction error against epoch; returns the panels it drew
 function plot.metrics(csv_path, png_path, title)
   local t = plot.read_csv(csv_path)
   if #t.rows == 0 then error("plot.metrics: " .. csv_path .. " has no rows", 2) end
-  local epochs, has = column(t.rows, "epoch"), {}
-  for _, c in ipairs(t.columns) do has[c] = true end
+  local epochs = column(t.rows, "epoch")
   local panels = {
     {title = (title and title .. ": " or "") .. "loss", xlabel = "epoch", ylabel = "loss",
      series = {{label = "train", x = epochs, y = column(t.rows, "loss")}}},
-    {title = "accuracy", xlabel = "epoch", ylabel = "accuracy (%)",
-     series = {{label = "train", x = epochs, y = column(t.rows, "train_acc", 100)},
-               {label = "test", x = epochs, y = column(t.rows, "test_acc", 100)}}},
   }
-  for _, c in ipairs(t.columns) do   -- further accuracies (affine.lua's affine_acc) beside train and test
-    if c:match("_acc$") and c ~= "train_acc" and c ~= "test_acc" then
-      local s = panels[2].series
-      s[#s + 1] = {label = c:gsub("_acc$", ""), x = epochs, y = column(t.rows, c, 100)}
-    end
-  end
-  if has.test_recon_mse then
-    panels[3] = {title = "reconstruction error", xlabel = "epoch", ylabel = "mean squared error per pixel",
-      series = {{label = "train", x = epochs, y = column(t.rows, "train_recon_mse")},
-                {label = "test", x = epochs, y = column(t.rows, "test_recon_mse")}}}
+  local acc = accuracy_series(t, epochs)
+  if #acc > 0 then panels[#panels + 1] = {title = "accuracy", xlabel = "epoch", ylabel = "accuracy (%)", series = acc} end
+  local recon = recon_series(t, epochs)
+  if #recon > 0 then
+    panels[#panels + 1] = {title = "reconstruction error", xlabel = "epoch", ylabel = "mean squared error per pixel",
+      series = recon}
   end
   native.plot_curves(png_path, {width = 450 * #panels, height = 360, panels = panels})
+  return panels
 end
 
 return plot

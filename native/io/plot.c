@@ -75,13 +75,23 @@ static void draw_axes(cairo_t *cr, const PlotPanel *p, double x0, double y0, dou
   }
 }
 
-/* legend in a white box at (x, y), top left corner */
-static void draw_legend(cairo_t *cr, const PlotPanel *p, double x, double y) {
+/* legend in a white box whose top right corner is (right, y), as wide as
+   its longest label */
+static void draw_legend(cairo_t *cr, const PlotPanel *p, double right, double y) {
   int n = 0;
-  for (int s = 0; s < p->nseries; s++) n += p->series[s].label != NULL;
+  double text_w = 70;
+  cairo_set_font_size(cr, 10);
+  for (int s = 0; s < p->nseries; s++) {
+    if (!p->series[s].label) continue;
+    cairo_text_extents_t e;
+    cairo_text_extents(cr, p->series[s].label, &e);
+    if (e.x_advance > text_w) text_w = e.x_advance;
+    n++;
+  }
   if (!n) return;
+  double x = right - (40 + text_w);
   cairo_set_source_rgb(cr, 1, 1, 1);
-  cairo_rectangle(cr, x, y, 110, 8 + 16 * n);
+  cairo_rectangle(cr, x, y, 40 + text_w, 8 + 16 * n);
   cairo_fill_preserve(cr);
   cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
   cairo_set_line_width(cr, 1);
@@ -122,7 +132,7 @@ static void draw_panel(cairo_t *cr, const PlotPanel *p, double x0, double y0, do
       cairo_fill(cr);
     }
   }
-  draw_legend(cr, p, x0 + w - 118, y0 + 6);
+  draw_legend(cr, p, x0 + w - 8, y0 + 6);
 }
 
 static cairo_status_t write_to_file(void *closure, const unsigned char *data, unsigned int length) {

@@ -210,11 +210,7 @@ if main then
   f:close()
   experiment.try("cannot save the weights", capsrun.train.save, cnn and model or clf, opts.save,
     {dataset = "multimnist", class_names = mnist_train.class_names})
-  if first <= opts.epochs then
-    local png = dir .. "/curves.png"
-    experiment.try("cannot draw the curves", capsrun.plot.metrics, metrics, png, "MultiMNIST " .. opts.model)
-    say(("metrics in %s, curves in %s"):format(metrics, png))
-  end
+  if first <= opts.epochs then experiment.curves(metrics, dir, "MultiMNIST " .. opts.model) end   -- an epoch ran
 end
 if cnn then return end   -- the figure shows reconstructions, which the CNN has not
 

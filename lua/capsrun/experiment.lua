@@ -410,12 +410,16 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
     end
   end
   if f then f:close() end
-  if #rows > 0 and main then
-    local png = dir .. "/curves.png"
-    experiment.try("cannot draw the curves", plot.metrics, metrics_path, png)
-    say(("metrics in %s, curves in %s"):format(metrics_path, png))
-  end
+  if #rows > 0 and main then experiment.curves(metrics_path, dir) end
   return rows
+end
+
+--- curves(metrics_path, dir [, title]): the curves of a metrics CSV into
+-- dir/curves.png, and a line saying where both are
+function experiment.curves(metrics_path, dir, title)
+  local png = dir .. "/curves.png"
+  experiment.try("cannot draw the curves", plot.metrics, metrics_path, png, title)
+  experiment.say(("metrics in %s, curves in %s"):format(metrics_path, png))
 end
 
 return experiment

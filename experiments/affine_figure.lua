@@ -6,7 +6,9 @@
 -- were measured on; each model's accuracy on the whole set is printed.
 -- --pick chooses the digits shown: the first ones, those where the models
 -- disagree (where one model's robustness shows), or those every model gets
--- wrong.
+-- wrong. It also prints each model's accuracy per range of rotation, shear,
+-- scale and translation (canvas.by_transform), to see which transform breaks
+-- which model.
 --
 --   capsrun experiments/affine_figure.lua --data ../shared/data/mnist \
 --       --models capsnet=runs/affine/model.tensors,cnn=runs/affine-cnn/cnn.tensors --pick disagree
@@ -57,6 +59,25 @@ for _, m in ipairs(models) do
   for i = 1, affine.n do if m.pred[i] == labels[i] then right = right + 1 end end
   m.acc = right / affine.n
   print(("%s: %.2f%% of %d affine test digits (seed %d)"):format(m.name, 100 * m.acc, affine.n, opts.affine_seed))
+end
+
+-- where each model breaks: its accuracy over the digits whose transform falls in each range
+print("accuracy by transform: range, digits, then each model's accuracy on them")
+local right = {}
+for k, m in ipairs(models) do
+  right[k] = {}
+  for i = 1, affine.n do right[k][i] = m.pred[i] == labels[i] end
+end
+local per_model = {}
+for k in ipairs(models) do per_model[k] = canvas.by_transform(affine.params, right[k]) end
+for r, row in ipairs(per_model[1]) do
+  local range = row.open and ("%g+"):format(row.lo) or ("%g-%g"):format(row.lo, row.hi)
+  local cells = {}
+  for k, m in ipairs(models) do
+    local b = per_model[k][r]
+    cells[k] = ("%s %s"):format(m.name, b.n > 0 and ("%.1f%%"):format(100 * b.right / b.n) or "-")
+  end
+  print(("  %-16s %-9s %5d  %s"):format(row.kind, range, row.n, table.concat(cells, "  ")))
 end
 
 local function wanted(i)

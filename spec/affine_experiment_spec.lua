@@ -37,6 +37,23 @@ describe("experiments/affine.lua", function()
       assert.truthy(out:find(model .. ": " .. acc .. "%% of 16 affine test digits %(seed 2017%)"), out)
     end
     assert.truthy(out:find("12 digits (first) in " .. fig, 1, true), out)
+    -- the accuracy per range of each transform: every kind's ranges hold all 16 digits, and
+    -- their right digits add up to each model's accuracy on the whole set
+    assert.truthy(out:find("accuracy by transform", 1, true), out)
+    local kinds = {}
+    for kind, n, cells in out:gmatch("\n  (%a[%a ()]-) +[%d.]+[-+][%d.]* +(%d+)  ([^\n]*)") do
+      kinds[kind] = kinds[kind] or {n = 0, rows = 0, right = {}}
+      local k = kinds[kind]
+      k.n, k.rows = k.n + tonumber(n), k.rows + 1
+      for name, acc in cells:gmatch("(%a+) ([%d.]+)%%") do k.right[name] = (k.right[name] or 0) + tonumber(acc) / 100 * tonumber(n) end
+    end
+    for _, kind in ipairs{"rotation (deg)", "shear", "smaller scale", "translation (px)"} do
+      local k = kinds[kind]
+      assert.truthy(k and k.rows == 4 and k.n == 16, out)
+      for _, model in ipairs{"capsnet", "cnn", "em"} do
+        assert.near(tonumber(accuracies[model]) / 100 * 16, k.right[model] or 0, 0.05, out)
+      end
+    end
     -- 6 cells of 80 pixels (40 x 2) and 6 of spacing; a title, and rows of 80 + 4 caption lines of 14
     assert.same({3, 6 + 24 + 2 * (80 + 4 * 14 + 4 + 6), 6 + 6 * (80 + 6)}, capsrun.read_png(fig, 3):size())
     -- the captions are coloured: where every model is wrong, red and no green

@@ -106,6 +106,30 @@ describe("canvases", function()
   end)
 end)
 
+describe("canvas.by_transform", function()
+  it("counts right digits per range of each transform, bounds in the last range, by hand", function()
+    -- {rotation, shear, sx, sy, tx, ty}
+    local params = {
+      {-3, 0.01, 0.85, 1.1, 0.5, -1},     -- rot [0,5), shear [0,.05), scale [.8,.9), trans [0,2)
+      {7, -0.12, 1.2, 1.15, -3, 2},       -- rot [5,10), shear [.1,.15), scale [1.1,1.2], trans [2,4)
+      {-20, 0.2, 0.95, 0.99, 7, 9.5},     -- rot [15,20] (bound), shear [.15,.2] (bound), [.9,1), trans >= 6
+      {12.5, 0.05, 1.0, 1.05, 0, 5},      -- rot [10,15), shear [.05,.1), scale [1,1.1), trans [4,6)
+    }
+    local right = {true, false, true, false}
+    local rows = canvas.by_transform(params, right)
+    assert.equal(16, #rows)
+    local function row(kind, b) local r = rows[(kind - 1) * 4 + b]; return {r.n, r.right} end
+    assert.same({1, 1}, row(1, 1)); assert.same({1, 0}, row(1, 2)); assert.same({1, 0}, row(1, 3)); assert.same({1, 1}, row(1, 4))
+    assert.same({1, 1}, row(2, 1)); assert.same({1, 0}, row(2, 2)); assert.same({1, 0}, row(2, 3)); assert.same({1, 1}, row(2, 4))
+    assert.same({1, 1}, row(3, 1)); assert.same({1, 1}, row(3, 2)); assert.same({1, 0}, row(3, 3)); assert.same({1, 0}, row(3, 4))
+    assert.same({1, 1}, row(4, 1)); assert.same({1, 0}, row(4, 2)); assert.same({1, 0}, row(4, 3)); assert.same({1, 1}, row(4, 4))
+    assert.equal("rotation (deg)", rows[1].kind)
+    assert.near(5, rows[1].hi, 1e-12); assert.near(20, rows[4].hi, 1e-12)
+    assert.near(0.8, rows[9].lo, 1e-12); assert.near(0.9, rows[9].hi, 1e-12)
+    assert.is_true(rows[16].open); assert.near(6, rows[16].lo, 1e-12)
+  end)
+end)
+
 describe("two digits at once", function()
   it("the margin loss with both classes present, by hand", function()
     local crit = capsrun.MarginLoss.new()

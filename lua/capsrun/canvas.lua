@@ -127,6 +127,41 @@ function canvas.affine_test_set(set, seed)
   return {images = images, labels = set.labels, n = set.n, params = params}
 end
 
+--- by_transform(params, right [, ranges]) -> {{kind, lo, hi, n, right}, ...}:
+-- how many of the affine digits whose transform falls in each range are
+-- right (right[i] true), for each kind of transform: |rotation| in degrees,
+-- |shear|, the smaller of the two scales, the larger of |tx| and |ty| in
+-- pixels; four equal ranges of ranges' (affNIST's) bounds each (translation:
+-- 2 pixels wide, the last open). Where a model's robustness breaks shows as
+-- a falling column; the last range is closed so that the bound itself counts.
+function canvas.by_transform(params, right, ranges)
+  ranges = ranges or canvas.AFFNIST
+  local kinds = {
+    {"rotation (deg)", 0, ranges.rotation, function(p) return math.abs(p[1]) end},
+    {"shear", 0, ranges.shear, function(p) return math.abs(p[2]) end},
+    {"smaller scale", ranges.scale[1], ranges.scale[2], function(p) return math.min(p[3], p[4]) end},
+    {"translation (px)", 0, 8, function(p) return math.max(math.abs(p[5]), math.abs(p[6])) end, open = true},
+  }
+  local rows = {}
+  for _, k in ipairs(kinds) do
+    local name, lo, hi, value = k[1], k[2], k[3], k[4]
+    local width = (hi - lo) / 4
+    local first = #rows
+    for b = 1, 4 do
+      rows[first + b] = {kind = name, lo = lo + (b - 1) * width, hi = b == 4 and not k.open and hi or lo + b * width,
+        n = 0, right = 0, open = b == 4 and k.open or nil}
+    end
+    for i, p in ipairs(params) do
+      local b = math.floor((value(p) - lo) / width) + 1
+      b = math.max(1, math.min(4, b))
+      local row = rows[first + b]
+      row.n = row.n + 1
+      if right[i] then row.right = row.right + 1 end
+    end
+  end
+  return rows
+end
+
 --- top2_correct(lengths (n, J), labels (n, 2)) -> how many samples have their two
 -- longest capsules on exactly their two labels ("both correct")
 function canvas.top2_correct(lengths, labels)

@@ -55,26 +55,24 @@ local labels = {}
 for i = 1, affine.n do labels[i] = math.tointeger(affine.labels:get(i)) end
 for _, m in ipairs(models) do
   m.pred = capsrun.train.predict(m.clf, affine, 100)
-  local right = 0
-  for i = 1, affine.n do if m.pred[i] == labels[i] then right = right + 1 end end
-  m.acc = right / affine.n
+  m.right = {}   -- m.right[i]: the model gets digit i right
+  local count = 0
+  for i = 1, affine.n do
+    m.right[i] = m.pred[i] == labels[i]
+    if m.right[i] then count = count + 1 end
+  end
+  m.acc = count / affine.n
+  m.by_transform = canvas.by_transform(affine.params, m.right)
   print(("%s: %.2f%% of %d affine test digits (seed %d)"):format(m.name, 100 * m.acc, affine.n, opts.affine_seed))
 end
 
 -- where each model breaks: its accuracy over the digits whose transform falls in each range
 print("accuracy by transform: range, digits, then each model's accuracy on them")
-local right = {}
-for k, m in ipairs(models) do
-  right[k] = {}
-  for i = 1, affine.n do right[k][i] = m.pred[i] == labels[i] end
-end
-local per_model = {}
-for k in ipairs(models) do per_model[k] = canvas.by_transform(affine.params, right[k]) end
-for r, row in ipairs(per_model[1]) do
+for r, row in ipairs(models[1].by_transform) do
   local range = row.open and ("%g+"):format(row.lo) or ("%g-%g"):format(row.lo, row.hi)
   local cells = {}
   for k, m in ipairs(models) do
-    local b = per_model[k][r]
+    local b = m.by_transform[r]
     cells[k] = ("%s %s"):format(m.name, b.n > 0 and ("%.1f%%"):format(100 * b.right / b.n) or "-")
   end
   print(("  %-16s %-9s %5d  %s"):format(row.kind, range, row.n, table.concat(cells, "  ")))
@@ -84,7 +82,7 @@ local function wanted(i)
   if opts.pick == "first" then return true end
   local all_wrong, differ = true, false
   for _, m in ipairs(models) do
-    if m.pred[i] == labels[i] then all_wrong = false end
+    if m.right[i] then all_wrong = false end
     if m.pred[i] ~= models[1].pred[i] then differ = true end
   end
   if opts.pick == "wrong" then return all_wrong end
@@ -105,7 +103,7 @@ for k, i in ipairs(shown) do
   local lines, said = {("%d: %+.0f deg"):format(labels[i], p[1])}, {}
   for _, m in ipairs(models) do
     said[#said + 1] = ("%s %d"):format(m.name, m.pred[i])
-    lines[#lines + 1] = {said[#said], color = m.pred[i] == labels[i] and "green" or "red"}
+    lines[#lines + 1] = {said[#said], color = m.right[i] and "green" or "red"}
   end
   captions[k] = lines
   print(("  digit %d: label %d, %s (rotation %+.0f deg, shear %+.2f, scale %.2f x %.2f)"):format(i - 1, labels[i],

@@ -127,13 +127,14 @@ function canvas.affine_test_set(set, seed)
   return {images = images, labels = set.labels, n = set.n, params = params}
 end
 
---- by_transform(params, right [, ranges]) -> {{kind, lo, hi, n, right}, ...}:
+--- by_transform(params, right [, ranges]) -> {{kind, lo, hi, n, right, open}, ...}:
 -- how many of the affine digits whose transform falls in each range are
 -- right (right[i] true), for each kind of transform: |rotation| in degrees,
 -- |shear|, the smaller of the two scales, the larger of |tx| and |ty| in
 -- pixels; four equal ranges of ranges' (affNIST's) bounds each (translation:
--- 2 pixels wide, the last open). Where a model's robustness breaks shows as
--- a falling column; the last range is closed so that the bound itself counts.
+-- 2 pixels wide, the last open). A value on a bound falls in the range above
+-- it, the top bound in the last range. Where a model's robustness breaks
+-- shows as a falling column.
 function canvas.by_transform(params, right, ranges)
   ranges = ranges or canvas.AFFNIST
   local kinds = {

@@ -9,7 +9,6 @@
 --   capsrun experiments/em_iterations.lua --iters 2 --class-iters 3 --lr 1e-2
 --   capsrun experiments/em_iterations.lua --iters 3 --overfit
 local capsrun = require "capsrun"
-local T = capsrun.native
 
 local opts = capsrun.cli.parse(arg, {
   {"data", "string", nil, "MNIST folder (as for classify.lua)"},

@@ -28,15 +28,19 @@ local native = capsrun.native
 local extra = experiment.capsnet_options()
 for _, o in ipairs{
   {"model", "string", "capsnet", "capsnet, or cnn (the paper's baseline, sigmoid outputs)", choices = {"capsnet", "cnn"}},
-  {"train-pairs", "int", 60000, "training pairs drawn per epoch", min = 1},
-  {"test-pairs", "int", 100000, "test pairs (fixed by --test-seed)", min = 1},
+  {"train-pairs", "int", nil, "training pairs drawn per epoch (default: 60000, or N with --limit N)", min = 1},
+  {"test-pairs", "int", nil, "test pairs, fixed by --test-seed (default: 100000, or N/6 with --limit N)", min = 1},
   {"test-seed", "int", 2017, "seed of the test pairs"},
   {"recon-weight", "number", 0.0005, "weight of each digit's summed squared reconstruction error"},
   {"figure", "string", nil, "inputs and reconstructions (default: multimnist.png beside --save)"},
 } do extra[#extra + 1] = o end
 for _, o in ipairs(experiment.cnn_options("none")) do extra[#extra + 1] = o end
 local opts = experiment.parse(arg, experiment.options({save = "runs/multimnist/capsnet.tensors", epochs = 10,
-  lr_schedule = "exp", lr = 1e-3}, extra), "usage: capsrun experiments/multimnist.lua [options]")
+  lr_schedule = "exp", lr = 1e-3, omit = {"resize", "shift", "flip"}}, extra),
+  "usage: capsrun experiments/multimnist.lua [options]")
+-- the pairs follow --limit like the images of every other experiment; each digit gets its own random shift
+opts.train_pairs = opts.train_pairs or opts.limit or 60000
+opts.test_pairs = opts.test_pairs or (opts.limit and math.max(1, opts.limit // 6)) or 100000
 local dist = capsrun.dist
 local gen = capsrun.manual_seed(opts.seed)
 local mnist_train, mnist_test = experiment.load_data(opts)
@@ -56,6 +60,7 @@ local per_epoch = math.ceil(opts.train_pairs / opts.batch)
 local optimizer = experiment.adam(cnn and {model} or {model, decoder}, opts, {n = opts.train_pairs})
 local named = capsrun.train.named(cnn and model or clf)
 local say = experiment.say
+experiment.say_machine()
 say(("capsrun multimnist: %d pairs per epoch from %d training digits, %d test pairs from %d test digits, 36x36")
   :format(opts.train_pairs, mnist_train.n, opts.test_pairs, mnist_test.n))
 if cnn then

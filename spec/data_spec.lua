@@ -88,17 +88,31 @@ describe("data", function()
     local ok, err = pcall(capsrun.data.load, "mnist", "train", {dir = dir .. "/none"})
     assert.is_false(ok)
     assert.truthy(err:find(dir .. "/none", 1, true))
-    assert.truthy(err:find("./data/mnist", 1, true))
+    assert.truthy(err:find("no other place is searched", 1, true))
     assert.truthy(err:find("To get them", 1, true))
+    ok, err = pcall(capsrun.data.load, "mnist", "train", {})
+    if not ok then assert.truthy(err:find("./data/mnist", 1, true), err) end
     local fashion = capsrun.data.candidates("fashion")
     assert.equal("/usr/share/datasets/fashion-mnist", fashion[#fashion])
     assert.error_matches(function() capsrun.data.find("cifar") end, "unknown dataset 'cifar'")
   end)
 
-  it("finds data through $CAPSRUN_DATA-style folders in order", function()
-    local list = capsrun.data.candidates("mnist", "/first")
-    assert.equal("/first", list[1])
+  it("searches $CAPSRUN_DATA-style folders in order, and only the folder given when there is one", function()
+    local list = capsrun.data.candidates("mnist")
     assert.equal("./data/mnist", list[#list])
+    assert.same({"/first"}, capsrun.data.candidates("mnist", "/first"))
+  end)
+
+  it("never replaces a --data the user typed by another copy (CAPSRUN_DATA set)", function()
+    local parent = H.tmpdir()
+    os.execute(("ln -s '%s' '%s/mnist'"):format(H.mnist(), parent))
+    local code, out = H.run("experiments/classify.lua --data " .. dir .. "/nonexistent --limit 100 --epochs 1",
+      nil, "CAPSRUN_DATA=" .. parent)
+    H.rm_rf(parent)
+    assert.equal(1, code, out)
+    assert.truthy(out:find(dir .. "/nonexistent", 1, true), out)
+    assert.is_nil(out:find("epoch 1", 1, true), out)
+    assert.is_nil(out:find("traceback", 1, true), out)
   end)
 
   it("rejects label files that do not match the images", function()
@@ -114,11 +128,11 @@ describe("data", function()
   it("batches in order, or shuffled reproducibly from a seed", function()
     local set = capsrun.data.load("mnist", "train", {dir = dir})
     local seen = {}
-    for imgs, labels, n in capsrun.data.batches(set, 2) do seen[#seen + 1] = n end
+    for _, _, n in capsrun.data.batches(set, 2) do seen[#seen + 1] = n end
     assert.same({2, 2, 1}, seen)
     local function order(seed)
       local out = {}
-      for imgs, labels in capsrun.data.batches(set, 5, {gen = T.generator(seed)}) do
+      for imgs in capsrun.data.batches(set, 5, {gen = T.generator(seed)}) do
         for i = 1, 5 do out[i] = imgs:get(i, 1, 1, 1) end
       end
       return table.concat(out, ",")

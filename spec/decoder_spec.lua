@@ -1,6 +1,5 @@
 local capsrun = require "capsrun"
 local T = capsrun.native
-local H = require "spec.helpers"
 
 describe("Decoder", function()
   local g = T.generator(31)

@@ -42,7 +42,7 @@ describe("EM routing", function()
           end
         end
         local count = 0
-        for child, s in pairs(sums) do
+        for _, s in pairs(sums) do
           assert.near(1, s, 1e-5)
           count = count + 1
         end
@@ -168,7 +168,7 @@ describe("EM routing", function()
     assert.is_false(ok); assert.truthy(tostring(err):find("routing_iters", 1, true), err)
     local fresh = capsrun.ConvCaps.new(2, 3, 3, 1, 3, T.generator(1))
     ok, err = pcall(fresh.backward, fresh, grid(T.generator(1), 1, 2, 4, 4), T.zeros(1, 3, 2, 2, 17))
-    assert.is_false(ok)
+    assert.is_false(ok); assert.truthy(tostring(err):find("ConvCaps", 1, true), err)
   end)
 end)
 

@@ -7,7 +7,7 @@ local Sequential = Module.class("Sequential")
 function Sequential.new(modules)
   local self = Module.new(Sequential)
   self.modules = {}
-  for i, m in ipairs(modules or {}) do self:add(m) end
+  for _, m in ipairs(modules or {}) do self:add(m) end
   return self
 end
 

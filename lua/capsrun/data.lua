@@ -87,7 +87,10 @@ function data.is_folder_layout(dir)
   return has.train and has.test or false
 end
 
---- candidates(dataset, dir) -> ordered list of folders to look in
+--- candidates(dataset, dir) -> ordered list of folders to look in: dir
+-- alone when given (a path the user typed is used or refused, never
+-- replaced by another copy), else $CAPSRUN_DATA/<dataset>, ./data/<dataset>
+-- and the system folders
 function data.candidates(dataset, dir)
   local info = data.datasets[dataset]
   if not info then
@@ -97,8 +100,8 @@ function data.candidates(dataset, dir)
     error(("data: unknown dataset '%s' (known: %s)"):format(tostring(dataset),
       table.concat(names, ", ")), 3)
   end
+  if dir then return {dir}, info end
   local list = {}
-  if dir then list[#list + 1] = dir end
   local env = os.getenv("CAPSRUN_DATA")
   if env and env ~= "" then list[#list + 1] = env .. "/" .. dataset end
   list[#list + 1] = "./data/" .. dataset
@@ -119,8 +122,10 @@ function data.find(dataset, dir)
     end
     if all then return d end
   end
-  error(("data: %s not found. Looked in:\n  %s\nfor %s (plain or .gz).\nTo get them: %s"):format(
-    dataset, table.concat(list, "\n  "), table.concat(info.files.train, ", ") .. ", " ..
+  local where = dir and ("not found in %s (the folder given; no other place is searched)"):format(dir)
+    or ("not found. Looked in:\n  " .. table.concat(list, "\n  "))
+  error(("data: %s %s\nfor %s (plain or .gz), or an image folder (train/<class>/*, test/<class>/*)."
+    .. "\nTo get them: %s"):format(dataset, where, table.concat(info.files.train, ", ") .. ", " ..
     table.concat(info.files.test, ", "), info.how_to_get), 0)
 end
 
@@ -145,7 +150,8 @@ local function load_idx(dir, names, opts)
     error(("data.load: %s holds %d labels for %d images in %s"):format(lpath,
       labels:numel(), images:size(1), ipath), 0)
   end
-  local n, read = nil, images:numel()
+  local read = images:numel()
+  local n
   images, labels, n = limited(images, labels, opts.limit)
   return images:reshape(n, 1, images:size(2), images:size(3)), labels, read
 end

@@ -10,7 +10,17 @@ local dist = require "capsrun.dist"
 
 local experiment = {}
 
---- options(extra) -> option spec: the common options, then extra ones
+-- "path/x.lua:12: message" -> "message": errors from the environment (disk
+-- full, permission denied) are for users, not for debugging
+local function plain(err)
+  return (tostring(err):gsub("^[^\n:]+:%d+: ", ""))
+end
+
+
+--- options(defaults, extra) -> option spec: the common options, then extra
+-- ones; defaults sets their defaults by key (epochs, lr, lr_schedule, save),
+-- and defaults.omit lists common options the script has no use for (it
+-- must not offer what it ignores)
 function experiment.options(defaults, extra)
   local spec = {
     {"data", "string", nil, "folder holding the dataset's files, or an image folder (DIR/train/<class>/*.png, "
@@ -40,8 +50,12 @@ function experiment.options(defaults, extra)
     {"checkpoint-every", "int", 0, "also checkpoint every N batches (0: only at the end of each epoch)", min = 0},
     {"resume", "flag", false, "continue the run saved in --checkpoint (its options are used)"},
   }
-  for _, o in ipairs(extra or {}) do spec[#spec + 1] = o end
-  return spec
+  local omit = {}
+  for _, name in ipairs(defaults.omit or {}) do omit[name] = true end
+  local kept = {}
+  for _, o in ipairs(spec) do if not omit[o[1]] then kept[#kept + 1] = o end end
+  for _, o in ipairs(extra or {}) do kept[#kept + 1] = o end
+  return kept
 end
 
 --- capsnet_options(): the architecture options of CapsNet, with the paper's defaults
@@ -150,12 +164,6 @@ local LOCAL_OPTIONS = {threads = true, checkpoint = true, checkpoint_every = tru
 -- one-line message, through the host (MPI shut down, Lua state closed)
 function experiment.fail(code, message)
   require("capsrun.cli").exit(code, message)
-end
-
--- "path/x.lua:12: message" -> "message": errors from the environment (disk
--- full, permission denied) are for users, not for debugging
-local function plain(err)
-  return (tostring(err):gsub("^[^\n:]+:%d+: ", ""))
 end
 
 --- try(prefix, fn, ...) -> fn's results; an error becomes fail(1, "prefix: message")
@@ -333,6 +341,15 @@ function experiment.open_metrics(path, columns, first_epoch)
   return f
 end
 
+--- say_machine(): the lines every training run prints first: the BLAS
+-- core and threads (generic kernels must never go unnoticed) and the
+-- precision of the convolution GEMMs
+function experiment.say_machine()
+  experiment.say(native.blas_info().description)
+  local precision, how = native.precision()
+  experiment.say(("convolution GEMMs in %s%s"):format(precision, how and (" (" .. how .. ")") or ""))
+end
+
 --- train(clf, optimizer, train_set, test_set, gen, opts) runs the epochs,
 -- printing a line and writing a CSV row per epoch, checkpointing when asked,
 -- then plots the curves. Resumes from opts.resume_state. opts.stop_when(row)
@@ -340,12 +357,11 @@ end
 -- of {name, fn}, adds a column (and a figure on the epoch line) per entry:
 -- fn() measured after each epoch's test. Returns the rows.
 function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
-  local main, say = dist.is_main(), experiment.say
+  local main = dist.is_main()
   local dir = experiment.dirname(opts.save)
   if main then experiment.try(nil, experiment.mkdir_p, dir) end
-  say(native.blas_info().description)               -- generic BLAS kernels must never go unnoticed
-  local precision, how = native.precision()
-  say(("convolution GEMMs in %s%s"):format(precision, how and (" (" .. how .. ")") or ""))
+  experiment.say_machine()
+  local say = experiment.say
   local named = train.named(clf.decoder and clf or clf.model)
   local first, start, order = 1, 0, nil
   if opts.resume_state then

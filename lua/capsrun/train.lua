@@ -208,7 +208,11 @@ local function config_text(model, extra)
   if c.channels then lines[#lines + 1] = "channels=" .. table.concat(c.channels, ",") end
   if c.hidden then lines[#lines + 1] = "hidden=" .. table.concat(c.hidden, ",") end
   if c.pool and #c.pool > 0 then lines[#lines + 1] = "pool=" .. table.concat(c.pool, ",") end
-  for k, v in pairs(extra or {}) do
+  local keys = {}   -- sorted: a checksum of a weights file must identify its content
+  for k in pairs(extra or {}) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    local v = extra[k]
     if k == "class_names" then
       for i, name in ipairs(v) do lines[#lines + 1] = ("class.%d=%s"):format(i - 1, (name:gsub("\n", " "))) end
     else lines[#lines + 1] = ("%s=%s"):format(k, tostring(v)) end

@@ -67,4 +67,33 @@ describe("the first hour", function()
     for _, unused in ipairs{"--shift", "--flip", "--resize"} do assert.is_nil(help:find(unused, 1, true), help) end
     assert.truthy(help:find("--limit", 1, true), help)
   end)
+
+  it("warms up for at least min(100, 30%) of a short run's steps; MNIST keeps its 5%", function()
+    local experiment = require "capsrun.experiment"
+    assert.equal(13, experiment.warmup_steps(0.05, 45))     -- 3 epochs of 150 images per class, 3 classes
+    assert.equal(187, experiment.warmup_steps(0.05, 3750))  -- MNIST, 2 epochs at batch 32: unchanged
+    assert.equal(100, experiment.warmup_steps(0.05, 1000))
+    assert.equal(0, experiment.warmup_steps(0, 45))
+  end)
+
+  it("warns in plain words when the loss jumps or an epoch predicts one class for every image", function()
+    local experiment = require "capsrun.experiment"
+    local said = {}
+    local warn = experiment.warn
+    experiment.warn = function(text) said[#said + 1] = text end
+    local watch = experiment.loss_watch({lr = 2e-3})
+    local opt = {step_count = 2, current_lr = function() return 2e-4 end}
+    watch(2.28, opt); watch(2.1, opt); watch(47.25, opt); watch(60, opt)
+    experiment.warn_one_class({[1] = 5, [2] = 5}, {n = 10, classes = 3}, 1, {lr = 2e-3}, 10)
+    experiment.warn_one_class({[2] = 10}, {n = 10, classes = 3, class_names = {"a", "b", "c"}}, 2, {lr = 2e-3}, 20)
+    experiment.warn = warn
+    assert.equal(2, #said)
+    assert.truthy(said[1]:find("loss jumped from 2.1 to 47.25 at step 2", 1, true), said[1])
+    assert.truthy(said[2]:find("every one of the 10 test images is predicted as class 'c'", 1, true), said[2])
+    -- end to end: a run that collapses says so
+    local code, out = H.run(("experiments/classify.lua --data %s/shapes --epochs 1 --batch 2 --lr 0.5 "
+      .. "--conv-channels 8 --primary-types 2 --primary-kernel 3 --save %s/collapse/m.tensors"):format(dir, dir))
+    assert.equal(0, code, out)
+    assert.truthy(out:find("warning: after epoch 1 every one of the 6 test images is predicted as class", 1, true), out)
+  end)
 end)

@@ -127,11 +127,14 @@ function train.predict(clf, set, batch_size)
 end
 
 --- evaluate(clf, set, batch_size) -> accuracy in [0, 1], mean loss,
--- and for autoencoders the mean per-pixel squared reconstruction error with
--- the decoder masked by the longest (predicted) capsule
+-- for autoencoders the mean per-pixel squared reconstruction error with
+-- the decoder masked by the longest (predicted) capsule (else nil), and
+-- the number of images predicted as each class {[class] = count}
 function train.evaluate(clf, set, batch_size)
   clf.model:evaluate()
   local correct, loss_sum, sse_sum, pixels = 0, 0, 0, 1
+  local classes = set.classes
+  local counts = {}
   local full = set
   if dist.size() > 1 then                                 -- each rank evaluates its slice
     local first, count = dist.shard(set.n)
@@ -143,6 +146,11 @@ function train.evaluate(clf, set, batch_size)
     local scores = scores_of(clf, v)
     loss_sum = loss_sum + clf.criterion:forward(scores, labels) * n
     correct = correct + train.correct(scores, labels)
+    local pred = scores:argmax()
+    for i = 1, n do
+      local c = math.tointeger(pred:get(i))
+      counts[c] = (counts[c] or 0) + 1
+    end
     if clf.decoder then
       local sse, _, recon = reconstruction(clf, v, images, nil)
       sse_sum, pixels = sse_sum + sse * n, recon:size(2)
@@ -153,8 +161,13 @@ function train.evaluate(clf, set, batch_size)
     local t = dist.sum({correct, loss_sum, sse_sum, pixels * (set.n > 0 and 1 or 0)})
     correct, loss_sum, sse_sum = t[1], t[2], t[3]
     pixels = full.images:numel() // full.n
+    local k = {}
+    for c = 0, (classes or full.classes or 1) - 1 do k[c + 1] = counts[c] or 0 end
+    k = dist.sum(k)
+    counts = {}
+    for c, v in ipairs(k) do if v > 0 then counts[c - 1] = math.tointeger(v) or v end end
   end
-  return correct / full.n, loss_sum / full.n, clf.decoder and sse_sum / full.n / pixels or nil
+  return correct / full.n, loss_sum / full.n, clf.decoder and sse_sum / full.n / pixels or nil, counts
 end
 
 --- epoch(clf, optimizer, set, opts) -> mean loss, train accuracy, mean per-pixel

@@ -92,6 +92,7 @@ local function route_forward(self, input, kh, kw, stride, shared, coord_add)
 end
 
 local function route_backward(self, input, grad_output)
+  if not self.geometry or not self.votes then error(self.__name .. ":backward: call forward first", 2) end
   local kh, kw, stride, shared = table.unpack(self.geometry)
   local gvotes, gcaps = native.em_route_backward(self.votes, input, self.beta_a, self.beta_v, grad_output,
     self.grad_beta_a, self.grad_beta_v, kh, kw, stride, self.route_ws)

@@ -196,6 +196,7 @@ int luaopen_capsrun_native(lua_State *L) {
   lcapsules_register(L);
   lmatcaps_register(L);
   lloss_register(L);
+  ltape_register(L);
   loptim_register(L);
   ldata_register(L);
   lnorb_register(L);

@@ -1,0 +1,144 @@
+/* tape_axis.c: ops along one axis of a tensor seen as (outer, n, inner):
+ * reductions, softmax, squash, slices. Accumulation in double. */
+#include <math.h>
+#include <string.h>
+#include "tape_ops.h"
+
+#define PAR_MIN 32768
+#define AT(a, o, k, i) (((o) * (a)->n + (k)) * (a)->inner + (i))
+#define SQUASH_EPS 1e-8   /* as CAPS_SQUASH_EPS: the Lua routing matches the C kernel */
+
+/* one line along the axis: (o, i) for l = o * inner + i */
+#define LINES(a) ((a)->outer * (a)->inner)
+#define PAR(a) ((a)->outer * (a)->n * (a)->inner > PAR_MIN)
+
+void tape_reduce_forward(int op, const TapeAxis *a, const float *x, float *y, float *arg) {
+#pragma omp parallel for schedule(static) if (PAR(a))
+  for (long l = 0; l < (long)LINES(a); l++) {
+    size_t o = (size_t)l / a->inner, i = (size_t)l % a->inner;
+    double acc = 0, best = -INFINITY;
+    size_t where = 0;
+    for (size_t k = 0; k < a->n; k++) {
+      double v = x[AT(a, o, k, i)];
+      if (v > best || k == 0) { best = v; where = k; }
+      acc += op == TAPE_NORM ? v * v : v;
+    }
+    if (op == TAPE_LOGSUMEXP) {
+      acc = 0;
+      for (size_t k = 0; k < a->n; k++) acc += exp(x[AT(a, o, k, i)] - best);
+    }
+    switch (op) {
+      case TAPE_SUM: y[l] = (float)acc; break;
+      case TAPE_MEAN: y[l] = (float)(acc / (double)a->n); break;
+      case TAPE_MAX: y[l] = (float)best; if (arg) arg[l] = (float)where; break;
+      case TAPE_LOGSUMEXP: y[l] = (float)(best + log(acc)); break;
+      default: y[l] = (float)sqrt(acc);
+    }
+  }
+}
+
+void tape_reduce_backward(int op, const TapeAxis *a, const float *x, const float *y,
+                          const float *arg, const float *gy, float *gx) {
+#pragma omp parallel for schedule(static) if (PAR(a))
+  for (long l = 0; l < (long)LINES(a); l++) {
+    size_t o = (size_t)l / a->inner, i = (size_t)l % a->inner;
+    double g = gy[l];
+    if (op == TAPE_MAX) { gx[AT(a, o, (size_t)arg[l], i)] += (float)g; continue; }
+    for (size_t k = 0; k < a->n; k++) {
+      size_t at = AT(a, o, k, i);
+      double d;
+      switch (op) {
+        case TAPE_SUM: d = g; break;
+        case TAPE_MEAN: d = g / (double)a->n; break;
+        case TAPE_LOGSUMEXP: d = g * exp((double)x[at] - y[l]); break;
+        default: d = y[l] > 0 ? g * x[at] / y[l] : 0;   /* the norm's subgradient 0 at 0 */
+      }
+      gx[at] += (float)d;
+    }
+  }
+}
+
+void tape_softmax_forward(const TapeAxis *a, int log_out, const float *x, float *y) {
+#pragma omp parallel for schedule(static) if (PAR(a))
+  for (long l = 0; l < (long)LINES(a); l++) {
+    size_t o = (size_t)l / a->inner, i = (size_t)l % a->inner;
+    double best = x[AT(a, o, 0, i)], sum = 0;
+    for (size_t k = 1; k < a->n; k++) best = fmax(best, x[AT(a, o, k, i)]);
+    for (size_t k = 0; k < a->n; k++) sum += exp(x[AT(a, o, k, i)] - best);
+    double lse = best + log(sum);
+    for (size_t k = 0; k < a->n; k++) {
+      double z = x[AT(a, o, k, i)] - lse;
+      y[AT(a, o, k, i)] = (float)(log_out ? z : exp(z));
+    }
+  }
+}
+
+/* softmax: gx = y (g - sum_k g y); log-softmax: gx = g - exp(y) sum_k g */
+void tape_softmax_backward(const TapeAxis *a, int log_out, const float *y, const float *gy, float *gx) {
+#pragma omp parallel for schedule(static) if (PAR(a))
+  for (long l = 0; l < (long)LINES(a); l++) {
+    size_t o = (size_t)l / a->inner, i = (size_t)l % a->inner;
+    double dot = 0;
+    for (size_t k = 0; k < a->n; k++) {
+      size_t at = AT(a, o, k, i);
+      dot += log_out ? gy[at] : (double)gy[at] * y[at];
+    }
+    for (size_t k = 0; k < a->n; k++) {
+      size_t at = AT(a, o, k, i);
+      gx[at] += (float)(log_out ? gy[at] - exp((double)y[at]) * dot : y[at] * (gy[at] - dot));
+    }
+  }
+}
+
+void tape_squash_forward(const TapeAxis *a, const float *s, float *v) {
+#pragma omp parallel for schedule(static) if (PAR(a))
+  for (long l = 0; l < (long)LINES(a); l++) {
+    size_t o = (size_t)l / a->inner, i = (size_t)l % a->inner;
+    double q = 0;
+    for (size_t k = 0; k < a->n; k++) q += (double)s[AT(a, o, k, i)] * s[AT(a, o, k, i)];
+    double f = q / ((1.0 + q) * sqrt(q + SQUASH_EPS));
+    for (size_t k = 0; k < a->n; k++) v[AT(a, o, k, i)] = (float)(f * s[AT(a, o, k, i)]);
+  }
+}
+
+/* v = f(q) s, q = |s|^2: gs += f gv + 2 f'(q) (s . gv) s */
+void tape_squash_backward(const TapeAxis *a, const float *s, const float *gv, float *gs) {
+#pragma omp parallel for schedule(static) if (PAR(a))
+  for (long l = 0; l < (long)LINES(a); l++) {
+    size_t o = (size_t)l / a->inner, i = (size_t)l % a->inner;
+    double q = 0, sg = 0;
+    for (size_t k = 0; k < a->n; k++) {
+      size_t at = AT(a, o, k, i);
+      q += (double)s[at] * s[at];
+      sg += (double)s[at] * gv[at];
+    }
+    double root = sqrt(q + SQUASH_EPS), den = (1.0 + q) * root, f = q / den;
+    double fprime = (den - q * (root + (1.0 + q) / (2.0 * root))) / (den * den);
+    for (size_t k = 0; k < a->n; k++) {
+      size_t at = AT(a, o, k, i);
+      gs[at] += (float)(f * gv[at] + 2.0 * fprime * sg * s[at]);
+    }
+  }
+}
+
+void tape_slice_get(const TapeAxis *a, size_t start, size_t len, int add, const float *whole,
+                    float *part) {
+  size_t run = len * a->inner;   /* the slice is one run of floats per outer index */
+  for (size_t o = 0; o < a->outer; o++) {
+    const float *src = whole + AT(a, o, start, 0);
+    float *dst = part + o * run;
+    if (add) for (size_t j = 0; j < run; j++) dst[j] += src[j];
+    else memcpy(dst, src, run * sizeof *dst);
+  }
+}
+
+void tape_slice_put(const TapeAxis *a, size_t start, size_t len, int add, const float *part,
+                    float *whole) {
+  size_t run = len * a->inner;
+  for (size_t o = 0; o < a->outer; o++) {
+    const float *src = part + o * run;
+    float *dst = whole + AT(a, o, start, 0);
+    if (add) for (size_t j = 0; j < run; j++) dst[j] += src[j];
+    else memcpy(dst, src, run * sizeof *dst);
+  }
+}

@@ -1,0 +1,143 @@
+/* tape_elementwise.c: broadcasting binary ops, unary ops, strided gathers
+ * and scatters (permute, expand and their gradients). */
+#include <math.h>
+#include "tape_ops.h"
+
+#define PAR_MIN 32768   /* below this many values a thread team costs more than it saves */
+
+static float binary(int op, float a, float b) {
+  switch (op) {
+    case TAPE_ADD: return a + b;
+    case TAPE_SUB: return a - b;
+    case TAPE_MUL: return a * b;
+    default: return a / b;
+  }
+}
+
+/* rows: all but the last dimension, flattened; row r's offset at strides st */
+static size_t rows_of(const size_t *shape) { return shape[0] * shape[1] * shape[2] * shape[3]; }
+static size_t row_offset(const size_t *shape, const size_t *st, size_t r) {
+  size_t off = 0;
+  for (int k = TAPE_DIMS - 2; k >= 0; k--) { off += (r % shape[k]) * st[k]; r /= shape[k]; }
+  return off;
+}
+
+void tape_binary_forward(int op, const TapeBroadcast *s, const float *a, const float *b, float *out) {
+  size_t rows = rows_of(s->shape), n = s->shape[TAPE_DIMS - 1];
+  size_t as = s->astride[TAPE_DIMS - 1], bs = s->bstride[TAPE_DIMS - 1];
+#pragma omp parallel for schedule(static) if (rows * n > PAR_MIN)
+  for (long r = 0; r < (long)rows; r++) {
+    const float *pa = a + row_offset(s->shape, s->astride, (size_t)r);
+    const float *pb = b + row_offset(s->shape, s->bstride, (size_t)r);
+    float *po = out + (size_t)r * n;
+    for (size_t i = 0; i < n; i++) po[i] = binary(op, pa[i * as], pb[i * bs]);
+  }
+}
+
+/* d(a op b)/da (which = 0) or /db (which = 1) times g */
+static float partial(int op, int which, float a, float b, float g) {
+  switch (op) {
+    case TAPE_ADD: return g;
+    case TAPE_SUB: return which ? -g : g;
+    case TAPE_MUL: return which ? g * a : g * b;
+    default: return which ? -g * a / (b * b) : g / b;
+  }
+}
+
+/* an operand that is not broadcast anywhere has one output per element:
+ * its gradient rows can be written in parallel */
+static int full_operand(const size_t *shape, const size_t *st) {
+  size_t want = 1;
+  for (int k = TAPE_DIMS - 1; k >= 0; k--) {
+    if (shape[k] > 1 && st[k] != want) return 0;
+    want *= shape[k];
+  }
+  return 1;
+}
+
+static void binary_grad(int op, int which, const TapeBroadcast *s, const float *a, const float *b,
+                        const float *gout, float *g) {
+  const size_t *gst = which ? s->bstride : s->astride;
+  size_t rows = rows_of(s->shape), n = s->shape[TAPE_DIMS - 1];
+  size_t as = s->astride[TAPE_DIMS - 1], bs = s->bstride[TAPE_DIMS - 1], gs = which ? bs : as;
+  int par = full_operand(s->shape, gst) && rows * n > PAR_MIN;
+#pragma omp parallel for schedule(static) if (par)
+  for (long r = 0; r < (long)rows; r++) {
+    const float *pa = a + row_offset(s->shape, s->astride, (size_t)r);
+    const float *pb = b + row_offset(s->shape, s->bstride, (size_t)r);
+    const float *pg = gout + (size_t)r * n;
+    float *dst = g + row_offset(s->shape, gst, (size_t)r);
+    for (size_t i = 0; i < n; i++) dst[i * gs] += partial(op, which, pa[i * as], pb[i * bs], pg[i]);
+  }
+}
+
+void tape_binary_backward(int op, const TapeBroadcast *s, const float *a, const float *b,
+                          const float *gout, float *ga, float *gb) {
+  if (ga) binary_grad(op, 0, s, a, b, gout, ga);
+  if (gb) binary_grad(op, 1, s, a, b, gout, gb);
+}
+
+static float unary(int op, float p, float x) {
+  switch (op) {
+    case TAPE_NEG: return -x;
+    case TAPE_EXP: return expf(x);
+    case TAPE_LOG: return logf(x);
+    case TAPE_SQRT: return sqrtf(x);
+    case TAPE_POW: return powf(x, p);
+    case TAPE_ABS: return fabsf(x);
+    case TAPE_RELU: return x > 0 ? x : 0;
+    case TAPE_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    case TAPE_TANH: return tanhf(x);
+    case TAPE_SCALE: return p * x;
+    default: return x + p;
+  }
+}
+
+void tape_unary_forward(int op, size_t n, float p, const float *x, float *y) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+  for (long i = 0; i < (long)n; i++) y[i] = unary(op, p, x[i]);
+}
+
+/* dy/dx times g, from x or from y = f(x), whichever is cheaper */
+static float unary_grad(int op, float p, float x, float y, float g) {
+  switch (op) {
+    case TAPE_NEG: return -g;
+    case TAPE_EXP: return g * y;
+    case TAPE_LOG: return g / x;
+    case TAPE_SQRT: return y > 0 ? g * 0.5f / y : 0;
+    case TAPE_POW: return g * p * powf(x, p - 1);
+    case TAPE_ABS: return x > 0 ? g : (x < 0 ? -g : 0);
+    case TAPE_RELU: return x > 0 ? g : 0;
+    case TAPE_SIGMOID: return g * y * (1 - y);
+    case TAPE_TANH: return g * (1 - y * y);
+    case TAPE_SCALE: return g * p;
+    default: return g;
+  }
+}
+
+void tape_unary_backward(int op, size_t n, float p, const float *x, const float *y,
+                         const float *gy, float *gx) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+  for (long i = 0; i < (long)n; i++) gx[i] += unary_grad(op, p, x[i], y[i], gy[i]);
+}
+
+void tape_gather(const size_t *shape, const size_t *sstride, const float *src, float *dst) {
+  size_t rows = rows_of(shape), n = shape[TAPE_DIMS - 1], st = sstride[TAPE_DIMS - 1];
+#pragma omp parallel for schedule(static) if (rows * n > PAR_MIN)
+  for (long r = 0; r < (long)rows; r++) {
+    const float *ps = src + row_offset(shape, sstride, (size_t)r);
+    float *pd = dst + (size_t)r * n;
+    for (size_t i = 0; i < n; i++) pd[i] = ps[i * st];
+  }
+}
+
+void tape_scatter_add(const size_t *shape, const size_t *dstride, int bijective, const float *src,
+                      float *dst) {
+  size_t rows = rows_of(shape), n = shape[TAPE_DIMS - 1], st = dstride[TAPE_DIMS - 1];
+#pragma omp parallel for schedule(static) if (bijective && rows * n > PAR_MIN)
+  for (long r = 0; r < (long)rows; r++) {
+    const float *ps = src + (size_t)r * n;
+    float *pd = dst + row_offset(shape, dstride, (size_t)r);
+    for (size_t i = 0; i < n; i++) pd[i * st] += ps[i];
+  }
+}

@@ -33,7 +33,7 @@ function CapsNet.config(opts)
     conv_kernel = opts.conv_kernel or 9, primary_types = opts.primary_types or 32,
     primary_dim = opts.primary_dim or 8, primary_kernel = opts.primary_kernel or 9,
     primary_stride = opts.primary_stride or 2, digit_dim = opts.digit_dim or 16,
-    routing_iters = opts.routing_iters or 3,
+    routing_iters = opts.routing_iters or 3, routing = opts.routing or "dynamic",
   }
   c.h1, c.w1 = conv_out("conv1", input[2], input[3], c.conv_kernel, 1, "a smaller --conv-kernel, or --resize")
   c.h2, c.w2 = conv_out("primary-capsule", c.h1, c.w1, c.primary_kernel, c.primary_stride,
@@ -53,8 +53,13 @@ function CapsNet.new(opts)
   model.conv1.need_grad_input = false   -- nothing below the first layer
   model.primary = capsules.PrimaryCaps.new(c.conv_channels, c.primary_types, c.primary_dim,
     c.primary_kernel, c.primary_stride, gen)
-  model.digitcaps = capsules.DigitCaps.new(in_caps, c.primary_dim, c.classes, c.digit_dim,
-    c.routing_iters, gen)
+  if c.routing == "dynamic" then   -- the fused C kernel
+    model.digitcaps = capsules.DigitCaps.new(in_caps, c.primary_dim, c.classes, c.digit_dim,
+      c.routing_iters, gen)
+  else                             -- a routing written in Lua (capsrun.routing)
+    model.digitcaps = require("capsrun.RoutedCaps").new(in_caps, c.primary_dim, c.classes, c.digit_dim,
+      c.routing_iters, gen, c.routing)
+  end
   model:add(model.conv1):add(layers.ReLU.new()):add(model.primary):add(model.digitcaps)
   model.config = c
   return model

@@ -68,6 +68,9 @@ function experiment.capsnet_options()
     {"primary-kernel", "int", 9, "CapsNet: kernel of the primary-capsule convolution", min = 1},
     {"primary-stride", "int", 2, "CapsNet: stride of the primary-capsule convolution", min = 1},
     {"digit-dim", "int", 16, "CapsNet: dimensions of a class capsule", min = 1},
+    {"routing", "string", "dynamic", "CapsNet: dynamic (the fused C kernel), or a routing written in Lua "
+      .. "(capsrun.routing): dynamic-lua, dynamic-lua-detach (no gradient through the earlier iterations)",
+      choices = require("capsrun.routing").names()},
   }
 end
 
@@ -120,7 +123,7 @@ function experiment.capsnet(opts, set, gen, extra)
   local cfg = {input = data.input_shape(set), classes = set.classes,
     conv_channels = opts.conv_channels, conv_kernel = opts.conv_kernel, primary_types = opts.primary_types,
     primary_dim = opts.primary_dim, primary_kernel = opts.primary_kernel, primary_stride = opts.primary_stride,
-    digit_dim = opts.digit_dim, routing_iters = opts.routing_iters, gen = gen}
+    digit_dim = opts.digit_dim, routing_iters = opts.routing_iters, routing = opts.routing, gen = gen}
   local memory = require "capsrun.memory"
   local ok, total = pcall(memory.check, cfg, opts.batch, extra)
   if not ok then experiment.fail(1, plain(total)) end

@@ -23,6 +23,11 @@ local capsrun = {
   MarginLoss = criterions.MarginLoss, SSELoss = criterions.SSELoss, CrossEntropyLoss = criterions.CrossEntropyLoss,
   SigmoidBCELoss = criterions.SigmoidBCELoss,
   Criterion = require "capsrun.Criterion",
+  -- automatic differentiation: modules written with taped native ops
+  autograd = require "capsrun.autograd",
+  TapeModule = require "capsrun.TapeModule",
+  RoutedCaps = require "capsrun.RoutedCaps",
+  routing = require "capsrun.routing",
   CapsNet = require "capsrun.CapsNet",
   CNNBaseline = require "capsrun.CNNBaseline",
   Decoder = require "capsrun.Decoder",

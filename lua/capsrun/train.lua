@@ -221,6 +221,7 @@ local function config_text(model, extra)
   if c.channels then lines[#lines + 1] = "channels=" .. table.concat(c.channels, ",") end
   if c.hidden then lines[#lines + 1] = "hidden=" .. table.concat(c.hidden, ",") end
   if c.pool and #c.pool > 0 then lines[#lines + 1] = "pool=" .. table.concat(c.pool, ",") end
+  if c.routing and c.routing ~= "dynamic" then lines[#lines + 1] = "routing=" .. c.routing end
   local keys = {}   -- sorted: a checksum of a weights file must identify its content
   for k in pairs(extra or {}) do keys[#keys + 1] = k end
   table.sort(keys)

@@ -18,10 +18,12 @@ return function(autograd, h)
     return tape
   end
 
+  -- the axis as given (the kernels check it and count negative ones from the end)
   local function axis_of(x, axis)
     if math.type(axis) ~= "integer" then error("axis: an integer expected, got " .. tostring(axis), 3) end
-    return axis < 0 and x.value:dim() + 1 + axis or axis
+    return axis
   end
+  local function positive(x, axis) return axis < 0 and x.value:dim() + 1 + axis or axis end
 
   -- elementwise f(x) with a number parameter p (exponent, factor, term)
   local function unary(op, x, p)
@@ -72,7 +74,7 @@ return function(autograd, h)
     local value = y
     if not keepdim then
       local shape = x.value:size()
-      table.remove(shape, ax)
+      table.remove(shape, positive(x, ax))
       value = y:view(shape)
     end
     return record(tape, value, {x}, function(_, g)
@@ -139,7 +141,7 @@ return function(autograd, h)
     local n = x.value:dim()
     local perm = {}
     for k = 1, n do perm[k] = k end
-    i, j = axis_of(x, i), axis_of(x, j)
+    i, j = positive(x, axis_of(x, i)), positive(x, axis_of(x, j))
     perm[i], perm[j] = perm[j], perm[i]
     return autograd.permute(x, perm)
   end
@@ -179,8 +181,9 @@ return function(autograd, h)
     local tape = need_tape("cat", table.unpack(list))
     local vars = {}
     for i, v in ipairs(list) do vars[i] = as_var(tape, v) end
-    local ax = axis_of(vars[1], axis)
+    local ax = positive(vars[1], axis_of(vars[1], axis))
     local shape = vars[1].value:size()
+    if ax < 1 or ax > #shape then error(("cat: axis %d out of range for %d dimensions"):format(axis, #shape), 2) end
     shape[ax] = 0
     for _, v in ipairs(vars) do
       if v.value:dim() ~= #shape then error("cat: tensors of different ranks", 2) end

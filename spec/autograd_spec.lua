@@ -1,0 +1,169 @@
+-- capsrun.autograd: every op's gradient against central finite differences
+-- in double precision of the summed, randomly weighted output; hostile
+-- arguments are Lua errors naming the op; buffers are reused across steps.
+local capsrun = require "capsrun"
+local T = capsrun.native
+local ag = capsrun.autograd
+
+-- L(x...) = sum(f(x...) .* R): analytic gradient of every input vs differences
+local function check(name, f, inputs, opts)
+  opts = opts or {}
+  local g = T.generator(11)
+  local tape = ag.tape()
+  local function run()
+    tape:reset()
+    local vars = {}
+    for i, x in ipairs(inputs) do vars[i] = tape:leaf(x, nil, true) end
+    return f(table.unpack(vars)), vars
+  end
+  local out, vars = run()
+  local R = T.zeros(out.value:size()):uniform_(g, -1, 1)
+  tape:backward(out, R)
+  local grads = {}
+  for i, v in ipairs(vars) do grads[i] = ag.grad_of(v):clone() end
+  local h = opts.h or 1e-3
+  for i, x in ipairs(inputs) do
+    local flat, gflat = x:view(-1), grads[i]:view(-1)
+    for k = 1, flat:numel() do
+      local v0 = flat:get(k)
+      flat:set(k, v0 + h); local lp = run().value:dot(R)
+      flat:set(k, v0 - h); local lm = run().value:dot(R)
+      flat:set(k, v0)
+      local num, ana = (lp - lm) / (2 * h), gflat:get(k)
+      assert(math.abs(num - ana) <= (opts.tol or 2e-2) * math.max(1, math.abs(num)),
+        ("%s: input %d, element %d: finite difference %.6g, backward %.6g"):format(name, i, k, num, ana))
+    end
+  end
+end
+
+local function rand(seed, lo, hi, ...) return T.zeros(...):uniform_(T.generator(seed), lo, hi) end
+
+describe("autograd ops", function()
+  it("elementwise binary ops, with broadcasting on either side", function()
+    for _, op in ipairs{"add", "sub", "mul", "div"} do
+      check(op .. " same shape", ag[op], {rand(1, 0.5, 2, 3, 4), rand(2, 0.5, 2, 3, 4)})
+      check(op .. " row broadcast", ag[op], {rand(3, 0.5, 2, 2, 3, 4), rand(4, 0.5, 2, 4)})
+      check(op .. " both broadcast", ag[op], {rand(5, 0.5, 2, 3, 1), rand(6, 0.5, 2, 1, 4)})
+      check(op .. " scalar", function(a) return ag[op](a, 1.5) end, {rand(7, 0.5, 2, 5)})
+      check(op .. " scalar left", function(a) return ag[op](2.5, a) end, {rand(8, 0.5, 2, 5)})
+    end
+    check("operators", function(a, b) return (a + b) * a - b / a + (-a) ^ 2 end, {rand(9, 0.5, 2, 2, 3), rand(10, 0.5, 2, 3)})
+  end)
+
+  it("elementwise unary ops", function()
+    for _, op in ipairs{"neg", "exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh"} do
+      local x = rand(20, 0.2, 1.5, 3, 4)
+      if op ~= "log" and op ~= "sqrt" then x = x - 0.85 end   -- both signs, away from 0 (abs, relu kinks)
+      for k = 1, x:numel() do local v = x:view(-1):get(k); if math.abs(v) < 0.05 then x:view(-1):set(k, 0.3) end end
+      check(op, ag[op], {x})
+    end
+    check("pow", function(x) return x:pow(3) end, {rand(21, 0.5, 1.5, 6)})
+    check("pow -0.5", function(x) return x:pow(-0.5) end, {rand(22, 0.5, 1.5, 6)})
+  end)
+
+  it("reductions over every axis, kept or dropped, and softmax, log-softmax, squash, norm", function()
+    local x = rand(30, -1, 1, 2, 3, 4)
+    for axis = -3, 3 do
+      if axis ~= 0 then
+        for _, op in ipairs{"sum", "mean", "max", "logsumexp", "norm"} do
+          check(op .. " axis " .. axis, function(v) return ag[op](v, axis, axis % 2 == 0) end, {x:clone()})
+        end
+        check("softmax " .. axis, function(v) return v:softmax(axis) end, {x:clone()})
+        check("log_softmax " .. axis, function(v) return v:log_softmax(axis) end, {x:clone()})
+        check("squash " .. axis, function(v) return v:squash(axis) end, {x:clone()})
+      end
+    end
+    assert.same({2, 4}, (function() local t = ag.tape(); return t:leaf(x, nil, true):sum(2).value:size() end)())
+    check("layer_norm", function(v) return v:layer_norm(-1) end, {x:clone()})
+  end)
+
+  it("batched matmul with broadcasting over leading dimensions", function()
+    check("matmul 2-D", ag.matmul, {rand(40, -1, 1, 3, 4), rand(41, -1, 1, 4, 2)})
+    check("matmul batched", ag.matmul, {rand(42, -1, 1, 2, 3, 4), rand(43, -1, 1, 2, 4, 5)})
+    check("matmul broadcast a", ag.matmul, {rand(44, -1, 1, 3, 4), rand(45, -1, 1, 2, 2, 4, 5)})
+    check("matmul broadcast both", ag.matmul, {rand(46, -1, 1, 2, 1, 3, 4), rand(47, -1, 1, 1, 3, 4, 2)})
+    check("matmul large (BLAS)", ag.matmul, {rand(48, -1, 1, 40, 41), rand(49, -1, 1, 41, 42)}, {tol = 3e-2})
+  end)
+
+  it("reshape, permute, transpose, expand, narrow, cat, detach and caps_predict", function()
+    local x = rand(50, -1, 1, 2, 3, 4)
+    check("reshape", function(v) return (v:reshape(6, 4) * 2):reshape(4, 6) end, {x:clone()})
+    check("permute", function(v) return v:permute{3, 1, 2} * v:permute{3, 1, 2} end, {x:clone()})
+    check("transpose", function(v) return v:transpose(1, -1) end, {x:clone()})
+    check("expand", function(v) return v:expand{2, 3, 4} end, {rand(51, -1, 1, 3, 1)})
+    check("narrow", function(v) return v:narrow(3, 2, 2) end, {x:clone()})
+    check("cat", function(a, b) return ag.cat({a, b, a}, 2) end, {x:clone(), rand(52, -1, 1, 2, 1, 4)})
+    -- detach: the same value, but no gradient through it: d(v * detach(v)) = detach(v)
+    local t = ag.tape()
+    local v = t:leaf(x, nil, true)
+    local R = rand(55, -1, 1, 2, 3, 4)
+    t:backward(v * v:detach(), R)
+    assert.is_true((v.grad - x * R):norm() < 1e-6)
+    check("caps_predict", ag.caps_predict, {rand(53, -1, 1, 2, 3, 4), rand(54, -1, 1, 3, 2, 5, 4)})
+  end)
+
+  it("a graph reused by many ops accumulates every gradient", function()
+    check("shared", function(v) return v:exp() + v:sigmoid() * v - v:sum(1, true) end, {rand(60, -1, 1, 3, 2)})
+  end)
+end)
+
+describe("autograd misuse", function()
+  local function fails(pattern, fn)
+    local ok, err = pcall(fn)
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find(pattern), tostring(err))
+  end
+
+  it("names the op and the shapes; never a crash", function()
+    local t = ag.tape()
+    local a, b = t:leaf(T.zeros(2, 3), nil, true), t:leaf(T.zeros(4, 3), nil, true)
+    fails("add: shapes %(2, 3%) and %(4, 3%) do not broadcast", function() return a + b end)
+    fails("matmul: shapes %(2, 3%) and %(4, 3%) do not multiply", function() return a:matmul(b) end)
+    fails("sum: axis 3 out of range for a tensor of shape %(2, 3%)", function() return a:sum(3) end)
+    fails("softmax: axis %-3 out of range", function() return a:softmax(-3) end)
+    fails("permute: a permutation of 1..2 expected", function() return a:permute{1, 1} end)
+    fails("expand: a tensor of shape %(2, 3%) cannot expand to %(4, 3%)", function() return a:expand{4, 3} end)
+    fails("slice: elements 3..4 of an axis of 3", function() return a:narrow(2, 3, 2) end)
+    fails("pow: a number exponent expected", function() return a:pow(b) end)
+    fails("reshape: shape", function() return a:reshape(5) end)
+    fails("values from two different tapes", function() return a + ag.tape():leaf(T.zeros(2, 3), nil, true) end)
+    fails("tape:leaf: tensor expected", function() return t:leaf(3) end)
+  end)
+
+  it("refuses backward twice, and through a graph freed by a newer forward", function()
+    local t = ag.tape()
+    local x = t:leaf(T.ones(3), nil, true)
+    local y = (x * 2):sum(1)
+    y:backward()
+    fails("called twice", function() y:backward() end)
+    t:reset()
+    fails("freed", function() y:backward() end)
+    fails("freed graph", function() return x + 1 end)
+    local z = t:leaf(T.ones(3), nil, true):sum(1)
+    fails("a gradient tensor of 1 values expected", function() t:backward(z, T.ones(2)) end)
+  end)
+end)
+
+describe("autograd memory", function()
+  it("reuses every buffer from the second step on", function()
+    local t = ag.tape()
+    local w = T.zeros(4, 3):uniform_(T.generator(1), -1, 1)
+    local gw = T.zeros(4, 3)
+    local function step()
+      t:reset()
+      local x = t:leaf(T.ones(2, 4), nil, true)
+      local y = x:matmul(t:leaf(w, gw)):softmax(2):log():sum(2)
+      t:backward(y, T.ones(2))
+      local kept = {}
+      for k, v in pairs(t.values) do kept[k] = v end
+      for k, v in pairs(t.grads) do kept["g" .. k] = v end
+      return kept
+    end
+    step()
+    local a = step()
+    local b = step()
+    local n = 0
+    for k, v in pairs(a) do assert.equal(v, b[k], "buffer " .. k .. " was reallocated"); n = n + 1 end
+    assert.is_true(n >= 6)
+  end)
+end)

@@ -10,6 +10,8 @@ static const char *const BINARY[] = {"add", "sub", "mul", "div", NULL};
 static const char *const UNARY[] = {"neg", "exp", "log", "sqrt", "pow", "abs", "relu", "sigmoid",
                                     "tanh", "scale", "shift", NULL};
 static const char *const REDUCE[] = {"sum", "mean", "max", "logsumexp", "norm", NULL};
+static const char *const REDUCE_NAME[] = {"tape_reduce sum", "tape_reduce mean", "tape_reduce max",
+                                          "tape_reduce logsumexp", "tape_reduce norm"};
 
 static const char *shape_str(const Tensor *t, char *buf, size_t len) {
   return tensor_shape_str(t->shape, t->ndim, buf, len);
@@ -27,13 +29,13 @@ static void strides(const size_t *p, size_t *st) {
 }
 
 /* the broadcast of a and b (numpy's rule), or a Lua error naming op and shapes */
-static int broadcast(lua_State *L, const char *op, const Tensor *a, const Tensor *b, TapeBroadcast *s) {
+static int broadcast(lua_State *L, const char *fn, const char *op, const Tensor *a, const Tensor *b, TapeBroadcast *s) {
   size_t pa[TAPE_DIMS], pb[TAPE_DIMS], sa[TAPE_DIMS], sb[TAPE_DIMS];
   pad(a->shape, a->ndim, pa); pad(b->shape, b->ndim, pb); strides(pa, sa); strides(pb, sb);
   for (int i = 0; i < TAPE_DIMS; i++) {
     if (pa[i] != pb[i] && pa[i] != 1 && pb[i] != 1) {
       char x[128], y[128];
-      return luaL_error(L, "%s: shapes %s and %s do not broadcast (dimension %d: %d against %d)", op,
+      return luaL_error(L, "%s %s: shapes %s and %s do not broadcast (dimension %d: %d against %d)", fn, op,
                         shape_str(a, x, sizeof x), shape_str(b, y, sizeof y),
                         i - (TAPE_DIMS - (a->ndim > b->ndim ? a->ndim : b->ndim)) + 1, (int)pa[i], (int)pb[i]);
     }
@@ -50,7 +52,7 @@ static Tensor *grad_arg(lua_State *L, int arg, const Tensor *like, const char *o
   Tensor *g = lt_check(L, arg);
   if (g->numel != like->numel) {
     char x[128], y[128];
-    luaL_error(L, "%s backward: gradient of shape %s for a value of shape %s", op, shape_str(g, x, sizeof x),
+    luaL_error(L, "%s backward: a gradient of shape %s for a value of shape %s is not valid", op, shape_str(g, x, sizeof x),
                shape_str(like, y, sizeof y));
   }
   return g;
@@ -61,7 +63,7 @@ static int l_binary(lua_State *L) {
   int op = luaL_checkoption(L, 1, NULL, BINARY);
   Tensor *a = lt_check(L, 2), *b = lt_check(L, 3);
   TapeBroadcast s;
-  int nd = broadcast(L, BINARY[op], a, b, &s);
+  int nd = broadcast(L, "tape_binary", BINARY[op], a, b, &s);
   Tensor *out = lt_push_reuse(L, 4, nd, s.shape + (TAPE_DIMS - nd));
   tape_binary_forward(op, &s, a->data, b->data, out->data);
   return 1;
@@ -72,12 +74,12 @@ static int l_binary_backward(lua_State *L) {
   int op = luaL_checkoption(L, 1, NULL, BINARY);
   Tensor *a = lt_check(L, 2), *b = lt_check(L, 3), *g = lt_check(L, 4);
   TapeBroadcast s;
-  int nd = broadcast(L, BINARY[op], a, b, &s);
+  int nd = broadcast(L, "tape_binary_backward", BINARY[op], a, b, &s);
   size_t n = 1;
   for (int i = TAPE_DIMS - nd; i < TAPE_DIMS; i++) n *= s.shape[i];
-  if (g->numel != n) luaL_error(L, "%s backward: output gradient of %d values, the output has %d", BINARY[op],
+  if (g->numel != n) luaL_error(L, "tape_binary_backward %s: output gradient of %d values, not %d", BINARY[op],
                                 (int)g->numel, (int)n);
-  Tensor *ga = grad_arg(L, 5, a, BINARY[op]), *gb = grad_arg(L, 6, b, BINARY[op]);
+  Tensor *ga = grad_arg(L, 5, a, "tape_binary_backward"), *gb = grad_arg(L, 6, b, "tape_binary_backward");
   tape_binary_backward(op, &s, a->data, b->data, g->data, ga ? ga->data : NULL, gb ? gb->data : NULL);
   return 0;
 }
@@ -95,9 +97,9 @@ static int l_unary(lua_State *L) {
 /* tape_unary_backward(op, x, y, gy, gx, p) */
 static int l_unary_backward(lua_State *L) {
   int op = luaL_checkoption(L, 1, NULL, UNARY);
-  Tensor *x = lt_check(L, 2), *y = grad_arg(L, 3, x, UNARY[op]);
-  Tensor *gy = grad_arg(L, 4, x, UNARY[op]), *gx = grad_arg(L, 5, x, UNARY[op]);
-  if (!y || !gy || !gx) return luaL_error(L, "%s backward: value, output gradient and gradient expected", UNARY[op]);
+  Tensor *x = lt_check(L, 2), *y = grad_arg(L, 3, x, "tape_unary_backward");
+  Tensor *gy = grad_arg(L, 4, x, "tape_unary_backward"), *gx = grad_arg(L, 5, x, "tape_unary_backward");
+  if (!y || !gy || !gx) return luaL_error(L, "tape_unary_backward %s: value, output gradient and gradient expected", UNARY[op]);
   tape_unary_backward(op, x->numel, (float)luaL_optnumber(L, 6, 0), x->data, y->data, gy->data, gx->data);
   return 0;
 }
@@ -122,8 +124,8 @@ static TapeAxis check_axis(lua_State *L, int arg, const Tensor *t, const char *o
 static int l_reduce(lua_State *L) {
   int op = luaL_checkoption(L, 1, NULL, REDUCE), ax;
   Tensor *x = lt_check(L, 2);
-  TapeAxis a = check_axis(L, 3, x, REDUCE[op], &ax);
-  if (a.n == 0) return luaL_error(L, "%s: the axis is empty", REDUCE[op]);
+  TapeAxis a = check_axis(L, 3, x, REDUCE_NAME[op], &ax);
+  if (a.n == 0) return luaL_error(L, "%s: a non-empty axis expected", REDUCE_NAME[op]);
   size_t shape[CAPS_MAXDIM];
   memcpy(shape, x->shape, sizeof shape);
   shape[ax] = 1;
@@ -137,11 +139,11 @@ static int l_reduce(lua_State *L) {
 static int l_reduce_backward(lua_State *L) {
   int op = luaL_checkoption(L, 1, NULL, REDUCE);
   Tensor *x = lt_check(L, 2), *y = lt_check(L, 3);
-  TapeAxis a = check_axis(L, 6, x, REDUCE[op], NULL);
+  TapeAxis a = check_axis(L, 6, x, "tape_reduce_backward", NULL);
   Tensor *arg = op == TAPE_MAX ? lt_check(L, 4) : NULL, *gy = lt_check(L, 5);
-  Tensor *gx = grad_arg(L, 7, x, REDUCE[op]);
+  Tensor *gx = grad_arg(L, 7, x, "tape_reduce_backward");
   if (y->numel != a.outer * a.inner || gy->numel != y->numel || (arg && arg->numel != y->numel) || !gx)
-    return luaL_error(L, "%s backward: tensors that do not match the forward", REDUCE[op]);
+    return luaL_error(L, "tape_reduce_backward %s: tensors of the forward's shapes expected", REDUCE[op]);
   tape_reduce_backward(op, &a, x->data, y->data, arg ? arg->data : NULL, gy->data, gx->data);
   return 0;
 }
@@ -150,7 +152,7 @@ static int l_reduce_backward(lua_State *L) {
 static int l_softmax(lua_State *L) {
   Tensor *x = lt_check(L, 1);
   int log_out = lua_toboolean(L, 3);
-  TapeAxis a = check_axis(L, 2, x, log_out ? "log_softmax" : "softmax", NULL);
+  TapeAxis a = check_axis(L, 2, x, log_out ? "tape_softmax (log)" : "tape_softmax", NULL);
   Tensor *y = lt_push_reuse(L, 4, x->ndim, x->shape);
   if (a.n) tape_softmax_forward(&a, log_out, x->data, y->data);
   return 1;
@@ -160,7 +162,7 @@ static int l_softmax(lua_State *L) {
 static int l_softmax_backward(lua_State *L) {
   Tensor *y = lt_check(L, 1);
   int log_out = lua_toboolean(L, 4);
-  const char *op = log_out ? "log_softmax" : "softmax";
+  const char *op = log_out ? "tape_softmax_backward (log)" : "tape_softmax_backward";
   TapeAxis a = check_axis(L, 3, y, op, NULL);
   Tensor *gy = grad_arg(L, 2, y, op), *gx = grad_arg(L, 5, y, op);
   if (!gy || !gx) return luaL_error(L, "%s backward: gradients expected", op);
@@ -171,7 +173,7 @@ static int l_softmax_backward(lua_State *L) {
 /* tape_squash(x, axis [, out]) */
 static int l_squash(lua_State *L) {
   Tensor *x = lt_check(L, 1);
-  TapeAxis a = check_axis(L, 2, x, "squash", NULL);
+  TapeAxis a = check_axis(L, 2, x, "tape_squash", NULL);
   Tensor *y = lt_push_reuse(L, 3, x->ndim, x->shape);
   tape_squash_forward(&a, x->data, y->data);
   return 1;
@@ -180,18 +182,18 @@ static int l_squash(lua_State *L) {
 /* tape_squash_backward(x, gy, axis, gx) */
 static int l_squash_backward(lua_State *L) {
   Tensor *x = lt_check(L, 1);
-  TapeAxis a = check_axis(L, 3, x, "squash", NULL);
-  Tensor *gy = grad_arg(L, 2, x, "squash"), *gx = grad_arg(L, 4, x, "squash");
-  if (!gy || !gx) return luaL_error(L, "squash backward: gradients expected");
+  TapeAxis a = check_axis(L, 3, x, "tape_squash_backward", NULL);
+  Tensor *gy = grad_arg(L, 2, x, "tape_squash_backward"), *gx = grad_arg(L, 4, x, "tape_squash_backward");
+  if (!gy || !gx) return luaL_error(L, "tape_squash_backward: gradients expected");
   tape_squash_backward(&a, x->data, gy->data, gx->data);
   return 0;
 }
 
 /* tape_matmul(a, b [, out]): a (..., M, K) x b (..., K, N), leading dimensions broadcast */
-static int matmul_dims(lua_State *L, const Tensor *a, const Tensor *b, TapeMatmul *d, size_t *oshape) {
+static int matmul_dims(lua_State *L, const char *fn, const Tensor *a, const Tensor *b, TapeMatmul *d, size_t *oshape) {
   char x[128], y[128];
   if (a->ndim < 2 || b->ndim < 2 || a->shape[a->ndim - 1] != b->shape[b->ndim - 2])
-    return luaL_error(L, "matmul: shapes %s and %s do not multiply (..., M, K) x (..., K, N)",
+    return luaL_error(L, "%s: shapes %s and %s do not multiply (..., M, K) x (..., K, N)", fn,
                       shape_str(a, x, sizeof x), shape_str(b, y, sizeof y));
   int nd = a->ndim > b->ndim ? a->ndim : b->ndim;
   size_t pa[TAPE_DIMS], pb[TAPE_DIMS];   /* batch dimensions padded to 3 in the first slots */
@@ -200,7 +202,7 @@ static int matmul_dims(lua_State *L, const Tensor *a, const Tensor *b, TapeMatmu
   size_t sa = d->M * d->K, sb = d->K * d->N;
   for (int i = 2; i >= 0; i--) {
     if (pa[i] != pb[i] && pa[i] != 1 && pb[i] != 1)
-      return luaL_error(L, "matmul: batch dimensions of %s and %s do not broadcast", shape_str(a, x, sizeof x),
+      return luaL_error(L, "%s: batch dimensions of %s and %s do not broadcast", fn, shape_str(a, x, sizeof x),
                         shape_str(b, y, sizeof y));
     d->batch[i] = pa[i] > pb[i] ? pa[i] : pb[i];
     d->astride[i] = pa[i] == 1 ? 0 : sa;
@@ -216,7 +218,7 @@ static int l_matmul(lua_State *L) {
   Tensor *a = lt_check(L, 1), *b = lt_check(L, 2);
   TapeMatmul d;
   size_t shape[CAPS_MAXDIM];
-  int nd = matmul_dims(L, a, b, &d, shape);
+  int nd = matmul_dims(L, "tape_matmul", a, b, &d, shape);
   Tensor *out = lt_push_reuse(L, 3, nd, shape);
   tape_matmul_forward(&d, a->data, b->data, out->data);
   return 1;
@@ -227,26 +229,26 @@ static int l_matmul_backward(lua_State *L) {
   Tensor *a = lt_check(L, 1), *b = lt_check(L, 2), *g = lt_check(L, 3);
   TapeMatmul d;
   size_t shape[CAPS_MAXDIM];
-  int nd = matmul_dims(L, a, b, &d, shape), ok;
-  if (tensor_shape_numel(shape, nd, &ok) != g->numel) return luaL_error(L, "matmul backward: output gradient "
-                                                                        "of %d values", (int)g->numel);
-  Tensor *ga = grad_arg(L, 4, a, "matmul"), *gb = grad_arg(L, 5, b, "matmul");
+  int nd = matmul_dims(L, "tape_matmul_backward", a, b, &d, shape), ok;
+  if (tensor_shape_numel(shape, nd, &ok) != g->numel) return luaL_error(L, "tape_matmul_backward: output gradient "
+                                                                        "of %d values is not valid", (int)g->numel);
+  Tensor *ga = grad_arg(L, 4, a, "tape_matmul_backward"), *gb = grad_arg(L, 5, b, "tape_matmul_backward");
   tape_matmul_backward(&d, a->data, b->data, g->data, ga ? ga->data : NULL, gb ? gb->data : NULL);
   return 0;
 }
 
 /* a permutation of 1..ndim (a table) as 0-based source dimensions */
-static void check_perm(lua_State *L, int arg, const Tensor *t, int *perm) {
+static void check_perm(lua_State *L, const char *fn, int arg, const Tensor *t, int *perm) {
   luaL_checktype(L, arg, LUA_TTABLE);
   int seen[CAPS_MAXDIM] = {0};
   if ((int)luaL_len(L, arg) != t->ndim)
-    luaL_error(L, "permute: %d dimensions listed for a tensor of %d", (int)luaL_len(L, arg), t->ndim);
+    luaL_error(L, "%s: %d dimensions listed for a tensor of %d, not valid", fn, (int)luaL_len(L, arg), t->ndim);
   for (int i = 0; i < t->ndim; i++) {
     lua_geti(L, arg, i + 1);
     lua_Integer v = lua_tointeger(L, -1);
     lua_pop(L, 1);
     if (v < 1 || v > t->ndim || seen[v - 1]++)
-      luaL_error(L, "permute: a permutation of 1..%d expected, entry %d is %d", t->ndim, i + 1, (int)v);
+      luaL_error(L, "%s: a permutation of 1..%d expected, entry %d is %d", fn, t->ndim, i + 1, (int)v);
     perm[i] = (int)v - 1;
   }
 }
@@ -268,7 +270,7 @@ static void permuted(const Tensor *t, const int *perm, size_t *oshape, size_t *p
 static int l_permute(lua_State *L) {
   Tensor *x = lt_check(L, 1);
   int perm[CAPS_MAXDIM];
-  check_perm(L, 2, x, perm);
+  check_perm(L, "tape_permute", 2, x, perm);
   size_t oshape[CAPS_MAXDIM], ps[TAPE_DIMS], st[TAPE_DIMS];
   permuted(x, perm, oshape, ps, st);
   Tensor *y = lt_push_reuse(L, 3, x->ndim, oshape);
@@ -279,23 +281,23 @@ static int l_permute(lua_State *L) {
 static int l_permute_backward(lua_State *L) {
   Tensor *gy = lt_check(L, 1), *gx = lt_check(L, 3);
   int perm[CAPS_MAXDIM];
-  check_perm(L, 2, gx, perm);
+  check_perm(L, "tape_permute_backward", 2, gx, perm);
   size_t oshape[CAPS_MAXDIM], ps[TAPE_DIMS], st[TAPE_DIMS];
   permuted(gx, perm, oshape, ps, st);
-  if (gy->numel != gx->numel) return luaL_error(L, "permute backward: gradients of %d and %d values",
+  if (gy->numel != gx->numel) return luaL_error(L, "tape_permute_backward: gradients of %d and %d values are not valid",
                                                 (int)gy->numel, (int)gx->numel);
   tape_scatter_add(ps, st, 1, gy->data, gx->data);
   return 0;
 }
 
 /* x broadcast to shape: sizes equal, or 1 in x (numpy's rule, x padded on the left) */
-static int expand_dims(lua_State *L, const Tensor *x, const Tensor *y, size_t *ps, size_t *st) {
+static int expand_dims(lua_State *L, const char *fn, const Tensor *x, const Tensor *y, size_t *ps, size_t *st) {
   size_t px[TAPE_DIMS], sx[TAPE_DIMS];
   pad(x->shape, x->ndim, px); strides(px, sx); pad(y->shape, y->ndim, ps);
   for (int i = 0; i < TAPE_DIMS; i++) {
     if (px[i] != ps[i] && px[i] != 1) {
       char a[128], b[128];
-      return luaL_error(L, "expand: a tensor of shape %s cannot expand to %s", shape_str(x, a, sizeof a),
+      return luaL_error(L, "%s: a tensor of shape %s cannot expand to %s", fn, shape_str(x, a, sizeof a),
                         shape_str(y, b, sizeof b));
     }
     st[i] = px[i] == 1 && ps[i] > 1 ? 0 : sx[i];
@@ -306,10 +308,10 @@ static int expand_dims(lua_State *L, const Tensor *x, const Tensor *y, size_t *p
 /* tape_expand(x, like [, out]): x broadcast to like's shape */
 static int l_expand(lua_State *L) {
   Tensor *x = lt_check(L, 1), *like = lt_check(L, 2);
-  if (x->ndim > like->ndim) return luaL_error(L, "expand: more dimensions in the tensor than in the target");
+  if (x->ndim > like->ndim) return luaL_error(L, "tape_expand: a tensor of %d dimensions cannot expand to %d", x->ndim, like->ndim);
   Tensor *y = lt_push_reuse(L, 3, like->ndim, like->shape);
   size_t ps[TAPE_DIMS], st[TAPE_DIMS];
-  expand_dims(L, x, y, ps, st);
+  expand_dims(L, "tape_expand", x, y, ps, st);
   tape_gather(ps, st, x->data, y->data);
   return 1;
 }
@@ -317,9 +319,9 @@ static int l_expand(lua_State *L) {
 /* tape_expand_backward(gy, gx): gx += gy summed over the broadcast dimensions */
 static int l_expand_backward(lua_State *L) {
   Tensor *gy = lt_check(L, 1), *gx = lt_check(L, 2);
-  if (gx->ndim > gy->ndim) return luaL_error(L, "expand backward: more dimensions in the tensor than in the target");
+  if (gx->ndim > gy->ndim) return luaL_error(L, "tape_expand_backward: a gradient of %d dimensions cannot reduce to %d", gy->ndim, gx->ndim);
   size_t ps[TAPE_DIMS], st[TAPE_DIMS];
-  expand_dims(L, gx, gy, ps, st);
+  expand_dims(L, "tape_expand_backward", gx, gy, ps, st);
   tape_scatter_add(ps, st, gx->numel == gy->numel, gy->data, gx->data);
   return 0;
 }
@@ -328,10 +330,10 @@ static int l_expand_backward(lua_State *L) {
 static int l_slice(lua_State *L) {
   Tensor *x = lt_check(L, 1);
   int ax;
-  TapeAxis a = check_axis(L, 2, x, "slice", &ax);
+  TapeAxis a = check_axis(L, 2, x, "tape_slice", &ax);
   lua_Integer start = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
   if (start < 1 || len < 0 || (size_t)(start - 1) > a.n || (size_t)len > a.n - (size_t)(start - 1))
-    return luaL_error(L, "slice: elements %d..%d of an axis of %d", (int)start, (int)(start + len - 1), (int)a.n);
+    return luaL_error(L, "tape_slice: elements %d..%d of an axis of %d are out of range", (int)start, (int)(start + len - 1), (int)a.n);
   size_t shape[CAPS_MAXDIM];
   memcpy(shape, x->shape, sizeof shape);
   shape[ax] = (size_t)len;
@@ -346,13 +348,14 @@ static int slice_move(lua_State *L, int into) {
   Tensor *src = lt_check(L, 1), *dst = lt_check(L, 2);
   Tensor *whole = into ? dst : src, *part = into ? src : dst;
   int ax;
-  TapeAxis a = check_axis(L, 3, whole, "slice", &ax);
+  TapeAxis a = check_axis(L, 3, whole, into ? "tape_slice_into" : "tape_slice_from", &ax);
   lua_Integer start = luaL_checkinteger(L, 4);
   int ok = part->ndim == whole->ndim && start >= 1 && (size_t)(start - 1) + part->shape[ax] <= a.n;
   for (int i = 0; ok && i < whole->ndim; i++) ok = i == ax || part->shape[i] == whole->shape[i];
   if (!ok) {
     char x[128], y[128];
-    return luaL_error(L, "slice: a part of shape %s does not fit %s at %d along axis %d", shape_str(part, x, sizeof x),
+    return luaL_error(L, "%s: a part of shape %s does not fit %s at %d along axis %d", into ? "tape_slice_into" :
+                      "tape_slice_from", shape_str(part, x, sizeof x),
                       shape_str(whole, y, sizeof y), (int)start, ax + 1);
   }
   if (into) tape_slice_put(&a, (size_t)start - 1, part->shape[ax], lua_toboolean(L, 5), part->data, whole->data);

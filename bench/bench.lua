@@ -12,6 +12,8 @@ local opts = capsrun.cli.parse(arg, {
   {"steps", "int", 5, "timed training steps per batch size (after one warm-up step)", min = 1},
   {"threads", "int", nil, "threads (default: all cores)", min = 1},
   {"routing-iters", "int", 3, "routing iterations", min = 1},
+  {"routing", "string", "dynamic", "dynamic (the C kernel) or a routing written in Lua (capsrun.routing)",
+    choices = capsrun.routing.names()},
   {"precision", "string", "f32", "convolution GEMMs: f32, f32-blas, bf16 or auto", choices = {"auto", "bf16", "f32", "f32-blas"}},
 }, "usage: capsrun bench/bench.lua [options]")
 if opts.threads then capsrun.set_threads(opts.threads) end
@@ -74,7 +76,7 @@ local function timed_step(m, dec, clf, opt, x, y, t)
 end
 
 local gen = capsrun.manual_seed(1)
-local model = capsrun.CapsNet.new{gen = gen, routing_iters = opts.routing_iters}
+local model = capsrun.CapsNet.new{gen = gen, routing_iters = opts.routing_iters, routing = opts.routing}
 local decoder = capsrun.Decoder.new(10, 16, 784, nil, gen)
 local clf = capsrun.train.autoencoder(model, decoder)
 local p, g = model:parameters()
@@ -89,8 +91,8 @@ local train_flops = 2 * total_macs * 3 - 2 * macs.conv1
 
 local gemm = sgemm_gflops()
 print(native.blas_info().description)
-print(("capsrun bench: %d threads, CapsNet + decoder, %d routing iterations, convolution GEMMs in %s"):format(
-  capsrun.get_threads(), opts.routing_iters, (capsrun.precision())))
+print(("capsrun bench: %d threads, CapsNet + decoder, %d iterations of %s routing, convolution GEMMs in %s"):format(
+  capsrun.get_threads(), opts.routing_iters, opts.routing, (capsrun.precision())))
 print(("sgemm (256 x 20736 x 2304): %.1f GFLOP/s; one training image: %.3f GFLOP -> roofline %.1f images/s"):format(
   gemm, train_flops / 1e9, gemm * 1e9 / train_flops))
 local order = {"conv1", "primary caps", "digit caps", "loss", "decoder", "optimiser"}

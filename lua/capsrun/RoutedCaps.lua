@@ -15,11 +15,22 @@ function RoutedCaps.new(in_caps, in_dim, out_caps, out_dim, routing_iters, gen, 
   self.in_caps, self.in_dim, self.out_caps, self.out_dim = in_caps, in_dim, out_caps, out_dim
   self.routing_iters = routing_iters or 3
   self.route_name = type(route) == "string" and route or "custom"
-  self.route = type(route) == "function" and route or routing[route or "dynamic-lua"]
+  local entry = type(route) == "string" and routing[route] or route or routing["dynamic-lua"]
+  if type(entry) == "table" and type(entry.route) == "function" then
+    self.route = entry.route
+  else
+    self.route = entry
+  end
   if type(self.route) ~= "function" then
     error(("RoutedCaps: unknown routing '%s' (known: %s)"):format(tostring(route), table.concat(routing.names(), ", ")), 2)
   end
   self:add_parameter("weight", native.zeros(in_caps, out_caps, out_dim, in_dim):normal_(gen or random.default(), 0, 0.01))
+  if type(entry) == "table" and entry.params then   -- the routing's own parameters, in name order
+    local made, names = entry.params(in_caps, out_caps, out_dim), {}
+    for name in pairs(made) do names[#names + 1] = name end
+    table.sort(names)
+    for _, name in ipairs(names) do self:add_parameter(name, made[name]) end
+  end
   return self
 end
 
@@ -28,7 +39,7 @@ function RoutedCaps:compute(u, p)
   if math.type(iters) ~= "integer" or iters < 1 then
     error("RoutedCaps: routing_iters must be a positive integer, got " .. tostring(iters), 3)
   end
-  return self.route(u:caps_predict(p.weight), iters)
+  return self.route(u:caps_predict(p.weight), iters, p)
 end
 
 function RoutedCaps:describe()

@@ -12,7 +12,30 @@
 #define LINES(a) ((a)->outer * (a)->inner)
 #define PAR(a) ((a)->outer * (a)->n * (a)->inner > PAR_MIN)
 
+#define RUN_MAX 1024   /* sums over an axis with inner runs up to this long go run by run */
+
+/* sum, mean or norm with inner > 1: whole contiguous runs of inner values at
+ * a time (the strided walk along the axis misses the cache) */
+static void reduce_runs(int op, const TapeAxis *a, const float *x, float *y) {
+#pragma omp parallel for schedule(static) if (PAR(a))
+  for (long o = 0; o < (long)a->outer; o++) {
+    double acc[RUN_MAX] = {0};
+    for (size_t k = 0; k < a->n; k++) {
+      const float *row = x + AT(a, (size_t)o, k, 0);
+      if (op == TAPE_NORM) for (size_t i = 0; i < a->inner; i++) acc[i] += (double)row[i] * row[i];
+      else for (size_t i = 0; i < a->inner; i++) acc[i] += row[i];
+    }
+    float *out = y + (size_t)o * a->inner;
+    for (size_t i = 0; i < a->inner; i++)
+      out[i] = (float)(op == TAPE_SUM ? acc[i] : op == TAPE_MEAN ? acc[i] / (double)a->n : sqrt(acc[i]));
+  }
+}
+
 void tape_reduce_forward(int op, const TapeAxis *a, const float *x, float *y, float *arg) {
+  if (a->inner > 1 && a->inner <= RUN_MAX && (op == TAPE_SUM || op == TAPE_MEAN || op == TAPE_NORM)) {
+    reduce_runs(op, a, x, y);
+    return;
+  }
 #pragma omp parallel for schedule(static) if (PAR(a))
   for (long l = 0; l < (long)LINES(a); l++) {
     size_t o = (size_t)l / a->inner, i = (size_t)l % a->inner;
@@ -39,6 +62,18 @@ void tape_reduce_forward(int op, const TapeAxis *a, const float *x, float *y, fl
 
 void tape_reduce_backward(int op, const TapeAxis *a, const float *x, const float *y,
                           const float *arg, const float *gy, float *gx) {
+  if (a->inner > 1 && (op == TAPE_SUM || op == TAPE_MEAN)) {   /* run by run, as forward */
+    double scale = op == TAPE_MEAN ? 1.0 / (double)a->n : 1.0;
+#pragma omp parallel for schedule(static) if (PAR(a))
+    for (long o = 0; o < (long)a->outer; o++) {
+      const float *g = gy + (size_t)o * a->inner;
+      for (size_t k = 0; k < a->n; k++) {
+        float *row = gx + AT(a, (size_t)o, k, 0);
+        for (size_t i = 0; i < a->inner; i++) row[i] += (float)(g[i] * scale);
+      }
+    }
+    return;
+  }
 #pragma omp parallel for schedule(static) if (PAR(a))
   for (long l = 0; l < (long)LINES(a); l++) {
     size_t o = (size_t)l / a->inner, i = (size_t)l % a->inner;

@@ -22,21 +22,42 @@ static int broadcast(const TapeMatmul *d, const size_t *st, size_t per) {
   return 0;
 }
 
-/* c (M, N) = a (M, K) b (K, N), or += with acc */
-static void mm_nn(size_t M, size_t K, size_t N, const float *a, const float *b, float *c, int acc) {
+/* dot product of n floats in 8 independent partial sums (a vectorisable
+ * reduction without reassociation flags) */
+static float dot(size_t n, const float *x, const float *y) {
+  float part[8] = {0};
+  size_t k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int j = 0; j < 8; j++) part[j] += x[k + j] * y[k + j];
+  float s = 0;
+  for (; k < n; k++) s += x[k] * y[k];
+  for (int j = 0; j < 8; j++) s += part[j];
+  return s;
+}
+
+#define ROW_MAX 256   /* output rows up to this width are summed in a local buffer */
+
+/* c (M, N) = a (M, K) b (K, N) */
+static void mm_nn(size_t M, size_t K, size_t N, const float *a, const float *b, float *c) {
   if (M * K * N >= SMALL_MATMUL) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0f, a, (int)K, b,
-                (int)N, acc ? 1.0f : 0.0f, c, (int)N);
+                (int)N, 0.0f, c, (int)N);
     return;
   }
+  if (N == 1) {   /* matrix times vector: one dot product per row */
+    for (size_t m = 0; m < M; m++) c[m] = dot(K, a + m * K, b);
+    return;
+  }
+  float local[ROW_MAX];   /* a row summed where the compiler knows nothing aliases it */
   for (size_t m = 0; m < M; m++) {
-    float *row = c + m * N;
-    if (!acc) memset(row, 0, N * sizeof *row);
+    float *row = N <= ROW_MAX ? local : c + m * N;
+    memset(row, 0, N * sizeof *row);
     for (size_t k = 0; k < K; k++) {
       float v = a[m * K + k];
       const float *bk = b + k * N;
       for (size_t n = 0; n < N; n++) row[n] += v * bk[n];
     }
+    if (row == local) memcpy(c + m * N, local, N * sizeof *local);
   }
 }
 
@@ -47,12 +68,16 @@ static void mm_nt(size_t M, size_t K, size_t N, const float *g, const float *b, 
                 (int)N, 1.0f, ga, (int)K);
     return;
   }
-  for (size_t m = 0; m < M; m++)
-    for (size_t k = 0; k < K; k++) {
-      float s = 0;
-      for (size_t n = 0; n < N; n++) s += g[m * N + n] * b[k * N + n];
-      ga[m * K + k] += s;
+  if (N == 1) {   /* an outer product: ga[m, :] += g[m] b */
+    for (size_t m = 0; m < M; m++) {
+      float gm = g[m];
+      float *row = ga + m * K;
+      for (size_t k = 0; k < K; k++) row[k] += gm * b[k];
     }
+    return;
+  }
+  for (size_t m = 0; m < M; m++)
+    for (size_t k = 0; k < K; k++) ga[m * K + k] += dot(N, g + m * N, b + k * N);
 }
 
 /* gb (K, N) += a^T (K, M) g (M, N) */
@@ -62,10 +87,20 @@ static void mm_tn(size_t M, size_t K, size_t N, const float *a, const float *g, 
                 (int)N, 1.0f, gb, (int)N);
     return;
   }
+  if (N == 1) {   /* gb += a^T g: rows of a scaled and summed */
+    for (size_t m = 0; m < M; m++) {
+      float gm = g[m];
+      const float *row = a + m * K;
+      for (size_t k = 0; k < K; k++) gb[k] += row[k] * gm;
+    }
+    return;
+  }
   for (size_t m = 0; m < M; m++)
     for (size_t k = 0; k < K; k++) {
       float v = a[m * K + k];
-      for (size_t n = 0; n < N; n++) gb[k * N + n] += v * g[m * N + n];
+      float *out = gb + k * N;
+      const float *gm = g + m * N;
+      for (size_t n = 0; n < N; n++) out[n] += v * gm[n];
     }
 }
 
@@ -75,7 +110,7 @@ void tape_matmul_forward(const TapeMatmul *d, const float *a, const float *b, fl
 #pragma omp parallel for schedule(static) if (small && nb > 1)
   for (long t = 0; t < (long)nb; t++)
     mm_nn(d->M, d->K, d->N, a + offset(d, d->astride, (size_t)t), b + offset(d, d->bstride, (size_t)t),
-          out + (size_t)t * mn, 0);
+          out + (size_t)t * mn);
 }
 
 void tape_matmul_backward(const TapeMatmul *d, const float *a, const float *b, const float *gout,

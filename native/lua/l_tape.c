@@ -46,6 +46,31 @@ static int broadcast(lua_State *L, const char *fn, const char *op, const Tensor 
   return a->ndim > b->ndim ? a->ndim : b->ndim;
 }
 
+/* the same loops over fewer, longer rows: a dimension folds into the one on
+ * its right wherever both operands (and the output) are contiguous across
+ * the pair or both broadcast in it; (B, J, I, 1) + (B, J, I, 1) becomes one
+ * row instead of B*J*I rows of one value */
+static void fold(TapeBroadcast *s) {
+  TapeBroadcast f;
+  int n = 0;   /* dimensions kept so far, left to right */
+  for (int i = 0; i < TAPE_DIMS; i++) {
+    if (s->shape[i] == 1) continue;   /* a size-1 dimension moves nothing */
+    if (n > 0 && f.astride[n - 1] == s->astride[i] * s->shape[i] && f.bstride[n - 1] == s->bstride[i] * s->shape[i]) {
+      f.shape[n - 1] *= s->shape[i];   /* one longer dimension with the inner strides */
+      f.astride[n - 1] = s->astride[i]; f.bstride[n - 1] = s->bstride[i];
+      continue;
+    }
+    f.shape[n] = s->shape[i]; f.astride[n] = s->astride[i]; f.bstride[n] = s->bstride[i];
+    n++;
+  }
+  for (int i = TAPE_DIMS - 1; i >= 0; i--) {   /* right-aligned, 1s in front */
+    int k = i - (TAPE_DIMS - n);
+    s->shape[i] = k >= 0 ? f.shape[k] : 1;
+    s->astride[i] = k >= 0 ? f.astride[k] : 0;
+    s->bstride[i] = k >= 0 ? f.bstride[k] : 0;
+  }
+}
+
 /* a gradient argument: nil, or a tensor holding as many values as `like` */
 static Tensor *grad_arg(lua_State *L, int arg, const Tensor *like, const char *op) {
   if (lua_isnoneornil(L, arg)) return NULL;
@@ -65,6 +90,7 @@ static int l_binary(lua_State *L) {
   TapeBroadcast s;
   int nd = broadcast(L, "tape_binary", BINARY[op], a, b, &s);
   Tensor *out = lt_push_reuse(L, 4, nd, s.shape + (TAPE_DIMS - nd));
+  fold(&s);
   tape_binary_forward(op, &s, a->data, b->data, out->data);
   return 1;
 }
@@ -80,6 +106,7 @@ static int l_binary_backward(lua_State *L) {
   if (g->numel != n) luaL_error(L, "tape_binary_backward %s: output gradient of %d values, not %d", BINARY[op],
                                 (int)g->numel, (int)n);
   Tensor *ga = grad_arg(L, 5, a, "tape_binary_backward"), *gb = grad_arg(L, 6, b, "tape_binary_backward");
+  fold(&s);
   tape_binary_backward(op, &s, a->data, b->data, g->data, ga ? ga->data : NULL, gb ? gb->data : NULL);
   return 0;
 }

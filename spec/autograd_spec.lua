@@ -166,4 +166,27 @@ describe("autograd memory", function()
     for k, v in pairs(a) do assert.equal(v, b[k], "buffer " .. k .. " was reallocated"); n = n + 1 end
     assert.is_true(n >= 6)
   end)
+
+  it("keeps resident memory flat over 1,000 training steps of a CapsNet head with routing in Lua", function()
+    local function rss_kib()
+      local f = io.open("/proc/self/statm")
+      if not f then return 0 end
+      local pages = tonumber(f:read("a"):match("^%d+%s+(%d+)"))
+      f:close()
+      return pages * 4
+    end
+    local g = T.generator(2)
+    local caps = capsrun.RoutedCaps.new(72, 8, 10, 16, 3, g, "dynamic-lua")
+    local u = T.zeros(16, 72, 8):uniform_(g, -1, 1)
+    local gout = T.zeros(16, 10, 16):uniform_(g, -1, 1)
+    local opt = capsrun.optim.Adam.new(caps:parameters())
+    local function step() caps:zero_grad(); caps:forward(u); caps:backward(u, gout); opt:step() end
+    for _ = 1, 100 do step() end
+    collectgarbage(); collectgarbage()
+    local before = rss_kib()
+    for _ = 1, 1000 do step() end
+    collectgarbage(); collectgarbage()
+    local grew = rss_kib() - before
+    assert.is_true(grew < 2048, ("resident memory grew by %d KiB over 1,000 steps"):format(grew))
+  end)
 end)

@@ -81,6 +81,23 @@ local CASES = {
       for _, l in ipairs{m.convcaps1, m.convcaps2, m.classcaps} do l.beta_v:fill_(2) end
       return m
     end, function(g) return T.zeros(2, 1, 20, 20):uniform_(g, 0, 1) end, nil, 8e-2, 3e-3},
+  {"RoutedCaps (dynamic routing in Lua)", function()
+      local m = capsrun.RoutedCaps.new(6, 4, 3, 5, 3, gen(), "dynamic-lua")
+      m.weight:normal_(gen(), 0, 0.5)
+      return m
+    end, function(g) return T.zeros(2, 6, 4):uniform_(g, -1, 1) end},
+  {"RoutedCaps (self-attention routing)", function()
+      local m = capsrun.RoutedCaps.new(6, 4, 3, 5, 1, gen(), "self-attention")
+      m.weight:normal_(gen(), 0, 0.5); m.bias:uniform_(gen(), -0.2, 0.2)
+      return m
+    end, function(g) return T.zeros(2, 6, 4):uniform_(g, -1, 1) end},
+  {"RoutedCaps (inverted dot-product routing)", function()
+      local m = capsrun.RoutedCaps.new(6, 4, 3, 5, 3, gen(), "inverted-dot")
+      m.weight:normal_(gen(), 0, 0.5)
+      return m
+    end, function(g) return T.zeros(2, 6, 4):uniform_(g, -1, 1) end},
+  {"PoseLogits", function() return capsrun.PoseLogits.new(5, gen()) end,
+    function(g) return T.zeros(3, 4, 5):uniform_(g, -1, 1) end},
   {"Sequential", function()
       return capsrun.Sequential.new{capsrun.Linear.new(4, 6, gen()), capsrun.Sigmoid.new(), capsrun.Linear.new(6, 2, gen())}
     end, function(g) return T.zeros(3, 4):uniform_(g, -1, 1) end},

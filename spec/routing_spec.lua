@@ -103,6 +103,25 @@ describe("routing in Lua", function()
     assert.equal("RoutedCaps", back.digitcaps.__name)
     assert.is_true(rel(back:forward(x), a:forward(x)) < 1e-5)
     assert.error_matches(function() model("nonsense") end, "unknown routing 'nonsense'")
+    -- inverted dot-product routing: poses scored by PoseLogits and cross-entropy, as Tsai et al.
+    local inv = model("inverted-dot")
+    assert.equal("logits", inv.outputs)
+    assert.same({2, 3}, inv:forward(x):size())
+    assert.equal("CrossEntropyLoss", capsrun.train.classifier(inv).criterion.__name)
+  end)
+
+  it("classify.lua trains CapsNet with each routing written in Lua", function()
+    local H = require "spec.helpers"
+    local dir = H.tmpdir()
+    for _, r in ipairs{"dynamic-lua", "self-attention", "inverted-dot"} do
+      local code, out = H.run(("experiments/classify.lua --data %s --limit 256 --epochs 1 --conv-channels 16 "
+        .. "--primary-types 4 --routing %s --save %s/%s/m.tensors"):format(H.mnist(), r, dir, r))
+      assert.equal(0, code, out)
+      assert.truthy(out:find("epoch 1 ", 1, true), out)
+      local saved = T.load_tensors(("%s/%s/m.tensors"):format(dir, r)).config
+      assert.truthy(saved:find("routing=" .. r, 1, true), saved)
+    end
+    H.rm_rf(dir)
   end)
 
   it("the README's own-routing walkthrough runs and its routing passes the gradient check", function()

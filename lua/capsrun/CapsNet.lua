@@ -61,6 +61,13 @@ function CapsNet.new(opts)
       c.routing_iters, gen, c.routing)
   end
   model:add(model.conv1):add(layers.ReLU.new()):add(model.primary):add(model.digitcaps)
+  local entry = require("capsrun.routing")[c.routing]
+  if type(entry) == "table" and entry.scores == "logits" then
+    -- poses whose length says nothing (LayerNorm): a linear map gives the class scores
+    model.pose_logits = require("capsrun.PoseLogits").new(c.digit_dim, gen)
+    model:add(model.pose_logits)
+    model.outputs = "logits"
+  end
   model.config = c
   return model
 end

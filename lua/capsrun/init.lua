@@ -27,6 +27,7 @@ local capsrun = {
   autograd = require "capsrun.autograd",
   TapeModule = require "capsrun.TapeModule",
   RoutedCaps = require "capsrun.RoutedCaps",
+  PoseLogits = require "capsrun.PoseLogits",
   routing = require "capsrun.routing",
   CapsNet = require "capsrun.CapsNet",
   CNNBaseline = require "capsrun.CNNBaseline",

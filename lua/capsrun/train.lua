@@ -15,7 +15,9 @@ local train = {}
 -- logits as they are, and softmax cross-entropy; kind "em" (MatrixCapsNet):
 -- the class capsules' activations and the spread loss.
 function train.classifier(model, loss_opts)
-  if model.kind == "cnn" then return {model = model, criterion = criterions.CrossEntropyLoss.new()} end
+  if model.kind == "cnn" or model.outputs == "logits" then
+    return {model = model, criterion = criterions.CrossEntropyLoss.new()}
+  end
   if model.kind == "em" then
     local matcaps = require "capsrun.matcaps"
     return {model = model, head = matcaps.MatActivations.new(), criterion = criterions.SpreadLoss.new(loss_opts)}

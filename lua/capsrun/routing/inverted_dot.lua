@@ -10,6 +10,10 @@ local native = require "capsrun.native"
 
 local routing = {}
 
+-- the class scores: a CapsNet with this routing classifies its poses with a
+-- linear map and cross-entropy (capsrun.PoseLogits), as the paper does
+routing.scores = "logits"
+
 function routing.params(_, _, D)
   return {ln_weight = native.ones(D), ln_bias = native.zeros(D)}
 end

@@ -162,13 +162,15 @@ describe("CIFAR-10 files", function()
   before_each(function() dir = H.tmpdir() end)
   after_each(function() H.rm_rf(dir) end)
 
-  -- n records: label i % 10, pixel bytes (i + p) % 256
+  -- n records: label (3i + 7) % 10, pixel bytes (i + p + 100) % 256, so that
+  -- no label equals its record's first pixel (a reader taking the label from
+  -- the wrong byte fails)
   local function records(n, first_label)
     local out = {}
     for i = 0, n - 1 do
       local px = {}
-      for p = 0, 3071 do px[p + 1] = (i + p) % 256 end
-      out[#out + 1] = string.char((first_label or 0) + i % 10) .. string.char(table.unpack(px))
+      for p = 0, 3071 do px[p + 1] = (i + p + 100) % 256 end
+      out[#out + 1] = string.char((first_label or 0) + (3 * i + 7) % 10) .. string.char(table.unpack(px))
     end
     return table.concat(out)
   end
@@ -185,11 +187,11 @@ describe("CIFAR-10 files", function()
     assert.same({60, 3, 32, 32}, set.images:size())
     assert.equal(10, set.classes)
     assert.equal("truck", set.class_names[10])
-    assert.equal(3, set.labels:get(4))
-    -- record 2 (i = 1): R plane starts with byte 1, G plane with byte 1 + 1024
-    assert.near(1 / 255, set.images:get(2, 1, 1, 1), 1e-7)
-    assert.near(((1 + 1024) % 256) / 255, set.images:get(2, 2, 1, 1), 1e-7)
-    assert.near(((1 + 2048 + 33) % 256) / 255, set.images:get(2, 3, 2, 2), 1e-7)
+    for i = 0, 11 do assert.equal((3 * i + 7) % 10, set.labels:get(i + 1)) end
+    -- record 2 (i = 1): R plane starts with byte 101, G plane with byte 101 + 1024
+    assert.near(101 / 255, set.images:get(2, 1, 1, 1), 1e-7)
+    assert.near(((101 + 1024) % 256) / 255, set.images:get(2, 2, 1, 1), 1e-7)
+    assert.near(((101 + 2048 + 33) % 256) / 255, set.images:get(2, 3, 2, 2), 1e-7)
     local test = capsrun.data.load("cifar10", "test", {dir = dir, limit = 5})
     assert.equal(5, test.n)
   end)
@@ -197,7 +199,7 @@ describe("CIFAR-10 files", function()
   it("refuse a length that is not a multiple of 3,073 and labels out of range", function()
     H.write(dir .. "/bad.bin", records(2) .. "xyz")
     assert.error_matches(function() T.read_cifar(dir .. "/bad.bin") end, "6149 bytes is not a whole number of 3,073%-byte")
-    H.write(dir .. "/label.bin", records(1) .. records(1, 250))
+    H.write(dir .. "/label.bin", records(1) .. records(1, 243))   -- label 243 + 7 = 250
     assert.error_matches(function() T.read_cifar(dir .. "/label.bin") end, "record 2 has label 250, not a class in %[0, 9%]")
     assert.error_matches(function() T.read_cifar(dir .. "/none.bin") end, "cannot open")
     H.write(dir .. "/empty.bin", "")

@@ -27,6 +27,25 @@ end
 describe("precision", function()
   after_each(function() T.set_precision("f32") end)
 
+  it("rounds float32 to bf16 to nearest, ties to even (never truncates)", function()
+    local x = 2 ^ -8   -- half a unit in the last place of bf16 at 1 (8 significant bits)
+    local cases = {
+      {1 + x, 1},                          -- a tie: to the even neighbour, 1
+      {1 + x + x / 2, 1 + 2 * x},          -- above the tie: up (truncation would give 1)
+      {1 + 3 * x, 1 + 4 * x},              -- a tie above an odd neighbour: up, to the even one
+      {1 + x / 2, 1},                      -- below the tie: down
+      {-(1 + x + x / 2), -(1 + 2 * x)},    -- the same for negative values
+      {3.0, 3.0}, {0, 0}, {2 ^ 100 * (1 + x + x / 2), 2 ^ 100 * (1 + 2 * x)},
+    }
+    local t = T.zeros(#cases)
+    for i, c in ipairs(cases) do t:set(i, c[1]) end
+    local r = T.bf16_round(t)
+    for i, c in ipairs(cases) do assert.equal(c[2], r:get(i), ("case %d: %.10g"):format(i, c[1])) end
+    local nan = T.bf16_round(T.new{0 / 0}):get(1)
+    assert.is_true(nan ~= nan, "NaN stays NaN")
+    assert.equal(math.huge, T.bf16_round(T.new{math.huge}):get(1))
+  end)
+
   it("is f32 by default and resolves auto from the CPU", function()
     assert.equal("f32", (T.precision()))
     local p = T.set_precision("auto")

@@ -11,6 +11,7 @@
 #include "binding.h"
 #include "cpu_features.h"
 #include "kernels.h"
+#include "bf16.h"
 
 #define PRECISION_KEY "capsrun.precision"
 #define CTX_KEY "capsrun.matmul_ctx"
@@ -96,7 +97,16 @@ static int l_precision(lua_State *L) {
   return 3;
 }
 
+/* bf16_round(t) -> a new tensor: every value of t rounded to bfloat16 (to
+ * nearest, ties to even) and back, as the bf16 GEMMs see their operands */
+static int l_bf16_round(lua_State *L) {
+  Tensor *t = lt_check(L, 1);
+  Tensor *r = lt_push_new(L, t->ndim, t->shape);
+  for (size_t i = 0; i < t->numel; i++) r->data[i] = bf16_to_f32(bf16_from_f32(t->data[i]));
+  return 1;
+}
+
 static const luaL_Reg precision_funcs[] = {
-  {"set_precision", l_set_precision}, {"precision", l_precision}, {NULL, NULL}};
+  {"set_precision", l_set_precision}, {"precision", l_precision}, {"bf16_round", l_bf16_round}, {NULL, NULL}};
 
 void lprecision_register(lua_State *L) { luaL_setfuncs(L, precision_funcs, 0); }

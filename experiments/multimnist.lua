@@ -186,7 +186,7 @@ end
 for epoch = first, opts.epochs do
   -- the loss and train accuracy of a resumed epoch cover the pairs trained since the checkpoint
   local t0, loss_sum, correct, seen = native.wallclock(), 0, 0, 0
-  local show = main and experiment.progress(epoch, t0)
+  local show = main and experiment.progress(epoch, t0, opts)
   for b = start // opts.batch + 1, per_epoch do
     local n = math.min(opts.batch, opts.train_pairs - (b - 1) * opts.batch)
     local pairs = canvas.multimnist(mnist_train, n, gen)
@@ -199,7 +199,7 @@ for epoch = first, opts.epochs do
     end
   end
   start = 0
-  if show then io.write("\r", (" "):rep(78), "\r") end
+  experiment.end_progress(show)
   local both, mse = evaluate(false)
   local secs = native.wallclock() - t0
   say(("epoch %d  loss %.5f  train both correct %.2f%%  test both correct %.2f%% (error %.2f%%)  %s%.1f s")

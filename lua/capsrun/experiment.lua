@@ -49,6 +49,9 @@ function experiment.options(defaults, extra)
     {"checkpoint", "string", nil, "full training state (parameters, Adam, generator, position), saved atomically"},
     {"checkpoint-every", "int", 0, "also checkpoint every N batches (0: only at the end of each epoch)", min = 0},
     {"resume", "flag", false, "continue the run saved in --checkpoint (its options are used)"},
+    {"progress-every", "number", 30, "when standard output is not a terminal (a log), a progress line every "
+      .. "this many seconds"},
+    {"quiet", "flag", false, "no progress lines (the per-epoch lines stay)"},
   }
   local omit = {}
   for _, name in ipairs(defaults.omit or {}) do omit[name] = true end
@@ -161,7 +164,8 @@ function experiment.matrix_capsnet(opts, set, gen)
 end
 
 -- options that a resumed run takes from its command line, not its checkpoint
-local LOCAL_OPTIONS = {threads = true, checkpoint = true, checkpoint_every = true, resume = true}
+local LOCAL_OPTIONS = {threads = true, checkpoint = true, checkpoint_every = true, resume = true,
+  progress_every = true, quiet = true}
 
 --- fail(code, message): stop the experiment with this exit status and a
 -- one-line message, through the host (MPI shut down, Lua state closed)
@@ -308,20 +312,33 @@ function experiment.load_data(opts)
   return tr, te
 end
 
---- progress(epoch, t0) -> nil, or where standard output is a terminal a
--- function(done, total, loss) that rewrites one line with the epoch's progress
-function experiment.progress(epoch, t0)
-  if not native.isatty(1) then return nil end
-  local last = 0
+--- progress(epoch, t0 [, opts]) -> nil (opts.quiet), or a function(done,
+-- total, loss) showing the epoch's progress: on a terminal one line rewritten
+-- twice a second; in a log (stdout not a terminal) a plain line every
+-- opts.progress_every seconds (30), so a long run's log is never minutes of silence
+function experiment.progress(epoch, t0, opts)
+  opts = opts or {}
+  if opts.quiet then return nil end
+  local tty = native.isatty(1)
+  local every = tty and 0.5 or (opts.progress_every or 30)
+  local last = tty and 0 or t0
   return function(done, total, loss)
     local now = native.wallclock()
-    if now - last < 0.5 and done < total then return end
+    -- a terminal also shows the epoch's last batch; a log gets the epoch line next anyway
+    local due = now - last >= every or (tty and done >= total)
+    if not due or (not tty and done >= total) then return end
     last = now
-    local rate = done / (now - t0)
-    io.write(("\r  epoch %d: %d/%d images, loss %.4f, %.1f images/s, ETA %ds   "):format(
-      epoch, done, total, loss, rate, math.floor((total - done) / rate)))
+    local rate = done / math.max(now - t0, 1e-9)
+    local text = ("epoch %d: %d/%d images, loss %.4f, %.1f images/s, ETA %ds"):format(
+      epoch, done, total, loss, rate, math.floor((total - done) / math.max(rate, 1e-9)))
+    io.write(tty and ("\r  " .. text .. "   ") or ("  " .. text .. "\n"))
     io.flush()
   end
+end
+
+--- end_progress(show): clears the progress line of a terminal
+function experiment.end_progress(show)
+  if show and native.isatty(1) then io.write("\r", (" "):rep(78), "\r") end
 end
 
 local function option_values(opts)
@@ -440,7 +457,7 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
   local watch_loss = experiment.loss_watch(opts)
   for epoch = first, opts.epochs do
     local t0 = native.wallclock()
-    local show = main and experiment.progress(epoch, t0)
+    local show = main and experiment.progress(epoch, t0, opts)
     local batches = 0
     local eopts = {batch = opts.batch, gen = gen, shift = opts.shift, flip = opts.flip, order = order, start = start}
     eopts.on_batch = function(done, total, loss)
@@ -463,7 +480,7 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
       local label, v = m[1]:gsub("_", " "), row[m[1]]
       notes[#notes + 1] = m[1]:match("_acc$") and ("  %s %.2f%%"):format(label, 100 * v) or ("  %s %.4g"):format(label, v)
     end
-    if show then io.write("\r", (" "):rep(78), "\r") end
+    experiment.end_progress(show)
     say(("epoch %d  loss %.5f  train acc %.2f%%  test acc %.2f%%%s%s  %.1f s (%.1f images/s)"):format(
       epoch, loss, 100 * train_acc, 100 * test_acc,
       test_mse and ("  test recon mse %.5f"):format(test_mse) or "", table.concat(notes), row.seconds,

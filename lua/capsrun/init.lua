@@ -47,6 +47,7 @@ local capsrun = {
   checkpoint = require "capsrun.checkpoint",
   experiment = require "capsrun.experiment",
   dist = require "capsrun.dist",
+  canvas = require "capsrun.canvas",
 }
 
 capsrun.manual_seed = capsrun.random.manual_seed
@@ -62,5 +63,15 @@ capsrun.read_png = native.read_png
 capsrun.set_precision = native.set_precision
 capsrun.precision = native.precision
 capsrun.blas_info = native.blas_info
+
+--- load(path) -> model, decoder (or nil), config: any model a weights file
+-- (or checkpoint) of capsrun describes, rebuilt with its decoder and loaded
+function capsrun.load(path)
+  if type(path) ~= "string" then error("capsrun.load: a weights file path expected, got " .. type(path), 2) end
+  return capsrun.train.load_model(path)
+end
+
+local help = require("capsrun.help")(capsrun)
+capsrun.help, capsrun.help_text = help.help, help.text
 
 return capsrun

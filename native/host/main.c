@@ -199,6 +199,12 @@ static void print_results(lua_State *L) {
 static void repl(lua_State *L) {
   printf("capsrun %s (%s): tensors and capsule layers in Lua. `capsrun = require 'capsrun'` is loaded.\n",
          CAPSRUN_VERSION, LUA_RELEASE);
+  printf("help() lists the API; help(x) says what x is.\n");
+  /* help as a global, for the REPL only: scripts say capsrun.help */
+  lua_getglobal(L, "capsrun");
+  lua_getfield(L, -1, "help");
+  lua_setglobal(L, "help");
+  lua_pop(L, 1);
   char *line;
   lua_settop(L, 0);   /* pmain's own arguments must not print as results */
   while ((line = readline(PROMPT)) != NULL) {

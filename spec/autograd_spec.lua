@@ -75,6 +75,11 @@ describe("autograd ops", function()
     end
     assert.same({2, 4}, (function() local t = ag.tape(); return t:leaf(x, nil, true):sum(2).value:size() end)())
     check("layer_norm", function(v) return v:layer_norm(-1) end, {x:clone()})
+    for _, training in ipairs{true, false} do
+      check("batch_norm " .. tostring(training), function(v, w, b)
+        return v:batch_norm(w, b, T.zeros(3):fill_(0.1), T.ones(3):fill_(0.7), training, 0.9, 1e-3)
+      end, {rand(31, -1, 1, 4, 3, 5), rand(32, 0.5, 1.5, 3), rand(33, -1, 1, 3)}, {tol = 3e-2})
+    end
   end)
 
   it("batched matmul with broadcasting over leading dimensions", function()

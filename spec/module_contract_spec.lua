@@ -96,6 +96,20 @@ local CASES = {
       m.weight:normal_(gen(), 0, 0.5)
       return m
     end, function(g) return T.zeros(2, 6, 4):uniform_(g, -1, 1) end},
+  {"BatchNorm", function()
+      local m = capsrun.BatchNorm.new(3)
+      m.weight:uniform_(gen(), 0.5, 1.5); m.bias:uniform_(gen(), -0.5, 0.5)
+      return m
+    end, function(g) return T.zeros(4, 3, 2, 5):uniform_(g, -1, 1) end, nil, 2e-2, 1e-2},
+  {"DepthwiseCaps", function() return capsrun.EfficientCapsNet.DepthwiseCaps.new(8, 3, 2, 4, gen()) end,
+    function(g) return T.zeros(2, 8, 3, 3):uniform_(g, -1, 1) end},
+  {"EfficientCapsNet", function()
+      local m = capsrun.EfficientCapsNet.new{input = {1, 20, 20}, classes = 3, gen = gen()}
+      m.modules[1].bias:fill_(0.3)   -- ReLUs away from their kink
+      return m
+    end, function(g) return T.zeros(3, 1, 20, 20):uniform_(g, 0, 1) end, nil, 0.15, 1e-3},   -- batch-normalised
+    -- ReLU inputs sit around 0, where differences cross kinks; spec/efficient_torch_spec.lua checks
+    -- every gradient of the model against PyTorch to 1e-4
   {"PoseLogits", function() return capsrun.PoseLogits.new(5, gen()) end,
     function(g) return T.zeros(3, 4, 5):uniform_(g, -1, 1) end},
   {"Sequential", function()
@@ -164,7 +178,8 @@ describe("every module class", function()
       end
       assert.equal(count, m:num_parameters())
       local text = tostring(m)
-      local expect = (name:match("^CapsNet") or name:match("^CNNBaseline") or name == "MatrixCapsNet") and "Sequential" or name:match("^%S+")
+      local expect = (name:match("^CapsNet") or name:match("^CNNBaseline") or name == "MatrixCapsNet" or
+        name == "EfficientCapsNet") and "Sequential" or name:match("^%S+")
       assert.truthy(text:find(expect, 1, true), text)
       -- backward fills the gradients; zero_grad clears every one of them
       local x = input(T.generator(6))

@@ -19,7 +19,7 @@ function Module.class(name, parent)
 end
 
 function Module.new(cls)
-  return setmetatable({ws = {}, own = {}, children = {}, training = true}, cls)
+  return setmetatable({ws = {}, own = {}, buffer_names = {}, children = {}, training = true}, cls)
 end
 
 function Module:forward(input)
@@ -37,6 +37,24 @@ function Module:add_parameter(name, tensor)
   self[name] = tensor
   self["grad_" .. name] = native.zeros(tensor:size())
   self.own[#self.own + 1] = name
+end
+
+--- Registers a buffer: state that is not trained by the optimiser but is
+-- saved with the weights and checkpoints (batch norm's running statistics):
+-- self[name].
+function Module:add_buffer(name, tensor)
+  self[name] = tensor
+  self.buffer_names[#self.buffer_names + 1] = name
+end
+
+--- named_buffers() -> {{name = "2.running_mean", buffer = t}, ...}, own first, then the children's
+function Module:named_buffers()
+  local out = {}
+  for _, name in ipairs(self.buffer_names or {}) do out[#out + 1] = {name = name, buffer = self[name]} end
+  for _, c in ipairs(self.children) do
+    for _, e in ipairs(c.module:named_buffers()) do out[#out + 1] = {name = c.name .. "." .. e.name, buffer = e.buffer} end
+  end
+  return out
 end
 
 --- Registers a child module under a name (self[name] too, unless the name

@@ -234,6 +234,20 @@ return function(autograd, h)
     end)
   end
 
+  --- batch_norm(x, w, b, running_mean, running_var, training [, momentum = 0.99, eps = 1e-3]):
+  -- per channel of x (B, C, ...), one fused C kernel each way; training
+  -- normalises by the batch and moves the running statistics (tensors)
+  function autograd.batch_norm(x, w, b, running_mean, running_var, training, momentum, eps)
+    local tape = need_tape("batch_norm", x, w, b)
+    x, w, b = as_var(tape, x), as_var(tape, w), as_var(tape, b)
+    local value, stats = native.tape_batchnorm(x.value, w.value, b.value, running_mean, running_var, training,
+      momentum or 0.99, eps or 1e-3, buffer(tape), buffer(tape, tape.aux))
+    pooled(tape, value); pooled(tape, stats, tape.aux)
+    return record(tape, value, {x, w, b}, function(_, g)
+      native.tape_batchnorm_backward(x.value, w.value, stats, g, training, grad_of(x), grad_of(w), grad_of(b))
+    end)
+  end
+
   --- layer_norm(x [, axis = -1, eps = 1e-5]): zero mean and unit variance along axis
   function autograd.layer_norm(x, axis, eps)
     axis = axis or -1

@@ -4,7 +4,7 @@
 -- key=value lines, parsed as text.
 --
 -- Entries: "param.<name>" (model and decoder parameters), "adam.m.<name>",
--- "adam.v.<name>", "order" (the shuffled order of the epoch in progress) and
+-- "adam.v.<name>", "buffer.<name>" (running statistics), "order" (the shuffled order of the epoch in progress) and
 -- "meta": format, epoch (in progress, 1-based), done (images of it done),
 -- adam_step, rng (generator state, hex), option.<name> (the run's options).
 local native = require "capsrun.native"
@@ -27,6 +27,7 @@ function checkpoint.save(path, state)
     entries["adam.m." .. e.name] = state.optimizer.m[i]
     entries["adam.v." .. e.name] = state.optimizer.v[i]
   end
+  for _, e in ipairs(state.buffers or {}) do entries["buffer." .. e.name] = e.buffer end
   if state.order then entries.order = state.order end
   meta[#meta + 1] = "epoch=" .. state.epoch
   meta[#meta + 1] = "done=" .. state.done
@@ -70,11 +71,11 @@ function checkpoint.load(path)
   return {entries = entries, meta = meta, options = options, path = path}
 end
 
---- restore(ck, named, optimizer, gen [, drawn]) copies the state into a freshly
+--- restore(ck, named, optimizer, gen [, drawn, buffers]) copies the state into a freshly
 -- built run, checking every name and shape. Returns epoch, done, order. A run
 -- whose samples are drawn from gen as it goes (drawn = true: MultiMNIST pairs)
 -- has no epoch order to keep; the generator state alone continues it.
-function checkpoint.restore(ck, named, optimizer, gen, drawn)
+function checkpoint.restore(ck, named, optimizer, gen, drawn, buffers)
   local function take(name, dst)
     local src = ck.entries[name]
     if type(src) ~= "userdata" then error(("checkpoint: %s has no tensor '%s'"):format(ck.path, name), 3) end
@@ -87,6 +88,7 @@ function checkpoint.restore(ck, named, optimizer, gen, drawn)
     take("adam.m." .. e.name, optimizer.m[i])
     take("adam.v." .. e.name, optimizer.v[i])
   end
+  for _, e in ipairs(buffers or {}) do take("buffer." .. e.name, e.buffer) end
   optimizer.step_count = ck.meta.adam_step
   gen:set_state(unhex(ck.meta.rng))
   local order = ck.entries.order

@@ -134,6 +134,12 @@ function experiment.capsnet(opts, set, gen, extra)
   return experiment.try(nil, require("capsrun.CapsNet").new, cfg)
 end
 
+--- efficient(opts, set, gen) -> EfficientCapsNet shaped by the data
+function experiment.efficient(opts, set, gen)
+  return experiment.try(nil, require("capsrun.EfficientCapsNet").new, {input = data.input_shape(set),
+    classes = set.classes, gen = gen})
+end
+
 --- matrix_capsnet(opts, set, gen) -> MatrixCapsNet shaped by the data and
 -- opts.em_sizes ("A,B,C,D"), opts.em_iters, opts.em_temp, opts.em_temp_final; fails with exit 2 on a
 -- malformed --em-sizes and exit 1 on images too small for the model
@@ -432,9 +438,10 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
   experiment.say_machine()
   local say = experiment.say
   local named = train.named(clf.decoder and clf or clf.model)
+  local buffers = train.named_buffers(clf.decoder and clf or clf.model)
   local first, start, order = 1, 0, nil
   if opts.resume_state then
-    first, start, order = checkpoint.restore(opts.resume_state, named, optimizer, gen)
+    first, start, order = checkpoint.restore(opts.resume_state, named, optimizer, gen, nil, buffers)
     say(("resumed from %s: epoch %d, image %d, step %d"):format(opts.checkpoint, first, start, optimizer.step_count))
   end
   dist.broadcast_params_(optimizer.params)          -- every rank starts from rank 0's parameters
@@ -444,7 +451,7 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
   end
   local function save_checkpoint(epoch, done, ord)
     if not main then return end
-    experiment.try("cannot save the checkpoint", checkpoint.save, opts.checkpoint, {named = named, optimizer = optimizer, gen = gen, epoch = epoch,
+    experiment.try("cannot save the checkpoint", checkpoint.save, opts.checkpoint, {named = named, buffers = buffers, optimizer = optimizer, gen = gen, epoch = epoch,
       done = done, order = ord, options = option_values(opts)})
   end
   local metrics_path = opts.metrics or (dir .. "/metrics.csv")

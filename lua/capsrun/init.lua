@@ -33,6 +33,8 @@ local capsrun = {
   CNNBaseline = require "capsrun.CNNBaseline",
   Decoder = require "capsrun.Decoder",
   MatrixCapsNet = require "capsrun.MatrixCapsNet",
+  EfficientCapsNet = require "capsrun.EfficientCapsNet",
+  BatchNorm = require "capsrun.BatchNorm",
   SpreadLoss = criterions.SpreadLoss,
   matcaps = require "capsrun.matcaps",
   -- training

@@ -198,6 +198,14 @@ function train.epoch(clf, optimizer, set, opts)
   return loss_sum / seen, correct / seen, clf.decoder and sse_sum / seen / pixels or nil
 end
 
+--- named_buffers(model) -> {{name, buffer}, ...} of a model or {model, decoder} pair
+function train.named_buffers(model)
+  if not model.decoder then return model:named_buffers() end
+  local out = model.model:named_buffers()
+  for _, e in ipairs(model.decoder:named_buffers()) do out[#out + 1] = {name = "decoder." .. e.name, buffer = e.buffer} end
+  return out
+end
+
 --- named(model) -> {{name, param, grad}, ...} of a model, or of a
 -- {model = m, decoder = d} pair (decoder names prefixed "decoder.")
 function train.named(model)
@@ -263,13 +271,14 @@ end
 function train.save(model, path, extra)
   local t = {}
   for _, e in ipairs(train.named(model)) do t[e.name] = e.param end
+  for _, e in ipairs(train.named_buffers(model)) do t[e.name] = e.buffer end
   extra = extra or {}
   if model.decoder then extra.decoder = "1" end
   t.config = config_text(model.decoder and model.model or model, extra)
   native.save_tensors(path, t)
 end
 
-local KIND_NAMES = {cnn = "a CNN baseline", em = "a MatrixCapsNet (EM routing)"}
+local KIND_NAMES = {cnn = "a CNN baseline", em = "a MatrixCapsNet (EM routing)", efficient = "an Efficient-CapsNet"}
 
 local function describe(c)
   return ("%s on %s images with %s classes"):format(KIND_NAMES[c.kind] or "a CapsNet",
@@ -284,7 +293,7 @@ function train.load(model, path)
   if type(t.meta) == "string" and t.meta:find("format=capsrun%-checkpoint") then
     local params = {}
     for k, v in pairs(t) do
-      local name = type(k) == "string" and k:match("^param%.(.+)$")
+      local name = type(k) == "string" and (k:match("^param%.(.+)$") or k:match("^buffer%.(.+)$"))
       if name then params[name] = v end
     end
     t = params
@@ -304,6 +313,12 @@ function train.load(model, path)
     if a ~= b then error(("load: %s: '%s' is %s, the model expects %s"):format(path, e.name, a, b), 2) end
     e.param:copy_(src)
   end
+  for _, e in ipairs(train.named_buffers(model)) do
+    local src = t[e.name]
+    if not src then error(("load: %s has no buffer '%s'"):format(path, e.name), 2) end
+    if src:numel() ~= e.buffer:numel() then error(("load: %s: buffer '%s' has the wrong size"):format(path, e.name), 2) end
+    e.buffer:copy_(src)
+  end
 end
 
 --- load_model(path) -> model, decoder or nil, config: the model a weights
@@ -318,6 +333,8 @@ function train.load_model(path)
   local model
   if c.kind == "cnn" then
     model = require("capsrun.CNNBaseline").new(c)
+  elseif c.kind == "efficient" then
+    model = require("capsrun.EfficientCapsNet").new(c)
   elseif c.kind == "em" then
     model = require("capsrun.MatrixCapsNet").new(c)
     model:set_progress(1)   -- a trained model routes at its final E-step temperature

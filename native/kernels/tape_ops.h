@@ -70,4 +70,15 @@ void tape_matmul_forward(const TapeMatmul *d, const float *a, const float *b, fl
 void tape_matmul_backward(const TapeMatmul *d, const float *a, const float *b, const float *gout,
                           float *ga, float *gb);
 
+/* batch normalisation of x (B, C, S) per channel: training uses the
+ * batch's mean and biased variance, saves them in stats (2, C: mean, 1/std)
+ * and moves running_mean and running_var (unbiased) by (1 - momentum);
+ * evaluation uses the running statistics (stats still filled). y = xhat w + b */
+void tape_batchnorm_forward(size_t B, size_t C, size_t S, int training, float momentum, float eps,
+                            const float *x, const float *w, const float *b, float *running_mean,
+                            float *running_var, float *stats, float *y);
+/* gx (may be NULL), gw, gb ADDED to */
+void tape_batchnorm_backward(size_t B, size_t C, size_t S, int training, const float *x, const float *w,
+                             const float *stats, const float *gy, float *gx, float *gw, float *gb);
+
 #endif

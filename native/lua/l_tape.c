@@ -392,6 +392,54 @@ static int slice_move(lua_State *L, int into) {
 static int l_slice_into(lua_State *L) { return slice_move(L, 1); }
 static int l_slice_from(lua_State *L) { return slice_move(L, 0); }
 
+/* (B, C, S) view of x for batch norm, w, b, running statistics of C values */
+static void bn_dims(lua_State *L, const char *fn, const Tensor *x, size_t *B, size_t *C, size_t *S) {
+  if (x->ndim < 2) luaL_error(L, "%s: an input (batch, channels, ...) expected, got %d dimensions", fn, x->ndim);
+  *B = x->shape[0]; *C = x->shape[1];
+  size_t bc = *B * *C;
+  *S = bc > 0 ? x->numel / bc : 0;
+}
+static Tensor *channel_arg(lua_State *L, int arg, size_t C, const char *fn) {
+  Tensor *t = lt_check(L, arg);
+  if (t->numel != C) luaL_error(L, "%s: argument #%d: %d values (one per channel) expected, got %d", fn, arg, (int)C,
+                                (int)t->numel);
+  return t;
+}
+
+/* tape_batchnorm(x, w, b, running_mean, running_var, training, momentum, eps [, out, stats]) -> y, stats (2, C) */
+static int l_batchnorm(lua_State *L) {
+  Tensor *x = lt_check(L, 1);
+  size_t B, C, S;
+  bn_dims(L, "tape_batchnorm", x, &B, &C, &S);
+  Tensor *w = channel_arg(L, 2, C, "tape_batchnorm"), *b = channel_arg(L, 3, C, "tape_batchnorm");
+  Tensor *rm = channel_arg(L, 4, C, "tape_batchnorm"), *rv = channel_arg(L, 5, C, "tape_batchnorm");
+  int training = lua_toboolean(L, 6);
+  float momentum = (float)luaL_checknumber(L, 7), eps = (float)luaL_checknumber(L, 8);
+  if (!(eps > 0)) return luaL_error(L, "tape_batchnorm: a positive eps expected");
+  Tensor *y = lt_push_reuse(L, 9, x->ndim, x->shape);
+  size_t sshape[2] = {2, C};
+  Tensor *stats = lt_push_reuse(L, 10, 2, sshape);
+  tape_batchnorm_forward(B, C, S, training, momentum, eps, x->data, w->data, b->data, rm->data, rv->data,
+                         stats->data, y->data);
+  return 2;
+}
+
+/* tape_batchnorm_backward(x, w, stats, gy, training, gx or nil, gw or nil, gb or nil) */
+static int l_batchnorm_backward(lua_State *L) {
+  Tensor *x = lt_check(L, 1);
+  size_t B, C, S;
+  bn_dims(L, "tape_batchnorm_backward", x, &B, &C, &S);
+  Tensor *w = channel_arg(L, 2, C, "tape_batchnorm_backward"), *stats = lt_check(L, 3);
+  if (stats->numel != 2 * C) return luaL_error(L, "tape_batchnorm_backward: statistics of the forward expected");
+  Tensor *gy = grad_arg(L, 4, x, "tape_batchnorm_backward"), *gx = grad_arg(L, 6, x, "tape_batchnorm_backward");
+  if (!gy) return luaL_error(L, "tape_batchnorm_backward: an output gradient expected");
+  Tensor *gw = lua_isnoneornil(L, 7) ? NULL : channel_arg(L, 7, C, "tape_batchnorm_backward");
+  Tensor *gb = lua_isnoneornil(L, 8) ? NULL : channel_arg(L, 8, C, "tape_batchnorm_backward");
+  tape_batchnorm_backward(B, C, S, lua_toboolean(L, 5), x->data, w->data, stats->data, gy->data,
+                          gx ? gx->data : NULL, gw ? gw->data : NULL, gb ? gb->data : NULL);
+  return 0;
+}
+
 static const luaL_Reg tape_funcs[] = {
   {"tape_binary", l_binary}, {"tape_binary_backward", l_binary_backward},
   {"tape_unary", l_unary}, {"tape_unary_backward", l_unary_backward},
@@ -401,6 +449,7 @@ static const luaL_Reg tape_funcs[] = {
   {"tape_matmul", l_matmul}, {"tape_matmul_backward", l_matmul_backward},
   {"tape_permute", l_permute}, {"tape_permute_backward", l_permute_backward},
   {"tape_expand", l_expand}, {"tape_expand_backward", l_expand_backward},
+  {"tape_batchnorm", l_batchnorm}, {"tape_batchnorm_backward", l_batchnorm_backward},
   {"tape_slice", l_slice}, {"tape_slice_into", l_slice_into}, {"tape_slice_from", l_slice_from}, {NULL, NULL}};
 
 void ltape_register(lua_State *L) { luaL_setfuncs(L, tape_funcs, 0); }

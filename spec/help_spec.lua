@@ -7,7 +7,7 @@ local H = require "spec.helpers"
 describe("help", function()
   it("lists the API by kind", function()
     local t = capsrun.help_text()
-    assert.truthy(t:find("models:%s+CNNBaseline, CapsNet, Decoder, MatrixCapsNet\n"), t)
+    assert.truthy(t:find("models:%s+CNNBaseline, CapsNet, Decoder, EfficientCapsNet, MatrixCapsNet\n"), t)
     assert.truthy(t:find("criterions:%s+CrossEntropyLoss, MarginLoss"), t)
     assert.truthy(t:find("capsrun.load", 1, true), t)
   end)

@@ -451,7 +451,8 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
   end
   local function save_checkpoint(epoch, done, ord)
     if not main then return end
-    experiment.try("cannot save the checkpoint", checkpoint.save, opts.checkpoint, {named = named, buffers = buffers, optimizer = optimizer, gen = gen, epoch = epoch,
+    experiment.try("cannot save the checkpoint", checkpoint.save, opts.checkpoint, {named = named, buffers = buffers,
+      optimizer = optimizer, gen = gen, epoch = epoch,
       done = done, order = ord, options = option_values(opts)})
   end
   local metrics_path = opts.metrics or (dir .. "/metrics.csv")

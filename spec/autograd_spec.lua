@@ -192,6 +192,9 @@ describe("autograd memory", function()
     for _ = 1, 1000 do step() end
     collectgarbage(); collectgarbage()
     local grew = rss_kib() - before
+    -- under AddressSanitizer (tools/sanitize.sh) freed memory sits in its quarantine, so resident
+    -- memory grows with the small Lua objects of each step; the measure means something only without it
+    if os.getenv("ASAN_OPTIONS") then return end
     assert.is_true(grew < 2048, ("resident memory grew by %d KiB over 1,000 steps"):format(grew))
   end)
 end)

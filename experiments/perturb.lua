@@ -65,12 +65,17 @@ for _, i in ipairs(indices) do
     rows[#rows + 1] = grid:narrow(d, 1):reshape(steps, px)
   end
   local path = ("%s/perturb-%d-%d.png"):format(opts.out, class, i)
-  if c == 3 then
-    experiment.try(nil, capsrun.write_png_grid, path, capsrun.cat(rows):reshape(dims, steps + 1, 3, h, w),
-      {scale = opts.scale, spacing = 1, rgb = true})
-  else
-    experiment.try(nil, capsrun.write_png_grid, path, capsrun.cat(rows):reshape(dims, steps + 1, h, w),
-      {scale = opts.scale, spacing = 1})
-  end
+  -- labelled: the dimension on each row, the perturbation on each column, what it shows in the title
+  local deltas = capsrun.perturb.deltas(opts.from, opts.to, opts.step)
+  local col_labels, row_labels, captions = {"original"}, {}, {}
+  for k, d in ipairs(deltas) do col_labels[k + 1] = ("%+.2f"):format(d) end
+  for d = 1, dims do row_labels[d] = "dim " .. d end
+  for k = 1, dims * (steps + 1) do captions[k] = {} end
+  local names = test_set.class_names
+  local function name(k) return names and names[k + 1] or tostring(k) end
+  local title = ("test image %d (label %s): its class capsule '%s' with one of its %d dimensions changed per row")
+    :format(i, name(math.tointeger(test_set.labels:get(i + 1))), name(class), dims)
+  experiment.try(nil, capsrun.write_png_captioned, path, capsrun.cat(rows):reshape(dims * (steps + 1), c, h, w),
+    captions, {cols = steps + 1, scale = opts.scale, title = title, row_labels = row_labels, col_labels = col_labels})
   print(("test image %d (label %d, predicted %d): %s"):format(i, math.tointeger(test_set.labels:get(i + 1)), class, path))
 end

@@ -156,4 +156,19 @@ function helpers.same_tensors(a, b)
   return true
 end
 
+--- labelled_rows(img, rows, cell_h) -> how many of a captioned grid's rows
+-- (write_png_captioned with a title and column labels) have their row label
+-- drawn: dark pixels in the strip left of the grid, within the row's band
+function helpers.labelled_rows(img, rows, cell_h)
+  local top, n = 6 + 24 + 16, 0   -- PAD, TITLE_H, COL_LABEL_H of native/io/captioned_grid.c
+  for r = 0, rows - 1 do
+    local dark = false
+    for y = top + r * (cell_h + 6), top + r * (cell_h + 6) + cell_h - 1 do
+      for x = 7, 60 do if img:get(y + 1, x + 1) < 0.5 then dark = true end end
+    end
+    if dark then n = n + 1 end
+  end
+  return n
+end
+
 return helpers

@@ -8,15 +8,18 @@
 #include "captioned_grid.h"
 #include "plot.h"
 
-enum { PAD = 6, LINE_H = 14, TITLE_H = 24, MIN_CELL_W = 76 };
+enum { PAD = 6, LINE_H = 14, TITLE_H = 24, MIN_CELL_W = 76, MIN_LABEL_W = 44, ROW_LABEL_W = 64, COL_LABEL_H = 16 };
 static const double FONT_SIZE = 11;
 
+/* wide enough for a caption line under the image, or for a column label */
 static size_t cell_width(const CaptionedGrid *g) {
-  size_t w = g->w * g->scale;
-  return w < MIN_CELL_W ? MIN_CELL_W : w;
+  size_t w = g->w * g->scale, least = g->nlines > 0 ? MIN_CELL_W : MIN_LABEL_W;
+  return w < least ? least : w;
 }
 
 static size_t cell_height(const CaptionedGrid *g) { return g->h * g->scale + g->nlines * LINE_H + 4; }
+static size_t left_of(const CaptionedGrid *g) { return PAD + (g->row_labels ? ROW_LABEL_W : 0); }
+static size_t top_of(const CaptionedGrid *g) { return PAD + (g->title ? TITLE_H : 0) + (g->col_labels ? COL_LABEL_H : 0); }
 
 void captioned_grid_size(const CaptionedGrid *g, size_t *width, size_t *height) {
   *width = *height = 0;
@@ -25,8 +28,8 @@ void captioned_grid_size(const CaptionedGrid *g, size_t *width, size_t *height) 
     return;
   size_t cols = g->cols < g->n ? g->cols : g->n, rows = (g->n + cols - 1) / cols;
   if (g->h * g->scale > CAPTION_MAX_SIDE || g->w * g->scale > CAPTION_MAX_SIDE) return;
-  size_t W = PAD + cols * (cell_width(g) + PAD);
-  size_t H = PAD + (g->title ? TITLE_H : 0) + rows * (cell_height(g) + PAD);
+  size_t W = left_of(g) + cols * (cell_width(g) + PAD);
+  size_t H = top_of(g) + rows * (cell_height(g) + PAD);
   if (W > CAPTION_MAX_SIDE || H > CAPTION_MAX_SIDE || rows > CAPTION_MAX_SIDE) return;
   *width = W;
   *height = H;
@@ -40,17 +43,20 @@ static uint8_t grey_byte(float v) {
 
 /* one image as an RGB24 surface of its own size */
 static cairo_surface_t *image_surface(const CaptionedGrid *g, size_t k) {
+  size_t ch = g->channels == 3 ? 3 : 1, plane = g->h * g->w;
   cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)g->w, (int)g->h);
   if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) return s;
   cairo_surface_flush(s);
   unsigned char *data = cairo_image_surface_get_data(s);
   int stride = cairo_image_surface_get_stride(s);
-  const float *img = g->images + k * g->h * g->w;
+  const float *img = g->images + k * ch * plane;
   for (size_t y = 0; y < g->h; y++) {
     uint32_t *row = (uint32_t *)(data + y * (size_t)stride);
     for (size_t x = 0; x < g->w; x++) {
-      uint32_t b = grey_byte(img[y * g->w + x]);
-      row[x] = (b << 16) | (b << 8) | b;
+      size_t at = y * g->w + x;
+      uint32_t r = grey_byte(img[at]);
+      uint32_t gr = ch == 3 ? grey_byte(img[plane + at]) : r, b = ch == 3 ? grey_byte(img[2 * plane + at]) : r;
+      row[x] = (r << 16) | (gr << 8) | b;
     }
   }
   cairo_surface_mark_dirty(s);
@@ -109,9 +115,24 @@ int captioned_grid_write(const char *path, const CaptionedGrid *g, char *err, si
     top += TITLE_H;
   }
   cairo_set_font_size(cr, FONT_SIZE);
+  cairo_set_source_rgb(cr, 0, 0, 0);
+  double left = (double)left_of(g), cw = (double)cell_width(g), chh = (double)cell_height(g);
+  if (g->col_labels) {
+    for (size_t c = 0; c < cols; c++)
+      if (g->col_labels[c]) centred_text(cr, left + (double)c * (cw + PAD) + cw / 2, top + 11, g->col_labels[c]);
+    top += COL_LABEL_H;
+  }
+  size_t rows = (g->n + cols - 1) / cols;
+  if (g->row_labels) {
+    for (size_t r = 0; r < rows; r++) {
+      if (!g->row_labels[r]) continue;
+      cairo_move_to(cr, PAD, top + (double)r * (chh + PAD) + (double)(g->h * g->scale) / 2 + 4);
+      cairo_show_text(cr, g->row_labels[r]);
+    }
+  }
   int rc = 0;
   for (size_t k = 0; k < g->n && rc == 0; k++)
-    rc = draw_cell(cr, g, k, (double)(PAD + (k % cols) * (cell_width(g) + PAD)),
+    rc = draw_cell(cr, g, k, left + (double)((k % cols) * (cell_width(g) + PAD)),
                    top + (double)((k / cols) * (cell_height(g) + PAD)));
   cairo_destroy(cr);
   if (rc) snprintf(err, errlen, "cairo could not make an image surface");

@@ -128,17 +128,40 @@ static void read_caption_line(lua_State *L, size_t k, size_t l, CaptionLine *lin
   lua_pop(L, 1);
 }
 
-/* write_png_captioned(path, images (n, h, w) or (n, 1, h, w), captions [, {cols, scale, title}])
- * -> width, height. captions[i] lists image i's lines (at most 8). */
+/* opts[name] (opts at index 4): nil, or a list of exactly `count` strings,
+ * whose pointers stay valid while opts lives; the array is a userdata left
+ * on the stack */
+static const char *const *label_list(lua_State *L, const char *name, size_t count) {
+  int type = lua_getfield(L, 4, name);
+  if (type == LUA_TNIL) { lua_pop(L, 1); return NULL; }
+  if (type != LUA_TTABLE || (size_t)luaL_len(L, -1) != count)
+    luaL_error(L, "write_png_captioned: option '%s' must list %d strings (one per %s)", name, (int)count,
+               name[0] == 'r' ? "row" : "column");
+  const char **list = (const char **)lua_newuserdatauv(L, count * sizeof *list, 0);
+  for (size_t i = 0; i < count; i++) {
+    lua_geti(L, -2, (lua_Integer)i + 1);
+    if (!lua_isstring(L, -1))
+      luaL_error(L, "write_png_captioned: option '%s'[%d] must be a string", name, (int)i + 1);
+    list[i] = lua_tostring(L, -1);   /* the string lives in opts */
+    lua_pop(L, 1);
+  }
+  lua_remove(L, -2);   /* the list table; the userdata stays */
+  return list;
+}
+
+/* write_png_captioned(path, images (n, h, w), (n, 1, h, w) or (n, 3, h, w), captions
+ * [, {cols, scale, title, row_labels, col_labels}]) -> width, height. captions[i] lists
+ * image i's lines (at most 8); row_labels: one string per row of the grid, col_labels one per column. */
 static int l_write_png_captioned(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   Tensor *t = lt_check(L, 2);
-  if (!((t->ndim == 3 || (t->ndim == 4 && t->shape[1] == 1)) && t->numel > 0))
-    luaL_argerror(L, 2, "non-empty (n, h, w) or (n, 1, h, w) tensor of grey images expected");
+  if (!((t->ndim == 3 || (t->ndim == 4 && (t->shape[1] == 1 || t->shape[1] == 3))) && t->numel > 0))
+    luaL_argerror(L, 2, "non-empty (n, h, w), (n, 1, h, w) or (n, 3, h, w) tensor of images expected");
   luaL_checktype(L, 3, LUA_TTABLE);
   if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TTABLE);
   lua_settop(L, 4);   /* opts at 4 (nil when absent), whatever is pushed later */
-  CaptionedGrid g = {.images = t->data, .n = t->shape[0], .h = t->shape[t->ndim - 2], .w = t->shape[t->ndim - 1]};
+  CaptionedGrid g = {.images = t->data, .n = t->shape[0], .h = t->shape[t->ndim - 2], .w = t->shape[t->ndim - 1],
+                     .channels = t->ndim == 4 ? t->shape[1] : 1};
   if ((size_t)luaL_len(L, 3) != g.n)
     return luaL_error(L, "write_png_captioned: %d captions for %d images", (int)luaL_len(L, 3), (int)g.n);
   for (size_t k = 0; k < g.n; k++) {
@@ -177,6 +200,9 @@ static int l_write_png_captioned(lua_State *L) {
     g.scale = (size_t)scale;
     g.title = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);   /* held by opts */
     lua_pop(L, 3);
+    size_t shown = g.cols < g.n ? g.cols : g.n;
+    g.row_labels = label_list(L, "row_labels", (g.n + shown - 1) / shown);
+    g.col_labels = label_list(L, "col_labels", shown);
   }
   size_t W, H;
   captioned_grid_size(&g, &W, &H);

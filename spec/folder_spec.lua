@@ -97,8 +97,6 @@ describe("image folders", function()
       assert.is_false(ok)
       return e
     end
-    assert.truthy(err_of(function(d) H.write(d .. "/train/cat/notes.txt", "hello") end)
-      :find("train/cat/notes.txt is not a .png file", 1, true))
     assert.truthy(err_of(function(d) H.write(d .. "/train/dog/3.png", "not really a png") end)
       :find("train/dog/3.png is not a PNG file", 1, true))
     assert.truthy(err_of(function(d)
@@ -111,11 +109,47 @@ describe("image folders", function()
     local e = err_of(function(d) H.write(d .. "/train/emu/1.png", header) end)
     assert.truthy(e:find("train/emu/1.png", 1, true), e)
     assert.truthy(err_of(function(d) os.execute("rm '" .. d .. "'/train/emu/*.png") end)
-      :find("class folder .*/train/emu holds no .png images"))
+      :find("class folder .*/train/emu holds no images %(%.png, %.jpg, %.jpeg%)"))
+    local jpeg = err_of(function(d) H.write(d .. "/train/dog/4.jpg", "\255\216\255 not really a jpeg") end)
+    assert.truthy(jpeg:find("train/dog/4.jpg is not a readable JPEG", 1, true), jpeg)
     assert.truthy(err_of(function(d) os.execute("mkdir '" .. d .. "/train/fox'") end)
       :find("class 'fox' is in .*/train but not in .*/test"))
     assert.truthy(err_of(function(d) os.execute("mkdir -p '" .. d .. "/test/gnu'") end)
       :find("class 'gnu' is in .*/test but not in .*/train"))
+  end)
+
+  it("read JPEGs beside PNGs, skip files that are not images with one warning, refuse corrupt JPEGs", function()
+    make_folder(dir)
+    local colour = T.zeros(3, 6, 5)   -- smooth: JPEG keeps it (noise it would not, chroma is subsampled)
+    for y = 1, 6 do for x = 1, 5 do colour:set(1, y, x, x / 5); colour:set(2, y, x, y / 6); colour:set(3, y, x, 0.5) end end
+    T.write_jpeg(dir .. "/train/cat/9.jpg", colour, 100)
+    T.write_jpeg(dir .. "/train/dog/9.JPEG", T.zeros(6, 5):fill_(0.25), 100)
+    H.write(dir .. "/train/cat/notes.txt", "hello")
+    H.write(dir .. "/train/emu/Thumbs.db", "x")
+    -- in a separate process, to see the warning on stderr
+    local code, out = H.run(("-e \"local s = capsrun.data.load('folder', 'train', {dir = '%s'}) "
+      .. "print(s.n, table.concat(s.images:size(), 'x'))\""):format(dir))
+    assert.equal(0, code, out)
+    assert.truthy(out:find("warning: " .. dir .. "/train: skipped 2 files that are not an image", 1, true), out)
+    assert.truthy(out:find("8\t8x3x6x5", 1, true), out)   -- 6 PNGs and 2 JPEGs, in colour (one JPEG is)
+    os.remove(dir .. "/train/cat/notes.txt"); os.remove(dir .. "/train/emu/Thumbs.db")
+    local set = capsrun.data.load("folder", "train", {dir = dir})
+    -- the grey JPEG at quality 100: 0.25 back within JPEG's rounding, the same in all three planes
+    local k
+    for i = 1, set.n do if set.labels:get(i) == 1 and math.abs(set.images:get(i, 1, 1, 1) - 0.25) < 0.02 then k = i end end
+    assert.truthy(k, "the grey JPEG")
+    assert.equal(set.images:get(k, 1, 3, 3), set.images:get(k, 3, 3, 3))
+    -- the colour JPEG matches what was written, within JPEG's loss
+    local back = T.read_image(dir .. "/train/cat/9.jpg", 3)
+    assert.same({3, 6, 5}, back:size())
+    assert.is_true((back - colour):norm() / colour:norm() < 0.1, (back - colour):norm() / colour:norm())
+    -- a truncated JPEG is an error naming the file, never grey pixels
+    local bytes = H.read(dir .. "/train/cat/9.jpg")
+    H.write(dir .. "/cut.jpg", bytes:sub(1, #bytes // 2))
+    local ok, e = pcall(T.read_image, dir .. "/cut.jpg")
+    assert.is_false(ok)
+    assert.truthy(e:find("read_image: .*cut.jpg is not a readable JPEG"), e)
+    assert.error_matches(function() T.write_jpeg(dir .. "/x.jpg", T.zeros(2, 2, 2)) end, "expected")
   end)
 
   it("a 100000 x 100000 header is refused before any allocation", function()

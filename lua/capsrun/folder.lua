@@ -1,8 +1,11 @@
 --- Image folders, the layout torchvision's ImageFolder reads:
---   DIR/train/<class>/*.png and DIR/test/<class>/*.png
+--   DIR/train/<class>/*.png|jpg and DIR/test/<class>/*.png|jpg
 -- Classes are the sorted sub-folder names, the same in both splits. PNGs of
--- any kind (grey, grey+alpha, RGB, RGBA, palette, 16-bit) become float32 in
--- [0, 1]: one channel when every image of the split is grey, else three.
+-- any kind (grey, grey+alpha, RGB, RGBA, palette, 16-bit) and JPEGs (grey,
+-- colour; baseline or progressive) become float32 in [0, 1]: one channel
+-- when every image of the split is grey, else three. Files that are not
+-- images (by their extension) are skipped, counted in one warning; a corrupt
+-- image is an error naming it.
 -- All images must have one size unless opts.resize = {h, w} (bilinear).
 local native = require "capsrun.native"
 
@@ -33,11 +36,19 @@ function folder.classes(dir)
   return train
 end
 
---- files(dir, split, classes) -> {{path, label}, ...}: classes interleaved
--- (the first image of each class, then the second...), so that a --limit
--- keeps every class
+local IMAGE_EXTENSIONS = {png = true, jpg = true, jpeg = true}
+
+--- is_image_name(name) -> true for the extensions read: .png, .jpg, .jpeg (any case)
+function folder.is_image_name(name)
+  local ext = name:match("%.([^%.]+)$")
+  return ext ~= nil and IMAGE_EXTENSIONS[ext:lower()] == true
+end
+
+--- files(dir, split, classes) -> {{path, label}, ...}, skipped: classes
+-- interleaved (the first image of each class, then the second...), so that
+-- a --limit keeps every class; skipped: {count, first} of files that are not images
 function folder.files(dir, split, classes)
-  local per_class, longest = {}, 0
+  local per_class, longest, skipped = {}, 0, {count = 0}
   for label, name in ipairs(classes) do
     local path = dir .. "/" .. split .. "/" .. name
     local entries, err = native.listdir(path)
@@ -45,13 +56,15 @@ function folder.files(dir, split, classes)
     local list = {}
     for _, e in ipairs(entries) do
       if not e.dir then
-        if not e.name:lower():match("%.png$") then
-          fail("%s/%s is not a .png file (capsrun reads PNG images; convert or remove it)", path, e.name)
+        if folder.is_image_name(e.name) then
+          list[#list + 1] = {path .. "/" .. e.name, label - 1}
+        else
+          skipped.count = skipped.count + 1
+          skipped.first = skipped.first or (path .. "/" .. e.name)
         end
-        list[#list + 1] = {path .. "/" .. e.name, label - 1}
       end
     end
-    if #list == 0 then fail("the class folder %s holds no .png images", path) end
+    if #list == 0 then fail("the class folder %s holds no images (.png, .jpg, .jpeg)", path) end
     per_class[label] = list
     longest = math.max(longest, #list)
   end
@@ -62,7 +75,7 @@ function folder.files(dir, split, classes)
       if f then out[#out + 1] = f end
     end
   end
-  return out
+  return out, skipped
 end
 
 --- load(dir, split, opts) -> a data set as data.load returns it
@@ -70,14 +83,18 @@ end
 function folder.load(dir, split, opts)
   opts = opts or {}
   local classes = folder.classes(dir)
-  local files = folder.files(dir, split, classes)
+  local files, skipped = folder.files(dir, split, classes)
+  if skipped.count > 0 then
+    io.stderr:write(("warning: %s/%s: skipped %d file%s that %s not an image (.png, .jpg, .jpeg), such as %s\n"):format(
+      dir, split, skipped.count, skipped.count == 1 and "" or "s", skipped.count == 1 and "is" or "are", skipped.first))
+  end
   if opts.limit and opts.limit < #files then
     for i = #files, math.max(1, opts.limit) + 1, -1 do files[i] = nil end
   end
   -- the headers first: channels, and one size (or a resize)
   local colour, w0, h0 = false, nil, nil
   for i, f in ipairs(files) do
-    local w, h, c = native.png_info(f[1])
+    local w, h, c = native.image_info(f[1])
     colour = colour or c
     if not w0 then w0, h0 = w, h
     elseif (w ~= w0 or h ~= h0) and not opts.resize then
@@ -91,7 +108,7 @@ function folder.load(dir, split, opts)
   local channels = colour and 3 or 1
   local images, labels = native.zeros(#files, channels, h, w), native.zeros(#files)
   for i, f in ipairs(files) do
-    native.read_png_into(f[1], images, i, opts.resize ~= nil)
+    native.read_image_into(f[1], images, i, opts.resize ~= nil)
     labels:set(i, f[2])
     if opts.progress and i % 256 == 0 then opts.progress(#files + i, 2 * #files) end
   end

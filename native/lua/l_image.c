@@ -5,6 +5,7 @@
 #include <math.h>
 #include "binding.h"
 #include "png_io.h"
+#include "jpeg_io.h"
 #include "kernels.h"
 
 #define MAX_SIDE 32768
@@ -97,14 +98,14 @@ static int check_channels(lua_State *L, int arg) {
 
 /* read_png(path [, channels 1|3]) -> (h, w) grey values in [0, 1], or
  * (3, h, w) RGB planes */
-static int l_read_png(lua_State *L) {
+static int read_image(lua_State *L, const char *fn) {
   const char *path = luaL_checkstring(L, 1);
   int c = check_channels(L, 2);
   size_t w, h;
   unsigned char *pixels;
   char err[512];
-  if (png_read_pixels(path, c, MAX_PNG_PIXELS, &w, &h, &pixels, err, sizeof err))
-    return luaL_error(L, "read_png: %s", err);
+  if (image_read_pixels(path, c, MAX_PNG_PIXELS, &w, &h, &pixels, err, sizeof err))
+    return luaL_error(L, "%s: %s", fn, err);
   size_t grey[2] = {h, w}, rgb[3] = {3, h, w};
   Tensor *t = c == 1 ? lt_push_new(L, 2, grey) : lt_push_new(L, 3, rgb);
   bytes_to_planes((size_t)c, h, w, pixels, t->data);
@@ -113,12 +114,12 @@ static int l_read_png(lua_State *L) {
 }
 
 /* png_info(path) -> width, height, colour (boolean): the header alone */
-static int l_png_info(lua_State *L) {
+static int image_info(lua_State *L, const char *fn) {
   const char *path = luaL_checkstring(L, 1);
   size_t w, h;
   int colour;
   char err[512];
-  if (png_read_header(path, &w, &h, &colour, err, sizeof err)) return luaL_error(L, "png_info: %s", err);
+  if (image_read_header(path, &w, &h, &colour, err, sizeof err)) return luaL_error(L, "%s: %s", fn, err);
   lua_pushinteger(L, (lua_Integer)w);
   lua_pushinteger(L, (lua_Integer)h);
   lua_pushboolean(L, colour);
@@ -128,7 +129,7 @@ static int l_png_info(lua_State *L) {
 /* read_png_into(path, images (n, c, H, W), index, resize): the image as
  * images[index] (1-based), c = 1 grey or 3 RGB; another size is resampled
  * bilinearly when resize is true, else an error naming the file */
-static int l_read_png_into(lua_State *L) {
+static int read_image_into(lua_State *L, const char *fn) {
   const char *path = luaL_checkstring(L, 1);
   Tensor *dst = lt_check(L, 2);
   lt_check_ndim(L, 2, dst, 4);
@@ -139,8 +140,8 @@ static int l_read_png_into(lua_State *L) {
   size_t w, h;
   unsigned char *pixels;
   char err[512];
-  if (png_read_pixels(path, (int)c, MAX_PNG_PIXELS, &w, &h, &pixels, err, sizeof err))
-    return luaL_error(L, "read_png_into: %s", err);
+  if (image_read_pixels(path, (int)c, MAX_PNG_PIXELS, &w, &h, &pixels, err, sizeof err))
+    return luaL_error(L, "%s: %s", fn, err);
   float *slot = dst->data + index * c * H * W;
   if (w == W && h == H) {
     bytes_to_planes(c, h, w, pixels, slot);
@@ -149,15 +150,46 @@ static int l_read_png_into(lua_State *L) {
   }
   if (!resize) {
     free(pixels);
-    return luaL_error(L, "read_png_into: %s is %dx%d pixels, the other images %dx%d", path, (int)w, (int)h,
+    return luaL_error(L, "%s: %s is %dx%d pixels, the other images %dx%d", fn, path, (int)w, (int)h,
                       (int)W, (int)H);
   }
   float *planes = malloc(c * h * w * sizeof(float));
-  if (!planes) { free(pixels); return luaL_error(L, "read_png_into: out of memory"); }
+  if (!planes) { free(pixels); return luaL_error(L, "%s: out of memory", fn); }
   bytes_to_planes(c, h, w, pixels, planes);
   free(pixels);
   resize_bilinear(c, h, w, planes, H, W, slot);
   free(planes);
+  return 0;
+}
+
+/* each reader under two names: the PNG-era one and the one that says it reads JPEG too */
+static int l_read_png(lua_State *L) { return read_image(L, "read_png"); }
+static int l_read_image(lua_State *L) { return read_image(L, "read_image"); }
+static int l_png_info(lua_State *L) { return image_info(L, "png_info"); }
+static int l_image_info(lua_State *L) { return image_info(L, "image_info"); }
+static int l_read_png_into(lua_State *L) { return read_image_into(L, "read_png_into"); }
+static int l_read_image_into(lua_State *L) { return read_image_into(L, "read_image_into"); }
+
+/* write_jpeg(path, image (h, w) grey or (3, h, w) RGB in [0, 1] [, quality 90]) */
+static int l_write_jpeg(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  Tensor *t = lt_check(L, 2);
+  int quality = (int)luaL_optinteger(L, 3, 90);
+  if (!(t->ndim == 2 || (t->ndim == 3 && (t->shape[0] == 1 || t->shape[0] == 3))) || t->numel == 0)
+    return luaL_argerror(L, 2, "a non-empty (h, w) or (3, h, w) image expected");
+  luaL_argcheck(L, quality >= 1 && quality <= 100, 3, "a quality in [1, 100] expected");
+  size_t c = t->ndim == 3 ? t->shape[0] : 1, h = t->shape[t->ndim - 2], w = t->shape[t->ndim - 1];
+  unsigned char *px = malloc(c * h * w);
+  if (!px) return luaL_error(L, "write_jpeg: out of memory");
+  for (size_t k = 0; k < c; k++)
+    for (size_t i = 0; i < h * w; i++) {
+      float v = t->data[k * h * w + i];
+      px[i * c + k] = (unsigned char)(!(v > 0) ? 0 : v >= 1 ? 255 : (int)(v * 255 + 0.5f));
+    }
+  char err[512];
+  int rc = jpegfile_write(path, w, h, (int)c, px, quality, err, sizeof err);
+  free(px);
+  if (rc) return luaL_error(L, "write_jpeg: %s", err);
   return 0;
 }
 
@@ -198,6 +230,8 @@ static int l_affine_warp(lua_State *L) {
 static const luaL_Reg image_funcs[] = {
   {"affine_warp", l_affine_warp},
   {"write_png_grid", l_write_png_grid}, {"read_png", l_read_png}, {"png_info", l_png_info},
-  {"read_png_into", l_read_png_into}, {"resize_bilinear", l_resize_bilinear}, {NULL, NULL}};
+  {"read_png_into", l_read_png_into}, {"write_jpeg", l_write_jpeg},
+  /* the same readers by what they read: PNG or JPEG, told apart by the first bytes */
+  {"read_image", l_read_image}, {"image_info", l_image_info}, {"read_image_into", l_read_image_into}, {"resize_bilinear", l_resize_bilinear}, {NULL, NULL}};
 
 void limage_register(lua_State *L) { luaL_setfuncs(L, image_funcs, 0); }

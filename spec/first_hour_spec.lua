@@ -108,4 +108,30 @@ describe("the first hour", function()
     assert.is_nil(out2:find("images, loss", 1, true), out2)
     assert.truthy(out2:find("epoch 1  loss", 1, true), out2)
   end)
+
+  it("Ctrl-C during training says where the last checkpoint is and how to resume, with no traceback", function()
+    local checkpoint = require "capsrun.checkpoint"
+    local ck, log = dir .. "/int/ck", dir .. "/int.log"
+    local p = io.popen(("%s experiments/classify.lua --data %s --limit 600 --epochs 3 --batch 8 --conv-channels 8 "
+      .. "--primary-types 2 --routing-iters 1 --save %s/int/m.tensors --checkpoint %s --checkpoint-every 2 "
+      .. "> %s 2>&1 & echo $!"):format(H.bin, H.mnist(), dir, ck, log))
+    local pid = p:read("l"); p:close()
+    for _ = 1, 1500 do
+      if pcall(checkpoint.load, ck) then break end
+      os.execute("sleep 0.02")
+    end
+    os.execute("kill -INT " .. pid)
+    for _ = 1, 500 do   -- until the process has gone
+      if not os.execute("kill -0 " .. pid .. " 2>/dev/null") then break end
+      os.execute("sleep 0.02")
+    end
+    local out = H.read(log)
+    assert.truthy(out:find("interrupted: the last checkpoint is " .. ck .. " %(epoch %d+, image %d+%); continue with: "
+      .. "capsrun experiments/classify.lua %-%-checkpoint " .. ck .. " %-%-resume"), out)
+    assert.is_nil(out:find("traceback", 1, true), out)
+    -- and the resumed run finishes
+    local code2, out2 = H.run(("experiments/classify.lua --checkpoint %s --resume"):format(ck))
+    assert.equal(0, code2, out2)
+    assert.truthy(out2:find("resumed from", 1, true), out2)
+  end)
 end)

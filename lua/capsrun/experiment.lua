@@ -425,6 +425,24 @@ function experiment.warn_one_class(predicted, set, epoch, opts, steps)
   end
 end
 
+--- interruptible(fn, note): runs fn; Ctrl-C (the host's "interrupted!")
+-- stops the experiment with exit status 130 and one line saying where it
+-- stopped and how to go on (note() -> text), instead of a traceback. Other
+-- errors go on up with their traceback.
+function experiment.interruptible(fn, note)
+  local ok, err = xpcall(fn, function(e)
+    if type(e) == "string" and e:find("interrupted!$") then return {interrupted = true} end
+    if type(e) == "table" then return e end   -- capsrun.exit
+    return debug.traceback(tostring(e), 2)
+  end)
+  if ok then return end
+  if type(err) == "table" and err.interrupted then
+    io.write("\n")
+    experiment.fail(130, "interrupted: " .. note())
+  end
+  error(err, 0)
+end
+
 --- train(clf, optimizer, train_set, test_set, gen, opts) runs the epochs,
 -- printing a line and writing a CSV row per epoch, checkpointing when asked,
 -- then plots the curves. Resumes from opts.resume_state. opts.stop_when(row)
@@ -449,8 +467,10 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
     experiment.try(nil, experiment.mkdir_p, experiment.dirname(opts.checkpoint))
     native.remove_stale_temps(opts.checkpoint)   -- left by a run killed while writing
   end
+  local last_saved   -- {epoch, image} of the last checkpoint written
   local function save_checkpoint(epoch, done, ord)
     if not main then return end
+    last_saved = {epoch, done}
     experiment.try("cannot save the checkpoint", checkpoint.save, opts.checkpoint, {named = named, buffers = buffers,
       optimizer = optimizer, gen = gen, epoch = epoch,
       done = done, order = ord, options = option_values(opts)})
@@ -463,48 +483,59 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
   local f = main and experiment.open_metrics(metrics_path, columns, first)
   local rows = {}
   local watch_loss = experiment.loss_watch(opts)
-  for epoch = first, opts.epochs do
-    local t0 = native.wallclock()
-    local show = main and experiment.progress(epoch, t0, opts)
-    local batches = 0
-    local eopts = {batch = opts.batch, gen = gen, shift = opts.shift, flip = opts.flip, order = order, start = start}
-    eopts.on_batch = function(done, total, loss)
-      if show then show(done, total, loss) end
-      watch_loss(loss, optimizer)
-      batches = batches + 1
-      if opts.checkpoint and opts.checkpoint_every > 0 and batches % opts.checkpoint_every == 0 and done < total then
-        save_checkpoint(epoch, done, eopts.order)
+  local function run_epochs()
+    for epoch = first, opts.epochs do
+      local t0 = native.wallclock()
+      local show = main and experiment.progress(epoch, t0, opts)
+      local batches = 0
+      local eopts = {batch = opts.batch, gen = gen, shift = opts.shift, flip = opts.flip, order = order, start = start}
+      eopts.on_batch = function(done, total, loss)
+        if show then show(done, total, loss) end
+        watch_loss(loss, optimizer)
+        batches = batches + 1
+        if opts.checkpoint and opts.checkpoint_every > 0 and batches % opts.checkpoint_every == 0 and done < total then
+          save_checkpoint(epoch, done, eopts.order)
+        end
+      end
+      local loss, train_acc, train_mse = train.epoch(clf, optimizer, train_set, eopts)
+      local train_s = native.wallclock() - t0
+      local test_acc, test_loss, test_mse, predicted = train.evaluate(clf, test_set, 100)
+      local row = {epoch = epoch, loss = loss, train_acc = train_acc, test_acc = test_acc, test_loss = test_loss,
+        seconds = native.wallclock() - t0, images_per_s = (train_set.n - start) / train_s, lr = optimizer:current_lr(),
+        train_recon_mse = train_mse, test_recon_mse = test_mse}
+      local notes = {}
+      for _, m in ipairs(extra) do
+        row[m[1]] = m[2]()
+        local label, v = m[1]:gsub("_", " "), row[m[1]]
+        notes[#notes + 1] = m[1]:match("_acc$") and ("  %s %.2f%%"):format(label, 100 * v) or ("  %s %.4g"):format(label, v)
+      end
+      experiment.end_progress(show)
+      say(("epoch %d  loss %.5f  train acc %.2f%%  test acc %.2f%%%s%s  %.1f s (%.1f images/s)"):format(
+        epoch, loss, 100 * train_acc, 100 * test_acc,
+        test_mse and ("  test recon mse %.5f"):format(test_mse) or "", table.concat(notes), row.seconds,
+        row.images_per_s))
+      local cells = {}
+      for i, c in ipairs(columns) do cells[i] = ("%.6g"):format(row[c]) end
+      if f then f:write(table.concat(cells, ","), "\n"); f:flush() end
+      rows[#rows + 1] = row
+      experiment.warn_one_class(predicted, test_set, epoch, opts, optimizer.step_count)
+      if opts.checkpoint then save_checkpoint(epoch + 1, 0, nil) end
+      order, start = nil, 0
+      if opts.stop_when and opts.stop_when(row) then
+        say(("stopping after epoch %d: %s"):format(epoch, opts.stop_reason or "target reached"))
+        break
       end
     end
-    local loss, train_acc, train_mse = train.epoch(clf, optimizer, train_set, eopts)
-    local train_s = native.wallclock() - t0
-    local test_acc, test_loss, test_mse, predicted = train.evaluate(clf, test_set, 100)
-    local row = {epoch = epoch, loss = loss, train_acc = train_acc, test_acc = test_acc, test_loss = test_loss,
-      seconds = native.wallclock() - t0, images_per_s = (train_set.n - start) / train_s, lr = optimizer:current_lr(),
-      train_recon_mse = train_mse, test_recon_mse = test_mse}
-    local notes = {}
-    for _, m in ipairs(extra) do
-      row[m[1]] = m[2]()
-      local label, v = m[1]:gsub("_", " "), row[m[1]]
-      notes[#notes + 1] = m[1]:match("_acc$") and ("  %s %.2f%%"):format(label, 100 * v) or ("  %s %.4g"):format(label, v)
-    end
-    experiment.end_progress(show)
-    say(("epoch %d  loss %.5f  train acc %.2f%%  test acc %.2f%%%s%s  %.1f s (%.1f images/s)"):format(
-      epoch, loss, 100 * train_acc, 100 * test_acc,
-      test_mse and ("  test recon mse %.5f"):format(test_mse) or "", table.concat(notes), row.seconds,
-      row.images_per_s))
-    local cells = {}
-    for i, c in ipairs(columns) do cells[i] = ("%.6g"):format(row[c]) end
-    if f then f:write(table.concat(cells, ","), "\n"); f:flush() end
-    rows[#rows + 1] = row
-    experiment.warn_one_class(predicted, test_set, epoch, opts, optimizer.step_count)
-    if opts.checkpoint then save_checkpoint(epoch + 1, 0, nil) end
-    order, start = nil, 0
-    if opts.stop_when and opts.stop_when(row) then
-      say(("stopping after epoch %d: %s"):format(epoch, opts.stop_reason or "target reached"))
-      break
-    end
   end
+  experiment.interruptible(run_epochs, function()
+    if not opts.checkpoint then
+      return "no --checkpoint was given, so there is nothing to resume from; give --checkpoint PATH "
+        .. "(and --checkpoint-every N) to be able to"
+    end
+    if not last_saved then return "no checkpoint was written yet in " .. opts.checkpoint end
+    return ("the last checkpoint is %s (epoch %d, image %d); continue with: capsrun %s --checkpoint %s --resume")
+      :format(opts.checkpoint, last_saved[1], last_saved[2], arg and arg[0] or "SCRIPT", opts.checkpoint)
+  end)
   if f then f:close() end
   if #rows > 0 and main then experiment.curves(metrics_path, dir) end
   return rows

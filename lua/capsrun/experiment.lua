@@ -208,6 +208,15 @@ function experiment.parse(args, spec, usage)
   local cli = require "capsrun.cli"
   local opts = cli.parse(args, spec, usage)
   set_threads(opts)
+  -- a model's own training defaults, where the command line does not say (classify.lua --model em: lr 5e-3)
+  local model = opts.model and select(2, pcall(require("capsrun.models").get, opts.model))
+  if type(model) == "table" then
+    local typed = {}
+    for _, a in ipairs(args) do typed[(a:match("^%-%-([%w%-_]+)") or ""):gsub("_", "-")] = true end
+    for key, v in pairs(model.defaults) do
+      if not typed[key:gsub("_", "-")] and opts[key] ~= nil then opts[key] = v end
+    end
+  end
   local function use_precision() experiment.try(nil, native.set_precision, opts.precision or "auto") end
   if not opts.resume then use_precision(); return opts end
   if not opts.checkpoint then experiment.fail(2, "--resume needs --checkpoint PATH") end

@@ -29,6 +29,7 @@ local capsrun = {
   RoutedCaps = require "capsrun.RoutedCaps",
   PoseLogits = require "capsrun.PoseLogits",
   routing = require "capsrun.routing",
+  models = require "capsrun.models",
   CapsNet = require "capsrun.CapsNet",
   CNNBaseline = require "capsrun.CNNBaseline",
   Decoder = require "capsrun.Decoder",

@@ -278,10 +278,9 @@ function train.save(model, path, extra)
   native.save_tensors(path, t)
 end
 
-local KIND_NAMES = {cnn = "a CNN baseline", em = "a MatrixCapsNet (EM routing)", efficient = "an Efficient-CapsNet"}
-
 local function describe(c)
-  return ("%s on %s images with %s classes"):format(KIND_NAMES[c.kind] or "a CapsNet",
+  local ok, d = pcall(require("capsrun.models").for_kind, c.kind)
+  return ("a %s on %s images with %s classes"):format(ok and d.name or tostring(c.kind),
     c.input and table.concat(c.input, "x") or "?", tostring(c.classes))
 end
 
@@ -330,17 +329,7 @@ function train.load_model(path)
       .. "build the model yourself and use train.load)"):format(path), 2)
   end
   local c = train.config_of(t.config)
-  local model
-  if c.kind == "cnn" then
-    model = require("capsrun.CNNBaseline").new(c)
-  elseif c.kind == "efficient" then
-    model = require("capsrun.EfficientCapsNet").new(c)
-  elseif c.kind == "em" then
-    model = require("capsrun.MatrixCapsNet").new(c)
-    model:set_progress(1)   -- a trained model routes at its final E-step temperature
-  else
-    model = require("capsrun.CapsNet").new(c)
-  end
+  local model = require("capsrun.models").for_kind(c.kind).from_config(c)
   local decoder
   if c.decoder then
     local pixels = c.input[1] * c.input[2] * c.input[3]

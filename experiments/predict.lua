@@ -77,6 +77,7 @@ local out = model:forward(batch)
 local clf = capsrun.train.classifier(model)
 local scores = clf.head and clf.head:forward(out) or out
 local what = clf.head and "capsule lengths" or "logits"
+local best = {}   -- each image's predicted class name, for the figure
 for i, f in ipairs(files) do
   local ranked = {}
   for j = 1, scores:size(2) do ranked[j] = {j - 1, scores:get(i, j)} end
@@ -87,6 +88,7 @@ for i, f in ipairs(files) do
     parts[k] = ("%s %.2f"):format(name, ranked[k][2])
   end
   print(("%s: %s (%s)"):format(f, table.concat(parts, ", "), what))
+  best[i] = parts[1]
 end
 
 if opts.out then
@@ -94,10 +96,13 @@ if opts.out then
   local recon = decoder:forward(out)                           -- masked by the longest capsule
   local c, h, w = input[1], input[2], input[3]
   local grid = capsrun.cat{batch:reshape(#files, c * h * w), recon}
-  if c == 3 then
-    experiment.try(nil, capsrun.write_png_grid, opts.out, grid:reshape(2, #files, 3, h, w), {cols = #files, scale = 3, spacing = 2, rgb = true})
-  else
-    experiment.try(nil, capsrun.write_png_grid, opts.out, grid:reshape(2, #files, h, w), {cols = #files, scale = 3, spacing = 2})
+  local captions = {}
+  for i, f in ipairs(files) do
+    captions[i] = {f:match("[^/]+$"), {best[i], color = "blue"}}
+    captions[#files + i] = {}
   end
+  experiment.try(nil, capsrun.write_png_captioned, opts.out, grid:reshape(2 * #files, c, h, w), captions,
+    {cols = #files, scale = 3, row_labels = {"input", "decoded"},
+     title = "each image as the model sees it, its prediction (class and capsule length), and the reconstruction"})
   print("inputs above reconstructions in " .. opts.out)
 end

@@ -73,12 +73,21 @@ end
 local idx = capsrun.tensor(picked)
 local images = native.index_select(test_set.images, idx)            -- (n, 1, h, w)
 model:evaluate()
-local recon = decoder:forward(model:forward(images))                  -- masked by the longest capsule
+local v = model:forward(images)
+local recon = decoder:forward(v)                                      -- masked by the longest capsule
+local predicted = capsrun.Length.new():forward(v):argmax()
 local grid = capsrun.cat{images:reshape(#picked, c * h * w), recon}   -- images over reconstructions
 local figure = opts.figure or (dir .. "/reconstructions.png")
-if c == 3 then
-  experiment.try(nil, capsrun.write_png_grid, figure, grid:reshape(2, #picked, 3, h, w), {scale = opts.scale, spacing = 2, rgb = true})
-else
-  experiment.try(nil, capsrun.write_png_grid, figure, grid:reshape(2 * c, #picked, h, w), {scale = opts.scale, spacing = 2})
+-- captions: each image's label, and the prediction whose capsule drew it (green right, red wrong)
+local names = test_set.class_names
+local function name(k) return names and names[k + 1] or tostring(k) end
+local captions = {}
+for k, i in ipairs(picked) do
+  local label, pred = math.tointeger(test_set.labels:get(i + 1)), math.tointeger(predicted:get(k))
+  captions[k] = {"label " .. name(label)}
+  captions[#picked + k] = {{"from " .. name(pred), color = pred == label and "green" or "red"}}
 end
+experiment.try(nil, capsrun.write_png_captioned, figure, grid:reshape(2 * #picked, c, h, w), captions,
+  {cols = #picked, scale = opts.scale, title = "test images, and below each the decoder's reconstruction from its "
+    .. "longest class capsule", row_labels = {"input", "decoded"}})
 print("reconstructions (top: test images, bottom: decoded from the predicted capsule) in " .. figure)

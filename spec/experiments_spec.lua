@@ -13,8 +13,9 @@ describe("experiments/reconstruct.lua and perturb.lua", function()
     assert.equal(0, code, out)
     assert.truthy(out:find("test recon mse", 1, true))
     local fig = capsrun.read_png(dir .. "/ae/reconstructions.png")
-    -- 2 rows x 10 columns of 28x28 at scale 3 with 2-pixel spacing
-    assert.same({2 * 84 + 3 * 2, 10 * 84 + 11 * 2}, fig:size())
+    -- 2 rows x 10 columns of 28x28 at scale 3, with a title, captions under each image and row labels
+    assert.is_true(fig:size(1) > 2 * 84 + 2 * 14 + 24 and fig:size(2) > 10 * 84 + 64, table.concat(fig:size(), "x"))
+    assert.equal(2, H.labelled_rows(fig, 2, 84 + 14 + 4, 0))
     assert.truthy(H.read(dir .. "/ae/metrics.csv"):find("test_recon_mse", 1, true))
     assert.is_true(H.exists(dir .. "/ae/curves.png"))
 
@@ -43,7 +44,9 @@ describe("experiments/reconstruct.lua and perturb.lua", function()
     -- the weights name their classes; two of them, with capsule lengths
     assert.truthy(out4:find("digit.png: %d [01]%.%d%d, %d [01]%.%d%d %(capsule lengths%)"), out4)
     assert.truthy(out4:find("MNIST preprocessing from 28x28", 1, true), out4)
-    assert.same({2 * 84 + 3 * 2, 84 + 2 * 2}, capsrun.read_png(dir .. "/pred.png"):size())
+    local pred = capsrun.read_png(dir .. "/pred.png")   -- input over reconstruction, captioned, labelled rows
+    assert.is_true(pred:size(1) > 2 * 84 + 2 * 14 + 24, table.concat(pred:size(), "x"))
+    assert.equal(2, H.labelled_rows(pred, 2, 84 + 2 * 14 + 4, 0))
     local code5, out5 = H.run(("experiments/predict.lua --load %s/ae/capsnet.tensors %s/nothing.png"):format(dir, dir))
     assert.equal(1, code5)
     assert.truthy(out5:find("cannot open", 1, true))

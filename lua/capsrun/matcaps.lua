@@ -42,7 +42,13 @@ function PrimaryMatCaps:backward(input, grad_output)
   local gpose, gact = native.matcaps_unpack(grad_output, self.pack_ws)
   gact = self.sigmoid:backward(self.activation.output, gact)
   local gin = self.activation:backward(input, gact)
-  self.grad_input = gin and gin:clone()
+  self.grad_input = nil
+  if gin then   -- kept apart from the activation conv's own buffer, which the pose conv's backward would not touch
+    local buf = self.grad_buf
+    if not buf or buf:numel() ~= gin:numel() then buf = gin:clone(); self.grad_buf = buf
+    else buf:copy_(gin) end
+    self.grad_input = buf
+  end
   local gin_pose = self.pose:backward(input, gpose)
   if self.grad_input then self.grad_input:add_(gin_pose) end
   return self.grad_input

@@ -87,25 +87,8 @@ end
 -- Weighted by each parent's data as the cost is, so that parents with few
 -- children (whose variances are tiny) do not set the level.
 local function mean_half_log_var(layer)
-  local stats, iters, J = layer.route_ws.stats, layer.routing_iters, layer.out_types
-  local per_sample = stats:size(2)
-  local P = per_sample // (iters * J * 34)
-  local flat = stats:reshape(-1)
-  local sums, weights = {}, {}
-  for j = 1, J do sums[j], weights[j] = 0, 0 end
-  for b = 0, stats:size(1) - 1 do
-    local base = b * per_sample + (iters - 1) * P * J * 34
-    for p = 0, P - 1 do
-      for j = 0, J - 1 do
-        local o = base + (p * J + j) * 34
-        local data, lv = flat:get(o + 34), 0
-        for h = 17, 32 do lv = lv + 0.5 * math.log(flat:get(o + h)) end
-        sums[j + 1], weights[j + 1] = sums[j + 1] + data * lv / 16, weights[j + 1] + data
-      end
-    end
-  end
-  for j = 1, J do sums[j] = weights[j] > 0 and sums[j] / weights[j] or 0 end
-  return sums
+  return require("capsrun.native").em_mean_half_log_var(layer.route_ws.stats, layer.routing_iters,
+    layer.out_types):totable()
 end
 
 --- calibrate(model, images): sets beta_v of every EM layer, in order, so

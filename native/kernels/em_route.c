@@ -321,3 +321,21 @@ void em_route_backward(const EmDims *d, const EmParams *prm, const float *votes,
     for (size_t j = 0; j < J; j++) { gbeta_a[j] += gb[j]; gbeta_v[j] += gb[J + j]; }
   }
 }
+
+void em_mean_half_log_var(size_t batch, size_t iters, size_t patches, size_t J, const float *stats, float *out) {
+  size_t per_sample = iters * patches * J * EM_STATS;
+  for (size_t j = 0; j < J; j++) {
+    double sum = 0, weight = 0;
+    for (size_t b = 0; b < batch; b++) {
+      const float *last = stats + b * per_sample + (iters - 1) * patches * J * EM_STATS;
+      for (size_t p = 0; p < patches; p++) {
+        const float *st = last + (p * J + j) * EM_STATS;
+        double lv = 0, data = st[STATS_S];
+        for (size_t h = 0; h < MATCAPS_POSE; h++) lv += 0.5 * log(st[STATS_VAR + h]);
+        sum += data * lv / MATCAPS_POSE;
+        weight += data;
+      }
+    }
+    out[j] = weight > 0 ? (float)(sum / weight) : 0.0f;
+  }
+}

@@ -206,6 +206,11 @@ void em_route_backward(const EmDims *d, const EmParams *prm, const float *votes,
                        const float *beta_a, const float *beta_v, const float *gout,
                        const float *saved_r, const float *stats, float *gvotes, float *gcaps,
                        float *gbeta_a, float *gbeta_v, float *scratch);
+/* em_route.c: from the statistics em_route_forward saved (B, em_saved_stats_floats),
+ * the data-weighted mean over samples and patches of sum_h log(var_h) / 2 / 16
+ * of each parent type in the last iteration: out (J). MatrixCapsNet's
+ * calibration reads it, so that no Lua knows the layout of the statistics. */
+void em_mean_half_log_var(size_t batch, size_t iters, size_t patches, size_t J, const float *stats, float *out);
 /* loss.c: spread loss, mean over the batch of sum over i != target of
  * max(0, margin - (a_t - a_i))^2; act (B, J), labels (B) 0-based, checked */
 double spread_loss(size_t B, size_t J, const float *act, const float *labels, float margin,

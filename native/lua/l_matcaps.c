@@ -175,6 +175,20 @@ static int l_route_backward(lua_State *L) {
   return 2;
 }
 
+/* em_mean_half_log_var(stats (B, per sample), iters, J) -> (J): see kernels.h */
+static int l_mean_half_log_var(lua_State *L) {
+  Tensor *st = lt_check(L, 1);
+  lt_check_ndim(L, 1, st, 2);
+  size_t iters = lt_check_size(L, 2, 1, 1 << 20), J = lt_check_size(L, 3, 1, EM_MAX_TYPES);
+  size_t unit = iters * J * EM_STATS;
+  if (st->shape[1] == 0 || st->shape[1] % unit)
+    return luaL_argerror(L, 1, "statistics saved by em_route_forward for these iterations and types expected");
+  size_t shape[1] = {J};
+  Tensor *out = lt_push_new(L, 1, shape);
+  em_mean_half_log_var(st->shape[0], iters, st->shape[1] / unit, J, st->data, out->data);
+  return 1;
+}
+
 /* matcaps_pack(pose_maps (B, 16T, H, W) or nil, act_maps (B, T, H, W), ws)
  * -> capsules (B, T, H, W, 17); nil poses are zeros */
 static int l_pack(lua_State *L) {
@@ -212,6 +226,7 @@ static const luaL_Reg matcaps_funcs[] = {
   {"matcaps_pack", l_pack}, {"matcaps_unpack", l_unpack},
   {"matcaps_votes_forward", l_votes_forward}, {"matcaps_votes_backward", l_votes_backward},
   {"em_route_forward", l_route_forward}, {"em_route_backward", l_route_backward},
+  {"em_mean_half_log_var", l_mean_half_log_var},
   {NULL, NULL}};
 
 void lmatcaps_register(lua_State *L) { luaL_setfuncs(L, matcaps_funcs, 0); }

@@ -192,6 +192,33 @@ describe("SpreadLoss", function()
 end)
 
 describe("MatrixCapsNet", function()
+  it("calibrates its betas from the last EM iteration's variances, half of the capsules active", function()
+    local m = capsrun.MatrixCapsNet.new{input = {1, 20, 20}, A = 4, B = 2, C = 3, D = 2, classes = 3, gen = T.generator(2)}
+    local x = T.zeros(4, 1, 20, 20):uniform_(T.generator(3), 0, 1)
+    m:forward(x)
+    -- em_mean_half_log_var against the statistics' layout read by hand: (iters, patches, J, 34) per sample,
+    -- the variances at 16..31, the data at 33
+    local layer = m.convcaps2
+    local stats, iters, J = layer.route_ws.stats, layer.routing_iters, layer.out_types
+    local P = stats:size(2) // (iters * J * 34)
+    local got = T.em_mean_half_log_var(stats, iters, J)
+    for j = 0, J - 1 do
+      local sum, weight = 0, 0
+      for b = 1, stats:size(1) do
+        for p = 0, P - 1 do
+          local o = ((iters - 1) * P * J + p * J + j) * 34
+          local lv = 0
+          for h = 16, 31 do lv = lv + 0.5 * math.log(stats:get(b, o + h + 1)) end
+          sum, weight = sum + stats:get(b, o + 34) * lv / 16, weight + stats:get(b, o + 34)
+        end
+      end
+      assert.near(sum / weight, got:get(j + 1), 1e-4 * math.abs(sum / weight) + 1e-6)
+    end
+    local acts = m:calibrate(x)
+    for k = 1, 3 do assert.is_true(acts[k] > 0.2 and acts[k] < 0.8, ("layer %d: mean activation %g"):format(k, acts[k])) end
+    assert.error_matches(function() T.em_mean_half_log_var(stats, iters + 5, J) end, "statistics saved by em_route_forward")
+  end)
+
   it("has the small model's structure and parameter count (A=64, B=8, C=D=16)", function()
     local m = capsrun.MatrixCapsNet.new{}
     -- conv 64*25+64, primary 64*128+128 + 64*8+8, convcaps 72*16*16 + 32, 144*16*16 + 32, class 16*10*16 + 20

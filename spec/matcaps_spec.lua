@@ -198,8 +198,8 @@ describe("MatrixCapsNet", function()
     m:forward(x)
     -- em_mean_half_log_var against the statistics' layout read by hand: (iters, patches, J, 34) per sample,
     -- the variances at 16..31, the data at 33
-    local layer = m.convcaps2
-    local stats, iters, J = layer.route_ws.stats, layer.routing_iters, layer.out_types
+    local caps2 = m.convcaps2
+    local stats, iters, J = caps2.route_ws.stats, caps2.routing_iters, caps2.out_types
     local P = stats:size(2) // (iters * J * 34)
     local got = T.em_mean_half_log_var(stats, iters, J)
     for j = 0, J - 1 do

@@ -14,9 +14,10 @@ description = {
 }
 dependencies = {"lua >= 5.4, < 5.5"}
 -- OpenBLAS, cairo, libcurl and OpenMPI are found by CMake (pkg-config, which
--- knows Debian's multiarch folders); these two LuaRocks can check itself
+-- knows Debian's multiarch folders); these LuaRocks can check itself
 external_dependencies = {
   PNG = {header = "png.h"},
+  JPEG = {header = "jpeglib.h"},
   ZLIB = {header = "zlib.h"},
 }
 build = {

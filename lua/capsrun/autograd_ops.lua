@@ -175,6 +175,17 @@ return function(autograd, h)
     end)
   end
 
+  --- index_select(x, axis, index): the rows index (a tensor of 0-based
+  -- indices, as capsrun's index tensors) along axis, repeats allowed
+  function autograd.index_select(x, axis, index)
+    local tape = need_tape("index_select", x)
+    local ax = axis_of(x, axis)
+    local value = pooled(tape, native.tape_index_select(x.value, ax, index, buffer(tape)))
+    return record(tape, value, {x}, function(_, g)
+      native.tape_index_select_backward(g, ax, index, grad_of(x))
+    end)
+  end
+
   --- cat({a, b, ...}, axis): joined along axis
   function autograd.cat(list, axis)
     if type(list) ~= "table" or #list == 0 then error("cat: a list of Vars expected", 2) end

@@ -177,3 +177,21 @@ void tape_slice_put(const TapeAxis *a, size_t start, size_t len, int add, const 
     else memcpy(dst, src, run * sizeof *dst);
   }
 }
+
+void tape_index_select_forward(const TapeAxis *a, size_t m, const float *idx, const float *x, float *y) {
+#pragma omp parallel for schedule(static) if (a->outer * m * a->inner > PAR_MIN)
+  for (long o = 0; o < (long)a->outer; o++)
+    for (size_t k = 0; k < m; k++)
+      memcpy(y + ((size_t)o * m + k) * a->inner, x + AT(a, (size_t)o, (size_t)idx[k], 0), a->inner * sizeof *y);
+}
+
+/* parallel over the outer index only: repeated indices add into one row, in turn */
+void tape_index_select_backward(const TapeAxis *a, size_t m, const float *idx, const float *gy, float *gx) {
+#pragma omp parallel for schedule(static) if (a->outer * m * a->inner > PAR_MIN)
+  for (long o = 0; o < (long)a->outer; o++)
+    for (size_t k = 0; k < m; k++) {
+      const float *src = gy + ((size_t)o * m + k) * a->inner;
+      float *dst = gx + AT(a, (size_t)o, (size_t)idx[k], 0);
+      for (size_t i = 0; i < a->inner; i++) dst[i] += src[i];
+    }
+}

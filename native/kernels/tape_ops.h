@@ -58,6 +58,12 @@ void tape_slice_get(const TapeAxis *a, size_t start, size_t len, int add, const 
 void tape_slice_put(const TapeAxis *a, size_t start, size_t len, int add, const float *part,
                     float *whole);
 
+/* rows idx[0..m) (0-based, checked by the caller, stored as floats as
+ * capsrun's index tensors are) along the axis: y (outer, m, inner) = x[:, idx, :];
+ * backward adds each row back where it came from (repeats add up) */
+void tape_index_select_forward(const TapeAxis *a, size_t m, const float *idx, const float *x, float *y);
+void tape_index_select_backward(const TapeAxis *a, size_t m, const float *idx, const float *gy, float *gx);
+
 /* batched matrix product with broadcasting over up to 3 leading dimensions:
  * a (batch.., M, K) x b (batch.., K, N) -> out (batch.., M, N); astride and
  * bstride: each operand's matrix stride per batch dimension, 0 where it is

@@ -2,6 +2,7 @@
  * Each forward takes an optional output tensor to reuse (the tape's buffer
  * pool) and returns the result; each backward ADDS into the gradients it is
  * given. Shapes are checked here, so errors name the op and the shapes. */
+#include <stdio.h>
 #include <string.h>
 #include "binding.h"
 #include "tape_ops.h"
@@ -440,6 +441,47 @@ static int l_batchnorm_backward(lua_State *L) {
   return 0;
 }
 
+/* the index tensor at arg: whole numbers in [0, n), or an error naming fn */
+static Tensor *check_index(lua_State *L, int arg, size_t n, const char *fn) {
+  Tensor *idx = lt_check(L, arg);
+  for (size_t k = 0; k < idx->numel; k++) {
+    float v = idx->data[k];
+    if (!(v >= 0 && v < (float)n && v == (float)(size_t)v)) {
+      char num[32];
+      snprintf(num, sizeof num, "%g", (double)v);
+      luaL_error(L, "%s: index %d is %s, not a whole number in [0, %d]", fn, (int)k + 1, num, (int)n - 1);
+    }
+  }
+  return idx;
+}
+
+/* tape_index_select(x, axis, index (0-based) [, out]) -> the rows of index along axis */
+static int l_index_select(lua_State *L) {
+  Tensor *x = lt_check(L, 1);
+  int ax;
+  TapeAxis a = check_axis(L, 2, x, "tape_index_select", &ax);
+  Tensor *idx = check_index(L, 3, a.n, "tape_index_select");
+  size_t shape[CAPS_MAXDIM];
+  memcpy(shape, x->shape, sizeof shape);
+  shape[ax] = idx->numel;
+  Tensor *y = lt_push_reuse(L, 4, x->ndim, shape);
+  tape_index_select_forward(&a, idx->numel, idx->data, x->data, y->data);
+  return 1;
+}
+
+/* tape_index_select_backward(gy, axis, index, gx): gx (x's shape) += gy's rows where they came from */
+static int l_index_select_backward(lua_State *L) {
+  Tensor *gy = lt_check(L, 1), *gx = lt_check(L, 4);
+  int ax;
+  TapeAxis a = check_axis(L, 2, gx, "tape_index_select_backward", &ax);
+  Tensor *idx = check_index(L, 3, a.n, "tape_index_select_backward");
+  if (gy->numel != a.outer * idx->numel * a.inner)
+    return luaL_error(L, "tape_index_select_backward: an output gradient of %d values expected, got %d",
+                      (int)(a.outer * idx->numel * a.inner), (int)gy->numel);
+  tape_index_select_backward(&a, idx->numel, idx->data, gy->data, gx->data);
+  return 0;
+}
+
 static const luaL_Reg tape_funcs[] = {
   {"tape_binary", l_binary}, {"tape_binary_backward", l_binary_backward},
   {"tape_unary", l_unary}, {"tape_unary_backward", l_unary_backward},
@@ -449,6 +491,7 @@ static const luaL_Reg tape_funcs[] = {
   {"tape_matmul", l_matmul}, {"tape_matmul_backward", l_matmul_backward},
   {"tape_permute", l_permute}, {"tape_permute_backward", l_permute_backward},
   {"tape_expand", l_expand}, {"tape_expand_backward", l_expand_backward},
+  {"tape_index_select", l_index_select}, {"tape_index_select_backward", l_index_select_backward},
   {"tape_batchnorm", l_batchnorm}, {"tape_batchnorm_backward", l_batchnorm_backward},
   {"tape_slice", l_slice}, {"tape_slice_into", l_slice_into}, {"tape_slice_from", l_slice_from}, {NULL, NULL}};
 

@@ -170,14 +170,14 @@ local metrics = opts.metrics or (dir .. "/metrics.csv")
 local f
 if main then
   experiment.try(nil, experiment.mkdir_p, dir)
-  f = first == 1 and io.open(metrics, "w") or io.open(metrics, "a")
-  if not f then experiment.fail(1, "cannot write " .. metrics) end
-  if first == 1 then f:write("epoch,loss,train_both_correct,test_both_correct,test_recon_mse,seconds\n") end
+  -- on resume the rows of finished epochs are kept and the rest rewritten: no epoch twice
+  f = experiment.open_metrics(metrics, {"epoch", "loss", "train_both_correct", "test_both_correct", "test_recon_mse",
+    "seconds"}, first)
 end
 local function save_checkpoint(epoch, done)
   if not (opts.checkpoint and main) then return end
   experiment.try("cannot save the checkpoint", checkpoint.save, opts.checkpoint, {named = named,
-    optimizer = optimizer, gen = gen, epoch = epoch, done = done, options = opts})
+    optimizer = optimizer, gen = gen, epoch = epoch, done = done, options = experiment.option_values(opts)})
 end
 if opts.checkpoint and main then
   experiment.try(nil, experiment.mkdir_p, experiment.dirname(opts.checkpoint))
@@ -191,7 +191,10 @@ for epoch = first, opts.epochs do
     local n = math.min(opts.batch, opts.train_pairs - (b - 1) * opts.batch)
     local pairs = canvas.multimnist(mnist_train, n, gen)
     local loss, c = step(pairs)
-    if loss ~= loss then experiment.fail(1, ("training diverged at epoch %d, batch %d"):format(epoch, b)) end
+    if loss ~= loss or math.abs(loss) == math.huge then
+      experiment.fail(1, ("training diverged: loss is %s at epoch %d, batch %d; parameters not saved"):format(
+        tostring(loss), epoch, b))
+    end
     loss_sum, correct, seen = loss_sum + loss * n, correct + c, seen + n
     if show then show(seen, opts.train_pairs - start, loss) end
     if opts.checkpoint_every > 0 and b % opts.checkpoint_every == 0 and b < per_epoch then

@@ -12,6 +12,7 @@ describe("experiments/multimnist.lua", function()
       "--checkpoint %s/ck"):format(H.mnist(), dir, dir)
     local code, out = H.run(base .. " --epochs 1")
     assert.equal(0, code, out)
+    os.execute(("cp '%s/ck' '%s/ck-after-1'"):format(dir, dir))
     assert.truthy(out:find("epoch 1  loss [%d.]+  train both correct [%d.]+%%  test both correct [%d.]+%% %(error [%d.]+%%%)  recon mse 0%.%d+ per pixel"), out)
     local code2, out2 = H.run(base .. " --epochs 2 --resume")
     assert.equal(0, code2, out2)
@@ -23,6 +24,17 @@ describe("experiments/multimnist.lua", function()
     assert.same({360, 1350}, capsrun.read_png(dir .. "/curves.png"):size())   -- loss, both correct, reconstruction
     local csv = H.read(dir .. "/metrics.csv")
     assert.truthy(csv:find("^epoch,loss,train_both_correct,test_both_correct,test_recon_mse,seconds\n1,.*\n2,"), csv)
+    -- resuming an older checkpoint rewrites its epochs instead of appending them twice; the
+    -- checkpoint keeps the run's options, not the command line's own (--resume, --threads)
+    local code3, out3 = H.run(("experiments/multimnist.lua --checkpoint %s/ck-after-1 --resume --epochs 2 --threads 1")
+      :format(dir))
+    assert.equal(0, code3, out3)
+    local rows = 0
+    for _ in H.read(dir .. "/metrics.csv"):gmatch("\n2,") do rows = rows + 1 end
+    assert.equal(1, rows, H.read(dir .. "/metrics.csv"))
+    local options = capsrun.checkpoint.load(dir .. "/ck-after-1").options
+    assert.is_nil(options.resume); assert.is_nil(options.threads)
+    assert.equal("32", options.train_pairs)
     H.rm_rf(dir)
   end)
 

@@ -356,6 +356,8 @@ function experiment.end_progress(show)
   if show and native.isatty(1) then io.write("\r", (" "):rep(78), "\r") end
 end
 
+--- option_values(opts) -> the options a checkpoint keeps: all but the
+-- loaded checkpoint and the ones a resumed run takes from its command line
 local function option_values(opts)
   local out = {}
   for k, v in pairs(opts) do
@@ -363,6 +365,8 @@ local function option_values(opts)
   end
   return out
 end
+
+experiment.option_values = option_values
 
 --- open_metrics(path, columns, first_epoch) -> file: the metrics CSV, new, or
 -- on resume keeping the rows of finished epochs (padded with nan where the

@@ -182,7 +182,11 @@ end
 --- try(prefix, fn, ...) -> fn's results; an error becomes fail(1, "prefix: message")
 function experiment.try(prefix, fn, ...)
   local res = table.pack(pcall(fn, ...))
-  if not res[1] then experiment.fail(1, (prefix and (prefix .. ": ") or "") .. plain(res[2])) end
+  if not res[1] then
+    -- Ctrl-C (the host's "interrupted!") goes on up to experiment.interruptible, whatever it interrupted
+    if type(res[2]) == "string" and res[2]:find("interrupted!$") then error(res[2], 0) end
+    experiment.fail(1, (prefix and (prefix .. ": ") or "") .. plain(res[2]))
+  end
   return table.unpack(res, 2, res.n)
 end
 
@@ -483,10 +487,10 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
   local last_saved   -- {epoch, image} of the last checkpoint written
   local function save_checkpoint(epoch, done, ord)
     if not main then return end
-    last_saved = {epoch, done}
     experiment.try("cannot save the checkpoint", checkpoint.save, opts.checkpoint, {named = named, buffers = buffers,
       optimizer = optimizer, gen = gen, epoch = epoch,
       done = done, order = ord, options = option_values(opts)})
+    last_saved = {epoch, done}   -- only once it is written: an interrupted write leaves the previous one
   end
   local metrics_path = opts.metrics or (dir .. "/metrics.csv")
   local columns = {"epoch", "loss", "train_acc", "test_acc", "test_loss", "seconds", "images_per_s", "lr"}

@@ -5,10 +5,8 @@
 local capsrun = require "capsrun"
 local T = capsrun.native
 
-local PYTHON = os.getenv("CAPSRUN_PYTHON") or "/usr/bin/python3"
-local function have_torch() return os.execute(PYTHON .. " -c 'import torch' >/dev/null 2>&1") == true end
-
-local function rel(a, b) return (a - b):norm() / math.max(b:norm(), 1e-30) end
+local H = require "spec.helpers"
+local PYTHON, have_torch, rel = H.python, H.have_torch, H.rel
 
 describe("Efficient-CapsNet against the PyTorch reference", function()
   local torch_ok = have_torch()

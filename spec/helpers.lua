@@ -2,6 +2,17 @@
 local helpers = {}
 
 helpers.bin = os.getenv("CAPSRUN_BIN") or "build/capsrun"
+-- Debian's python3-torch lives with Debian's python, which a python3
+-- elsewhere on PATH (pyenv, venv) may hide
+helpers.python = os.getenv("CAPSRUN_PYTHON") or "/usr/bin/python3"
+
+--- have_torch(): PyTorch can be imported (the reference specs need it under CI)
+function helpers.have_torch()
+  return os.execute(helpers.python .. " -c 'import torch' >/dev/null 2>&1") == true
+end
+
+--- rel(a, b) -> |a - b| / |b|: the relative difference of two tensors
+function helpers.rel(a, b) return (a - b):norm() / math.max(b:norm(), 1e-30) end
 helpers.shared_mnist = "../shared/data/mnist"
 
 function helpers.tmpdir()

@@ -6,7 +6,7 @@ local capsrun = require "capsrun"
 local T = capsrun.native
 local H = require "spec.helpers"
 
-local function rel(a, b) return (a - b):norm() / math.max(b:norm(), 1e-30) end
+local rel = H.rel
 
 local have_dnnl = select(3, T.precision())
 local has_avx512 = T.blas_info().isa:find("AVX-512", 1, true) ~= nil

@@ -6,7 +6,8 @@ local T = capsrun.native
 local ag = capsrun.autograd
 local gradcheck = capsrun.gradcheck
 
-local function rel(a, b) return (a - b):norm() / math.max(b:norm(), 1e-30) end
+local H = require "spec.helpers"
+local rel = H.rel
 
 describe("routing in Lua", function()
   it("dynamic routing equals the C kernel within 1e-5: values and input gradients, 1 to 4 iterations", function()
@@ -111,7 +112,6 @@ describe("routing in Lua", function()
   end)
 
   it("classify.lua trains CapsNet with each routing written in Lua", function()
-    local H = require "spec.helpers"
     local dir = H.tmpdir()
     for _, r in ipairs{"dynamic-lua", "self-attention", "inverted-dot"} do
       local code, out = H.run(("experiments/classify.lua --data %s --limit 256 --epochs 1 --conv-channels 16 "

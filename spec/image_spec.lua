@@ -168,6 +168,10 @@ describe("captioned image grids", function()
       {{"x", digits(1), {{"a"}}, {scale = 0}}, "'scale' must be in [1, 64]"},
       {{"x", digits(1), {{"a"}}, {cols = 0}}, "'cols' must be in [1, 8000]"},
       {{"x", T.zeros(1, 1, 2100, 10), {{"a"}}, {scale = 4}}, "larger than 8000 pixels"},
+      {{"x", digits(2), {{}, {}}, {cols = 2, row_labels = {"a", "b"}}}, "'row_labels' must list 1 strings (one per row)"},
+      {{"x", digits(2), {{}, {}}, {cols = 2, col_labels = {"a"}}}, "'col_labels' must list 2 strings (one per column)"},
+      {{"x", digits(1), {{}}, {col_labels = {{}}}}, "'col_labels'[1] must be a string"},
+      {{"x", T.zeros(1, 2, 3, 3), {{}}}, "(n, 3, h, w) tensor of images expected"},
     }
     for _, c in ipairs(cases) do
       c[1][1] = path

@@ -14,21 +14,20 @@ local capsrun = require "capsrun"
 local experiment = require "capsrun.experiment"
 local canvas = require "capsrun.canvas"
 local native = capsrun.native
+local models = capsrun.models
 
-local extra = experiment.capsnet_options()
-for _, o in ipairs{
-  {"model", "string", "capsnet", "capsnet, cnn (the paper's baseline) or em (matrix capsules, EM routing)",
-    choices = {"capsnet", "cnn", "em"}},
+local own = {
+  models.option("capsnet"),
   {"load", "string", nil, "start from these weights, or a checkpoint's (with --epochs 0: only measure)"},
   {"target", "number", 99.2, "stop once the expanded-MNIST test accuracy (%) reaches this"},
   {"affine-seed", "int", 2017, "seed of the affine test set (and of the expanded test set's shifts)"},
   {"figure", "string", nil, "sample affine test digits with their predictions (default: affine.png beside --save)"},
-} do extra[#extra + 1] = o end
-for _, o in ipairs(experiment.em_options()) do extra[#extra + 1] = o end
+}
 -- the paper's affine baseline is "a traditional convolutional network (with
 -- MaxPooling and DropOut)" (section 5.2): 2x2 pooling after the first two
 -- convolutions by default, 6.7M parameters at 40x40 against CapsNet's 11.2M
-for _, o in ipairs(experiment.cnn_options("2,2")) do extra[#extra + 1] = o end
+for _, o in ipairs(experiment.cnn_options("2,2")) do own[#own + 1] = o end
+local extra = models.options(own)
 -- at most 30 epochs, the target decides when to stop: the paper's exponential
 -- schedule, which does not depend on the run's length
 local opts = experiment.parse(arg, experiment.options({save = "runs/affine/model.tensors", epochs = 30,
@@ -54,14 +53,7 @@ local test_set = centred(mnist_test, capsrun.generator(opts.affine_seed))
 local affine_set = canvas.affine_test_set(mnist_test, opts.affine_seed)
 local params = affine_set.params
 
-local model
-if opts.model == "cnn" then
-  model = experiment.cnn(opts, train_set, gen, {1, 40, 40})
-elseif opts.model == "em" then
-  model = experiment.matrix_capsnet(opts, train_set, gen)
-else
-  model = experiment.capsnet(opts, train_set, gen, {data_values = 2 * train_set.images:numel()})
-end
+local model = models.build(opts, train_set, gen, {input = {1, 40, 40}, data_values = 2 * train_set.images:numel()})
 if opts.load then experiment.try("affine", capsrun.train.load, model, opts.load) end
 local clf = capsrun.train.classifier(model)
 local optimizer = experiment.adam({model}, opts, train_set)
@@ -85,7 +77,8 @@ if not capsrun.dist.is_main() then return end
 experiment.try("cannot save the weights", capsrun.train.save, model, opts.save, {class_names = train_set.class_names,
   dataset = "expanded-mnist"})
 
--- the figure: 20 affine test digits, and what this model says they are
+-- the figure: 20 affine test digits, each captioned with its label, what
+-- this model says it is (green right, red wrong) and the transformation
 local n = math.min(20, affine_set.n)
 local sample = native.narrow(affine_set.images, 1, n)
 model:evaluate()
@@ -93,11 +86,18 @@ local out = model:forward(sample)
 local scores = clf.head and clf.head:forward(out) or out
 local pred = scores:argmax()
 local figure = opts.figure or (experiment.dirname(opts.save) .. "/affine.png")
-experiment.try(nil, capsrun.write_png_grid, figure, sample, {cols = 10, scale = 2, spacing = 2})
-local lines = {}
+local names = train_set.class_names
+local function name(k) return names and names[k + 1] or tostring(k) end
+local lines, captions = {}, {}
 for i = 1, n do
   local p = params[i]
+  local label, guess = math.tointeger(affine_set.labels:get(i)), math.tointeger(pred:get(i))
   lines[i] = ("%d: label %d, predicted %d (rotation %+.0f deg, shear %+.2f, scale %.2f x %.2f)"):format(i - 1,
-    math.tointeger(affine_set.labels:get(i)), math.tointeger(pred:get(i)), p[1], p[2], p[3], p[4])
+    label, guess, p[1], p[2], p[3], p[4])
+  captions[i] = {"label " .. name(label), {"says " .. name(guess), color = guess == label and "green" or "red"},
+    {("%+.0f° %.2fx"):format(p[1], math.sqrt(p[3] * p[4])), color = "grey"}}   -- rotation, mean scale
 end
+experiment.try(nil, capsrun.write_png_captioned, figure, sample, captions, {cols = 10, scale = 2,
+  title = ("affine test digits (rotation, shear, scale and translation in affNIST's ranges) and what %s trained "
+    .. "on expanded MNIST says they are: %.2f%% of the affine test set right"):format(opts.model, 100 * acc)})
 print(("affine test digits in %s:\n  %s"):format(figure, table.concat(lines, "\n  ")))

@@ -11,7 +11,10 @@
 -- reconstructions over them in red and green, right and wrong cases.
 -- --model cnn trains the paper's CNN baseline on the same pairs instead, with
 -- a sigmoid output per class (SigmoidBCELoss, both classes present) and the
--- same both-correct metric on its two largest logits.
+-- same both-correct metric on its two largest logits; --model efficient
+-- trains Efficient-CapsNet with the decoder, as CapsNet. The loop, metrics,
+-- checkpoints and resume are experiment.train's: this file gives it the
+-- pairs (a batch source) and the two-digit forward and backward.
 -- Under MPI every rank draws the same pairs (same seed) and takes its shard
 -- of each batch; gradients are averaged in one allreduce per step, so 2
 -- ranks make the updates of 1 process with the same global --batch.
@@ -22,21 +25,21 @@
 local capsrun = require "capsrun"
 local experiment = require "capsrun.experiment"
 local canvas = require "capsrun.canvas"
-local checkpoint = require "capsrun.checkpoint"
 local native = capsrun.native
+local models = capsrun.models
 
-local extra = experiment.capsnet_options()
-for _, o in ipairs{
-  {"model", "string", "capsnet", "capsnet, or cnn (the paper's baseline, sigmoid outputs)", choices = {"capsnet", "cnn"}},
+-- the models whose output fits: class capsules (with a decoder) or logits (sigmoid outputs)
+local function fits(d) return d.output == "capsules" or d.output == "logits" end
+local own = {
+  models.option("capsnet", fits),
   {"train-pairs", "int", nil, "training pairs drawn per epoch (default: 60000, or N with --limit N)", min = 1},
   {"test-pairs", "int", nil, "test pairs, fixed by --test-seed (default: 100000, or N/6 with --limit N)", min = 1},
   {"test-seed", "int", 2017, "seed of the test pairs"},
   {"recon-weight", "number", 0.0005, "weight of each digit's summed squared reconstruction error"},
   {"figure", "string", nil, "inputs and reconstructions (default: multimnist.png beside --save)"},
-} do extra[#extra + 1] = o end
-for _, o in ipairs(experiment.cnn_options("none")) do extra[#extra + 1] = o end
+}
 local opts = experiment.parse(arg, experiment.options({save = "runs/multimnist/capsnet.tensors", epochs = 10,
-  lr_schedule = "exp", lr = 1e-3, omit = {"resize", "shift", "flip"}}, extra),
+  lr_schedule = "exp", lr = 1e-3, omit = {"resize", "shift", "flip"}}, models.options(own, fits)),
   "usage: capsrun experiments/multimnist.lua [options]")
 -- the pairs follow --limit like the images of every other experiment; each digit gets its own random shift
 opts.train_pairs = opts.train_pairs or opts.limit or 60000
@@ -46,34 +49,32 @@ local gen = capsrun.manual_seed(opts.seed)
 local mnist_train, mnist_test = experiment.load_data(opts)
 local size = 36
 local shape_set = {images = native.zeros(1, 1, size, size), classes = mnist_train.classes}
-local cnn = opts.model == "cnn"
-local model, decoder, clf
+local described = models.get(opts.model)
+local cnn = described.output == "logits"
+local model = models.build(opts, shape_set, gen, {input = {1, size, size}, decoder_pixels = size * size})
+local decoder, clf
 if cnn then
-  model = experiment.cnn(opts, shape_set, gen, {1, size, size})
   clf = {model = model, criterion = capsrun.SigmoidBCELoss.new()}
 else
-  model = experiment.capsnet(opts, shape_set, gen, {decoder_pixels = size * size})
-  decoder = capsrun.Decoder.new(mnist_train.classes, model.config.digit_dim, size * size, nil, gen)
+  decoder = capsrun.Decoder.new(mnist_train.classes, described.capsule_dim(model), size * size, nil, gen)
   clf = capsrun.train.autoencoder(model, decoder, {recon_weight = opts.recon_weight})
 end
-local per_epoch = math.ceil(opts.train_pairs / opts.batch)
 local optimizer = experiment.adam(cnn and {model} or {model, decoder}, opts, {n = opts.train_pairs})
-local named = capsrun.train.named(cnn and model or clf)
 local say = experiment.say
-experiment.say_machine()
 say(("capsrun multimnist: %d pairs per epoch from %d training digits, %d test pairs from %d test digits, 36x36")
   :format(opts.train_pairs, mnist_train.n, opts.test_pairs, mnist_test.n))
 if cnn then
-  say(("CNN baseline: %d parameters, sigmoid outputs, batch %d"):format(model:num_parameters(), opts.batch))
+  say(("%s: %d parameters, sigmoid outputs, batch %d"):format(described.name, model:num_parameters(), opts.batch))
 else
-  say(("CapsNet + decoder: %d + %d parameters, %d routing iterations, batch %d"):format(model:num_parameters(),
-    decoder:num_parameters(), opts.routing_iters, opts.batch))
+  say(("%s + decoder: %d + %d parameters, %s, batch %d"):format(described.name, model:num_parameters(),
+    decoder:num_parameters(), described.describe and described.describe(opts) or "", opts.batch))
 end
 
 -- class scores: capsule lengths, or the CNN's logits
 local function scores_of(out) return clf.head and clf.head:forward(out) or out end
 
--- decoder forward and backward for one digit of every pair; returns its SSE
+-- decoder forward (and backward when gv is given) for one digit of every
+-- pair, masked by its own label, against its own un-merged image; returns its SSE
 local function reconstruct(v, labels, k, target, gv)
   local index = native.index_select(labels:t(), native.new{k - 1}):reshape(labels:size(1))   -- labels[:, k]
   local recon = decoder:forward(v, index)
@@ -83,170 +84,131 @@ local function reconstruct(v, labels, k, target, gv)
   return sse, recon
 end
 
+-- train.step's forward and backward for a (shard of a) batch of pairs:
+-- both classes present in the loss, each digit reconstructed from its own
+-- capsule; returns loss, pairs with both digits right, per-digit SSE
+function clf.forward_backward(_, pairs, labels)
+  local v = model:forward(pairs.images)
+  local scores = scores_of(v)
+  local loss = clf.criterion:forward(scores, labels)
+  local gs = clf.criterion:backward(scores, labels)
+  local gv = clf.head and clf.head:backward(v, gs) or gs
+  local sse = 0
+  if decoder then
+    local sse1 = reconstruct(v, labels, 1, pairs.first, gv)
+    local sse2 = reconstruct(v, labels, 2, pairs.second, gv)
+    loss, sse = loss + clf.recon_weight * (sse1 + sse2), (sse1 + sse2) / 2
+  end
+  model:backward(pairs.images, gv)
+  return loss, canvas.top2_correct(scores, labels), sse
+end
+
+-- the batch source: fresh pairs from the training digits, drawn from the
+-- run's generator (restored by --resume, so a resumed epoch draws on)
+local function pair_batches(start)
+  if start % opts.batch ~= 0 then
+    experiment.fail(1, ("cannot resume: %s stops after %d pairs, not a whole number of batches of %d")
+      :format(opts.checkpoint, start, opts.batch))
+  end
+  local done = start
+  return function()
+    if done >= opts.train_pairs then return nil end
+    local n = math.min(opts.batch, opts.train_pairs - done)
+    done = done + n
+    local pairs = canvas.multimnist(mnist_train, n, gen)
+    return pairs, pairs.labels, n
+  end
+end
+
 -- this rank's shard of a batch of pairs (all of it in one process)
 local function shard(pairs)
   local n = pairs.images:size(1)
-  if dist.size() == 1 then return pairs, n, n end
+  if dist.size() == 1 then return pairs, n end
   local first, count = dist.shard(n)
-  if count == 0 then return nil, 0, n end
-  local part = {}
+  if count == 0 then return nil, 0 end
+  local part = {n = count}
   for _, k in ipairs{"images", "labels", "first", "second"} do part[k] = pairs[k]:narrow(first + 1, count) end
-  part.n = count
-  return part, count, n
+  return part, count
 end
 
--- forward and backward of this rank's shard; gradients into the buffers
-local function forward_backward(pairs)
-  local v = model:forward(pairs.images)
-  local scores = scores_of(v)
-  local loss = clf.criterion:forward(scores, pairs.labels)
-  local gs = clf.criterion:backward(scores, pairs.labels)
-  local gv = clf.head and clf.head:backward(v, gs) or gs
-  if decoder then
-    local sse1 = reconstruct(v, pairs.labels, 1, pairs.first, gv)
-    local sse2 = reconstruct(v, pairs.labels, 2, pairs.second, gv)
-    loss = loss + clf.recon_weight * (sse1 + sse2)
-  end
-  model:backward(pairs.images, gv)
-  return loss, canvas.top2_correct(scores, pairs.labels)
-end
-
-local function step(pairs)
-  model:zero_grad()
-  if decoder then decoder:zero_grad() end
-  local part, count, n = shard(pairs)
-  local loss, correct = 0, 0
-  if part then loss, correct = forward_backward(part) end
-  if dist.size() > 1 then
-    for _, g in ipairs(optimizer.grads) do g:mul_(count * dist.size() / n) end   -- a shard's mean -> its share
-    dist.allreduce_grads_(optimizer.grads, "mean")
-    local t = dist.sum({loss * count / n, correct})
-    loss, correct = t[1], t[2]
-  end
-  optimizer:step()
-  return loss, correct
-end
-
--- the fixed test pairs, made batch by batch from one seeded generator
+-- the fixed test pairs, made batch by batch from one seeded generator:
+-- both-correct accuracy, loss, per-pixel reconstruction error (and, when
+-- keep, the first batch with its reconstructions, for the figure)
 local function evaluate(keep)
   model:evaluate()
   local tgen = capsrun.generator(opts.test_seed)
-  local both, sse, done, kept = 0, 0, 0, {}
+  local both, loss, sse, done, kept = 0, 0, 0, 0, nil
   while done < opts.test_pairs do
     local n = math.min(100, opts.test_pairs - done)
     local pairs, count = shard(canvas.multimnist(mnist_test, n, tgen))   -- every rank draws, each measures its shard
     if pairs then
       local v = model:forward(pairs.images)
-      local lengths = scores_of(v)
-      both = both + canvas.top2_correct(lengths, pairs.labels)
+      local scores = scores_of(v)
+      both = both + canvas.top2_correct(scores, pairs.labels)
+      loss = loss + clf.criterion:forward(scores, pairs.labels) * count
       if decoder then
         local s1, r1 = reconstruct(v, pairs.labels, 1, pairs.first)
         local s2, r2 = reconstruct(v, pairs.labels, 2, pairs.second)
         sse = sse + (s1 + s2) * count
-        if keep and done == 0 then kept = {pairs = pairs, r1 = r1:clone(), r2 = r2:clone(), lengths = lengths:clone()} end
+        if keep and done == 0 then kept = {pairs = pairs, r1 = r1:clone(), r2 = r2:clone(), scores = scores:clone()} end
       end
     end
     done = done + n
   end
-  local t = dist.sum({both, sse})
-  both, sse = t[1], t[2]
+  local t = dist.sum({both, loss, sse})
   model:train()
-  return both / done, decoder and sse / (2 * done) / (size * size) or 0 / 0, kept
+  return t[1] / done, t[2] / done, decoder and t[3] / (2 * done) / (size * size) or nil, nil, kept
 end
 
-local first, start = 1, 0   -- start: pairs of the first epoch already trained (a mid-epoch checkpoint)
-if opts.resume_state then
-  first, start = checkpoint.restore(opts.resume_state, named, optimizer, gen, true)
-  if start % opts.batch ~= 0 then
-    experiment.fail(1, ("cannot resume: %s stops after %d pairs, not a whole number of batches of %d")
-      :format(opts.checkpoint, start, opts.batch))
-  end
-  say(("resumed from %s at epoch %d, pair %d"):format(opts.checkpoint, first, start))
-end
-dist.broadcast_params_(optimizer.params)   -- every rank starts from rank 0's parameters
-local main = dist.is_main()
-local dir = experiment.dirname(opts.save)
-local metrics = opts.metrics or (dir .. "/metrics.csv")
-local f
-if main then
-  experiment.try(nil, experiment.mkdir_p, dir)
-  -- on resume the rows of finished epochs are kept and the rest rewritten: no epoch twice
-  f = experiment.open_metrics(metrics, {"epoch", "loss", "train_both_correct", "test_both_correct", "test_recon_mse",
-    "seconds"}, first)
-end
-local function save_checkpoint(epoch, done)
-  if not (opts.checkpoint and main) then return end
-  experiment.try("cannot save the checkpoint", checkpoint.save, opts.checkpoint, {named = named,
-    optimizer = optimizer, gen = gen, epoch = epoch, done = done, options = experiment.option_values(opts)})
-end
-if opts.checkpoint and main then
-  experiment.try(nil, experiment.mkdir_p, experiment.dirname(opts.checkpoint))
-  native.remove_stale_temps(opts.checkpoint)   -- left by a run killed while writing
-end
-for epoch = first, opts.epochs do
-  -- the loss and train accuracy of a resumed epoch cover the pairs trained since the checkpoint
-  local t0, loss_sum, correct, seen = native.wallclock(), 0, 0, 0
-  local show = main and experiment.progress(epoch, t0, opts)
-  for b = start // opts.batch + 1, per_epoch do
-    local n = math.min(opts.batch, opts.train_pairs - (b - 1) * opts.batch)
-    local pairs = canvas.multimnist(mnist_train, n, gen)
-    local loss, c = step(pairs)
-    if loss ~= loss or math.abs(loss) == math.huge then
-      experiment.fail(1, ("training diverged: loss is %s at epoch %d, batch %d; parameters not saved"):format(
-        tostring(loss), epoch, b))
-    end
-    loss_sum, correct, seen = loss_sum + loss * n, correct + c, seen + n
-    if show then show(seen, opts.train_pairs - start, loss) end
-    if opts.checkpoint_every > 0 and b % opts.checkpoint_every == 0 and b < per_epoch then
-      save_checkpoint(epoch, b * opts.batch)
-    end
-  end
-  start = 0
-  experiment.end_progress(show)
-  local both, mse = evaluate(false)
-  local secs = native.wallclock() - t0
-  say(("epoch %d  loss %.5f  train both correct %.2f%%  test both correct %.2f%% (error %.2f%%)  %s%.1f s")
-    :format(epoch, loss_sum / seen, 100 * correct / seen, 100 * both, 100 * (1 - both),
-    decoder and ("recon mse %.5f per pixel  "):format(mse) or "", secs))
-  if main then
-    f:write(("%d,%.6g,%.6g,%.6g,%.6g,%.1f\n"):format(epoch, loss_sum / seen, correct / seen, both, mse, secs))
-    f:flush()
-  end
-  save_checkpoint(epoch + 1, 0)
-end
-if main then
-  f:close()
+opts.loop = {batches = pair_batches, accuracy = "both correct", evaluate = function() return evaluate(false) end}
+opts.title = "MultiMNIST " .. opts.model
+experiment.train(clf, optimizer, {n = opts.train_pairs, classes = mnist_train.classes, pixels = size * size},
+  {n = opts.test_pairs, classes = mnist_train.classes}, gen, opts)
+if dist.is_main() then
   experiment.try("cannot save the weights", capsrun.train.save, cnn and model or clf, opts.save,
     {dataset = "multimnist", class_names = mnist_train.class_names})
-  if first <= opts.epochs then experiment.curves(metrics, dir, "MultiMNIST " .. opts.model) end   -- an epoch ran
 end
 if cnn then return end   -- the figure shows reconstructions, which the CNN has not
 
 -- the figure: merged inputs (blue) with the reconstructions of digit 1 (red)
--- and digit 2 (green) over them; right cases first, then wrong ones
-local _, _, kept = evaluate(true)
-if not main then return end
+-- and digit 2 (green) over them; right cases first, then wrong ones, each
+-- captioned with its two labels and the two classes the model picked
+local _, _, _, _, kept = evaluate(true)
+if not dist.is_main() or not kept then return end
+local px = size * size
+local names = mnist_train.class_names
+local function name(k) return names and names[k + 1] or tostring(k) end
 local right, wrong = {}, {}
 for i = 1, kept.pairs.n do
-  local ok = canvas.top2_correct(native.narrow(kept.lengths, i, 1), native.narrow(kept.pairs.labels, i, 1)) == 1
+  local ok = canvas.top2_correct(native.narrow(kept.scores, i, 1), native.narrow(kept.pairs.labels, i, 1)) == 1
   local list = ok and right or wrong
   if #list < 8 then list[#list + 1] = i end
 end
-local tiles = {}
+local tiles, rgb, captions = {}, {}, {}
 for _, i in ipairs(right) do tiles[#tiles + 1] = i end
 for _, i in ipairs(wrong) do tiles[#tiles + 1] = i end
-local rgb = {}
 for k, i in ipairs(tiles) do
-  local px = size * size
   local r = native.narrow(kept.r1, i, 1):reshape(1, px)
   local g = native.narrow(kept.r2, i, 1):reshape(1, px)
   local b = native.narrow(kept.pairs.images, i, 1):reshape(1, px) * 0.7
   rgb[k] = capsrun.cat{r, g, b}:reshape(1, 3 * px)
+  -- the two longest capsules, the longer first
+  local s = native.narrow(kept.scores, i, 1):reshape(mnist_train.classes)
+  local best, second = 0, nil
+  for j = 1, mnist_train.classes - 1 do
+    if s:get(j + 1) > s:get(best + 1) then best, second = j, best
+    elseif not second or s:get(j + 1) > s:get(second + 1) then second = j end
+  end
+  local a, c = math.tointeger(kept.pairs.labels:get(i, 1)), math.tointeger(kept.pairs.labels:get(i, 2))
+  captions[k] = {("labels %s, %s"):format(name(a), name(c)),
+    {("picked %s, %s"):format(name(best), name(second)), color = k <= #right and "green" or "red"}}
 end
-local figure = opts.figure or (dir .. "/multimnist.png")
+local figure = opts.figure or (experiment.dirname(opts.save) .. "/multimnist.png")
 if #rgb > 0 then
   local grid = capsrun.cat(rgb):reshape(#rgb, 3, size, size)
-  experiment.try(nil, capsrun.write_png_grid, figure, grid, {cols = 8, scale = 3, spacing = 2, rgb = true})
+  experiment.try(nil, capsrun.write_png_captioned, figure, grid, captions, {cols = 8, scale = 3,
+    title = ("MultiMNIST test pairs (%s): input in blue, the first digit's reconstruction in red, the second's in "
+      .. "green; %d with both digits right, then %d wrong"):format(opts.model, #right, #wrong)})
   say(("%d right and %d wrong test pairs in %s (blue: input; red, green: each digit's reconstruction)")
     :format(#right, #wrong, figure))
 end

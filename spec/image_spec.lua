@@ -98,6 +98,32 @@ describe("training curves", function()
     assert.same({"train", "test", "affine"}, labels)
   end)
 
+  it("keeps an accuracy axis within [0, 100]%, with the legend below curves that reach the top", function()
+    H.write(dir .. "/hi.csv", "epoch,loss,train_acc,test_acc\n1,0.2,0.95,0.97\n2,0.1,0.995,0.999\n")
+    local panels = capsrun.plot.metrics(dir .. "/hi.csv", dir .. "/hi.png")
+    assert.same({0, 100}, panels[2].ylimits)
+    -- the accuracy panel spans x in [520, 875] and y in [36, 310]: the top 20 rows of its plot area
+    -- hold the curves near 100% and no legend box; its legend (grey frame) sits near the bottom
+    local img = T.read_png(dir .. "/hi.png", 3)
+    local function greys(y1, y2)
+      local k = 0
+      for y = y1, y2 do for x = 700, 870 do
+        local r, g, b = img:get(1, y, x), img:get(2, y, x), img:get(3, y, x)
+        if math.abs(r - 0.8) < 0.03 and r == g and g == b then k = k + 1 end   -- the frame, anti-aliased
+      end end
+      return k
+    end
+    assert.equal(0, greys(38, 80))
+    assert.truthy(greys(250, 308) > 50)
+    -- the same data without limits: the axis runs past 100 to make room for the legend above
+    local free = {{title = "a", series = panels[2].series}}
+    T.plot_curves(dir .. "/free.png", {width = 450, height = 360, panels = free})
+    assert.error_matches(function() T.plot_curves(dir .. "/x.png", {panels = {{series = panels[2].series,
+      ylimits = {1, 0}}}}) end, "ylimits must be {lo, hi} with finite numbers lo < hi")
+    assert.error_matches(function() T.plot_curves(dir .. "/x.png", {panels = {{series = panels[2].series,
+      ylimits = "0..1"}}}) end, "ylimits must be")
+  end)
+
   it("rejects bad CSVs and bad specs", function()
     H.write(dir .. "/bad.csv", "epoch,loss\n1,2,3\n")
     assert.error_matches(function() capsrun.plot.read_csv(dir .. "/bad.csv") end, "line 2 has 3 fields")
@@ -152,6 +178,21 @@ describe("captioned image grids", function()
     assert.truthy(count(89, 164, caption_y1, caption_y2, blue) > 0)
     local row2 = caption_y2 + 6 + 30 + 1
     assert.equal(0, count(7, 82, row2, row2 + 28, function(r, g, b) return r + g + b < 2.5 end))
+  end)
+
+  it("wraps a title wider than the grid onto more lines, the grid keeping its width", function()
+    local short_w, short_h = capsrun.write_png_captioned(dir .. "/s.png", digits(2), {{"a"}, {"b"}}, {title = "t"})
+    local long = ("a title far wider than two small cells of a grid, "):rep(4)
+    local w, h = capsrun.write_png_captioned(dir .. "/l.png", digits(2), {{"a"}, {"b"}}, {title = long})
+    assert.equal(short_w, w)
+    assert.truthy(h >= short_h + 4 * 17, ("%d x %d against %d x %d"):format(w, h, short_w, short_h))
+    -- every line of it is drawn: dark pixels in each 17-pixel band of the title
+    local img = T.read_png(dir .. "/l.png")
+    for band = 0, (h - short_h) // 17 do
+      local dark = 0
+      for y = 8 + band * 17, 20 + band * 17 do for x = 1, w do if img:get(y, x) < 0.5 then dark = dark + 1 end end end
+      assert.truthy(dark > 0, "title line " .. band + 1 .. " is empty")
+    end
   end)
 
   it("raises clear errors and leaves no file behind", function()

@@ -14,6 +14,21 @@ describe("models", function()
     assert.same(capsrun.models.names(), opt.choices)
   end)
 
+  it("offers only the models that fit an experiment, with their options, after the experiment's own", function()
+    local function capsules(d) return d.output == "capsules" end
+    assert.same({"capsnet", "efficient"}, capsrun.models.option("capsnet", capsules).choices)
+    local names = {}
+    for _, o in ipairs(capsrun.models.options({{"cnn-pool", "string", "2,2", "mine"}}, capsules)) do names[#names + 1] = o[1] end
+    assert.equal("cnn-pool", names[1])
+    assert.truthy(table.concat(names, " "):find("digit-dim", 1, true))
+    assert.falsy(table.concat(names, " "):find("em-sizes", 1, true))
+    local all = capsrun.models.options({{"cnn-pool", "string", "2,2", "mine"}})
+    local pools = 0
+    for _, o in ipairs(all) do if o[1] == "cnn-pool" then pools = pools + 1; assert.equal("2,2", o[3]) end end
+    assert.equal(1, pools)
+    assert.equal(16, capsrun.models.get("efficient").capsule_dim())
+  end)
+
   it("takes a new model with one register call", function()
     local built
     capsrun.models.register("tiny", {name = "Tiny", kind = "tiny",

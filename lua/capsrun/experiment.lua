@@ -465,9 +465,16 @@ end
 -- then plots the curves. Resumes from opts.resume_state. opts.stop_when(row)
 -- returning true ends the run after that epoch. opts.epoch_metrics, a list
 -- of {name, fn}, adds a column (and a figure on the epoch line) per entry:
--- fn() measured after each epoch's test. Returns the rows.
+-- fn() measured after each epoch's test. opts.title names the curves.
+-- opts.loop changes what an epoch trains on and how it is measured, for
+-- experiments whose examples are not the images of a set (multimnist.lua):
+--   batches(start): train.epoch's hook (clf.forward_backward then trains on them);
+--   evaluate(clf, test_set) -> accuracy, loss, recon mse, predicted counts;
+--   accuracy: what the accuracy is called on the epoch line ("acc").
+-- Returns the rows.
 function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
   local main = dist.is_main()
+  local loop = opts.loop or {}
   local dir = experiment.dirname(opts.save)
   if main then experiment.try(nil, experiment.mkdir_p, dir) end
   experiment.say_machine()
@@ -476,7 +483,7 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
   local buffers = train.named_buffers(clf.decoder and clf or clf.model)
   local first, start, order = 1, 0, nil
   if opts.resume_state then
-    first, start, order = checkpoint.restore(opts.resume_state, named, optimizer, gen, nil, buffers)
+    first, start, order = checkpoint.restore(opts.resume_state, named, optimizer, gen, loop.batches ~= nil, buffers)
     say(("resumed from %s: epoch %d, image %d, step %d"):format(opts.checkpoint, first, start, optimizer.step_count))
   end
   dist.broadcast_params_(optimizer.params)          -- every rank starts from rank 0's parameters
@@ -505,7 +512,8 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
       local t0 = native.wallclock()
       local show = main and experiment.progress(epoch, t0, opts)
       local batches = 0
-      local eopts = {batch = opts.batch, gen = gen, shift = opts.shift, flip = opts.flip, order = order, start = start}
+      local eopts = {batch = opts.batch, gen = gen, shift = opts.shift, flip = opts.flip, order = order, start = start,
+                     batches = loop.batches}
       eopts.on_batch = function(done, total, loss)
         if show then show(done, total, loss) end
         watch_loss(loss, optimizer)
@@ -516,7 +524,7 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
       end
       local loss, train_acc, train_mse = train.epoch(clf, optimizer, train_set, eopts)
       local train_s = native.wallclock() - t0
-      local test_acc, test_loss, test_mse, predicted = train.evaluate(clf, test_set, 100)
+      local test_acc, test_loss, test_mse, predicted = (loop.evaluate or train.evaluate)(clf, test_set, 100)
       local row = {epoch = epoch, loss = loss, train_acc = train_acc, test_acc = test_acc, test_loss = test_loss,
         seconds = native.wallclock() - t0, images_per_s = (train_set.n - start) / train_s, lr = optimizer:current_lr(),
         train_recon_mse = train_mse, test_recon_mse = test_mse}
@@ -527,8 +535,9 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
         notes[#notes + 1] = m[1]:match("_acc$") and ("  %s %.2f%%"):format(label, 100 * v) or ("  %s %.4g"):format(label, v)
       end
       experiment.end_progress(show)
-      say(("epoch %d  loss %.5f  train acc %.2f%%  test acc %.2f%%%s%s  %.1f s (%.1f images/s)"):format(
-        epoch, loss, 100 * train_acc, 100 * test_acc,
+      local acc = loop.accuracy or "acc"
+      say(("epoch %d  loss %.5f  train %s %.2f%%  test %s %.2f%%%s%s  %.1f s (%.1f images/s)"):format(
+        epoch, loss, acc, 100 * train_acc, acc, 100 * test_acc,
         test_mse and ("  test recon mse %.5f"):format(test_mse) or "", table.concat(notes), row.seconds,
         row.images_per_s))
       local cells = {}
@@ -554,7 +563,7 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
       :format(opts.checkpoint, last_saved[1], last_saved[2], arg and arg[0] or "SCRIPT", opts.checkpoint)
   end)
   if f then f:close() end
-  if #rows > 0 and main then experiment.curves(metrics_path, dir) end
+  if #rows > 0 and main then experiment.curves(metrics_path, dir, opts.title) end
   return rows
 end
 

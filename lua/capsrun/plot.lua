@@ -69,7 +69,8 @@ function plot.metrics(csv_path, png_path, title)
      series = {{label = "train", x = epochs, y = column(t.rows, "loss")}}},
   }
   local acc = accuracy_series(t, epochs)
-  if #acc > 0 then panels[#panels + 1] = {title = "accuracy", xlabel = "epoch", ylabel = "accuracy (%)", series = acc} end
+  if #acc > 0 then panels[#panels + 1] = {title = "accuracy", xlabel = "epoch", ylabel = "accuracy (%)", series = acc,
+                                             ylimits = {0, 100}} end
   local recon = recon_series(t, epochs)
   if #recon > 0 then
     panels[#panels + 1] = {title = "reconstruction error", xlabel = "epoch", ylabel = "mean squared error per pixel",

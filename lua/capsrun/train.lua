@@ -64,6 +64,7 @@ end
 -- forward and backward of one (shard of a) batch: gradients accumulate
 -- into the parameters' buffers; returns loss, number correct, sse
 local function forward_backward(clf, images, labels)
+  if clf.forward_backward then return clf:forward_backward(images, labels) end
   local model = clf.model
   local v = model:forward(images)                         -- capsules (b, J, D) or logits (b, J)
   local scores = scores_of(clf, v)                        -- (b, J)
@@ -81,11 +82,24 @@ local function forward_backward(clf, images, labels)
   return loss, train.correct(scores, labels), sse
 end
 
+-- rows first .. first+count-1 of a batch: a tensor, or a table of tensors
+-- of one row per example (multimnist.lua's pairs: images, labels, digits)
+local function narrow_batch(batch, first, count)
+  if type(batch) ~= "table" then return batch:narrow(first, count) end
+  local part = {n = count}
+  for k, t in pairs(batch) do
+    if k ~= "n" then part[k] = t:narrow(first, count) end
+  end
+  return part
+end
+
 --- step(clf, optimizer, images, labels) -> loss, number correct, sse
 -- (sse: per-image sum of squared reconstruction errors, for autoencoders).
 -- Under MPI each rank takes its shard of the batch and the gradients are
 -- averaged with one allreduce, so every rank makes the update that one
 -- process would make for the whole batch; the figures returned are global.
+-- clf.forward_backward(clf, batch, labels) -> loss, correct, sse, when
+-- present, replaces the classifier's own forward and backward.
 function train.step(clf, optimizer, images, labels)
   if optimizer.total_steps then
     -- the spread loss's margin rises, and an annealed E-step temperature
@@ -96,7 +110,7 @@ function train.step(clf, optimizer, images, labels)
   end
   clf.model:zero_grad()
   if clf.decoder then clf.decoder:zero_grad() end
-  local n, size = images:size(1), dist.size()
+  local n, size = labels:size(1), dist.size()
   if size == 1 then
     local loss, correct, sse = forward_backward(clf, images, labels)
     optimizer:step()
@@ -105,7 +119,7 @@ function train.step(clf, optimizer, images, labels)
   local first, count = dist.shard(n)
   local loss, correct, sse = 0, 0, 0
   if count > 0 then
-    loss, correct, sse = forward_backward(clf, images:narrow(first + 1, count), labels:narrow(first + 1, count))
+    loss, correct, sse = forward_backward(clf, narrow_batch(images, first + 1, count), labels:narrow(first + 1, count))
   end
   local share = count * size / n                          -- a shard's mean -> its part of the batch mean
   for _, g in ipairs(optimizer.grads) do g:mul_(share) end
@@ -177,14 +191,25 @@ end
 -- opts: batch, gen (shuffling and shifts), shift, on_batch(done, total, loss),
 -- order and start (to resume an epoch: its order and the images already done).
 -- Sets opts.order to the epoch's order, so that on_batch can checkpoint it.
+-- opts.batches(start) -> an iterator of (batch, labels, n) replaces the set's
+-- shuffled images, for examples drawn afresh (multimnist.lua's pairs): then
+-- set.n counts the examples of an epoch, set.pixels the pixels of one
+-- reconstruction, and the batch may be a table of tensors, which
+-- clf.forward_backward takes (see train.step).
 -- The means cover the images of this call only.
 function train.epoch(clf, optimizer, set, opts)
   local loss_sum, correct, seen, sse_sum = 0, 0, 0, 0
-  local pixels = set.images:numel() // set.n
-  opts.order = opts.order or (opts.gen and opts.gen:permutation(set.n))
+  local pixels = set.pixels or set.images:numel() // set.n
   local done = opts.start or 0
-  for images, labels, n in data.batches(set, opts.batch, {gen = opts.gen, shift = opts.shift,
-                                                          flip = opts.flip, order = opts.order, start = done}) do
+  local batches
+  if opts.batches then
+    batches = opts.batches(done)
+  else
+    opts.order = opts.order or (opts.gen and opts.gen:permutation(set.n))
+    batches = data.batches(set, opts.batch, {gen = opts.gen, shift = opts.shift, flip = opts.flip,
+                                             order = opts.order, start = done})
+  end
+  for images, labels, n in batches do
     local loss, c, sse = train.step(clf, optimizer, images, labels)
     if loss ~= loss or math.abs(loss) == math.huge then
       error(("training diverged: loss is %s at step %d (epoch image %d); parameters not saved"):format(

@@ -8,7 +8,7 @@
 #include "captioned_grid.h"
 #include "plot.h"
 
-enum { PAD = 6, LINE_H = 14, TITLE_H = 24, MIN_CELL_W = 76, MIN_LABEL_W = 44, ROW_LABEL_W = 64, COL_LABEL_H = 16 };
+enum { PAD = 6, LINE_H = 14, TITLE_H = 24, TITLE_LINE_H = 17, TITLE_MAX_LINES = 6, TITLE_MAX_BYTES = 1024, MIN_CELL_W = 76, MIN_LABEL_W = 44, ROW_LABEL_W = 64, COL_LABEL_H = 16 };
 static const double FONT_SIZE = 11;
 
 /* wide enough for a caption line under the image, or for a column label */
@@ -19,7 +19,54 @@ static size_t cell_width(const CaptionedGrid *g) {
 
 static size_t cell_height(const CaptionedGrid *g) { return g->h * g->scale + g->nlines * LINE_H + 4; }
 static size_t left_of(const CaptionedGrid *g) { return PAD + (g->row_labels ? ROW_LABEL_W : 0); }
-static size_t top_of(const CaptionedGrid *g) { return PAD + (g->title ? TITLE_H : 0) + (g->col_labels ? COL_LABEL_H : 0); }
+
+/* the title word-wrapped to max_w pixels at its font size (set on cr):
+   each line's first byte and length; returns the number of lines. A word
+   wider than the line gets a line of its own. */
+static size_t wrap_title(cairo_t *cr, const char *title, double max_w, size_t start[], size_t len[]) {
+  char buf[TITLE_MAX_BYTES + 1];
+  size_t n = 0, total = strlen(title), at = 0;
+  if (total > TITLE_MAX_BYTES) total = TITLE_MAX_BYTES;
+  while (at < total && n < TITLE_MAX_LINES) {
+    size_t end = at, fit = 0;   /* fit: the longest prefix that fits, ending at a word */
+    while (end < total) {
+      size_t next = end;
+      while (next < total && title[next] == ' ') next++;
+      while (next < total && title[next] != ' ') next++;
+      memcpy(buf, title + at, next - at);
+      buf[next - at] = 0;
+      cairo_text_extents_t e;
+      cairo_text_extents(cr, buf, &e);
+      if (e.x_advance > max_w && fit > 0) break;
+      fit = next - at;
+      end = next;
+    }
+    start[n] = at;
+    len[n++] = fit;
+    at += fit;
+    while (at < total && title[at] == ' ') at++;
+  }
+  return n;
+}
+
+/* lines of the title on a grid W pixels wide (0 without a title) */
+static size_t title_lines(const CaptionedGrid *g, size_t W) {
+  if (!g->title) return 0;
+  cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1);
+  cairo_t *cr = cairo_create(s);
+  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size(cr, 13);
+  size_t start[TITLE_MAX_LINES], len[TITLE_MAX_LINES];
+  size_t n = wrap_title(cr, g->title, (double)W - 2 * PAD, start, len);
+  cairo_destroy(cr);
+  cairo_surface_destroy(s);
+  return n ? n : 1;
+}
+
+static size_t top_of(const CaptionedGrid *g, size_t W) {
+  size_t lines = title_lines(g, W);
+  return PAD + (lines ? TITLE_H + (lines - 1) * TITLE_LINE_H : 0) + (g->col_labels ? COL_LABEL_H : 0);
+}
 
 void captioned_grid_size(const CaptionedGrid *g, size_t *width, size_t *height) {
   *width = *height = 0;
@@ -29,7 +76,8 @@ void captioned_grid_size(const CaptionedGrid *g, size_t *width, size_t *height) 
   size_t cols = g->cols < g->n ? g->cols : g->n, rows = (g->n + cols - 1) / cols;
   if (g->h * g->scale > CAPTION_MAX_SIDE || g->w * g->scale > CAPTION_MAX_SIDE) return;
   size_t W = left_of(g) + cols * (cell_width(g) + PAD);
-  size_t H = top_of(g) + rows * (cell_height(g) + PAD);
+  if (W > CAPTION_MAX_SIDE) return;
+  size_t H = top_of(g, W) + rows * (cell_height(g) + PAD);
   if (W > CAPTION_MAX_SIDE || H > CAPTION_MAX_SIDE || rows > CAPTION_MAX_SIDE) return;
   *width = W;
   *height = H;
@@ -111,8 +159,15 @@ int captioned_grid_write(const char *path, const CaptionedGrid *g, char *err, si
   if (g->title) {
     cairo_set_font_size(cr, 13);
     cairo_set_source_rgb(cr, 0, 0, 0);
-    centred_text(cr, (double)W / 2, top + 14, g->title);
-    top += TITLE_H;
+    char line[TITLE_MAX_BYTES + 1];
+    size_t start[TITLE_MAX_LINES], len[TITLE_MAX_LINES];
+    size_t n = wrap_title(cr, g->title, (double)W - 2 * PAD, start, len);
+    for (size_t l = 0; l < n; l++) {
+      memcpy(line, g->title + start[l], len[l]);
+      line[len[l]] = 0;
+      centred_text(cr, (double)W / 2, top + 14 + (double)(l * TITLE_LINE_H), line);
+    }
+    top += TITLE_H + (double)((n ? n - 1 : 0) * TITLE_LINE_H);
   }
   cairo_set_font_size(cr, FONT_SIZE);
   cairo_set_source_rgb(cr, 0, 0, 0);

@@ -26,6 +26,11 @@ static Range data_range(const PlotPanel *p, int use_x) {
   if (r.hi - r.lo < 1e-12) { r.lo -= 0.5; r.hi += 0.5; }
   double span = r.hi - r.lo;              /* room above the data for the legend */
   if (!use_x) { r.lo -= 0.05 * span; r.hi += 0.12 * span * (p->nseries + 1); }
+  if (!use_x && p->clamp_y) {             /* padding never takes an accuracy past 0 or 100% */
+    if (r.lo < p->ymin) r.lo = p->ymin;
+    if (r.hi > p->ymax) r.hi = p->ymax;
+    if (r.hi - r.lo < 1e-12) { r.lo = p->ymin; r.hi = p->ymax; }
+  }
   return r;
 }
 
@@ -75,9 +80,10 @@ static void draw_axes(cairo_t *cr, const PlotPanel *p, double x0, double y0, dou
   }
 }
 
-/* legend in a white box whose top right corner is (right, y), as wide as
-   its longest label */
-static void draw_legend(cairo_t *cr, const PlotPanel *p, double right, double y) {
+/* legend in a white box whose top right corner is (right, y), or whose
+   bottom right corner is (right, bottom) when bottom > 0, as wide as its
+   longest label */
+static void draw_legend(cairo_t *cr, const PlotPanel *p, double right, double y, double bottom) {
   int n = 0;
   double text_w = 70;
   cairo_set_font_size(cr, 10);
@@ -90,6 +96,7 @@ static void draw_legend(cairo_t *cr, const PlotPanel *p, double right, double y)
   }
   if (!n) return;
   double x = right - (40 + text_w);
+  if (bottom > 0) y = bottom - (8 + 16 * n);
   cairo_set_source_rgb(cr, 1, 1, 1);
   cairo_rectangle(cr, x, y, 40 + text_w, 8 + 16 * n);
   cairo_fill_preserve(cr);
@@ -132,7 +139,10 @@ static void draw_panel(cairo_t *cr, const PlotPanel *p, double x0, double y0, do
       cairo_fill(cr);
     }
   }
-  draw_legend(cr, p, x0 + w - 8, y0 + 6);
+  /* the legend goes where the padding made room for it: above the data,
+     or below it when the axis stops at its limit (an accuracy near 100%) */
+  int top_clamped = p->clamp_y && yr.hi >= p->ymax;
+  draw_legend(cr, p, x0 + w - 8, y0 + 6, top_clamped ? y0 + h - 6 : 0);
 }
 
 static cairo_status_t write_to_file(void *closure, const unsigned char *data, unsigned int length) {

@@ -12,6 +12,8 @@ typedef struct PlotPanel {
   const char *title, *xlabel, *ylabel;
   PlotSeries series[PLOT_MAX_SERIES];
   int nseries;
+  int clamp_y;          /* nonzero: the y axis stays within [ymin, ymax] (accuracies: [0, 100]) */
+  double ymin, ymax;
 } PlotPanel;
 
 /* Panels side by side in a width x height image, written atomically to

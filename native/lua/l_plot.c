@@ -1,6 +1,7 @@
 /* l_plot.c: plot_curves(path, {width, height, panels = {{title, xlabel,
- * ylabel, series = {{label, x = {...}, y = {...}}, ...}}, ...}}), and
+ * ylabel, ylimits = {lo, hi}, series = {{label, x = {...}, y = {...}}, ...}}, ...}}), and
  * write_png_captioned(path, images, captions [, opts]) */
+#include <math.h>
 #include <string.h>
 #include "binding.h"
 #include "plot.h"
@@ -38,6 +39,18 @@ static void read_panel(lua_State *L, int pt, PlotPanel *p, int anchor) {
   p->title = opt_string(L, pt, "title");
   p->xlabel = opt_string(L, pt, "xlabel");
   p->ylabel = opt_string(L, pt, "ylabel");
+  lua_getfield(L, pt, "ylimits");   /* {lo, hi}: the axis never goes past them */
+  if (!lua_isnil(L, -1)) {
+    int ok1 = 0, ok2 = 0;
+    if (lua_istable(L, -1)) {
+      lua_geti(L, -1, 1); p->ymin = lua_tonumberx(L, -1, &ok1); lua_pop(L, 1);
+      lua_geti(L, -1, 2); p->ymax = lua_tonumberx(L, -1, &ok2); lua_pop(L, 1);
+    }
+    if (!ok1 || !ok2 || !(p->ymin < p->ymax) || !isfinite(p->ymin) || !isfinite(p->ymax))
+      luaL_error(L, "plot_curves: a panel's ylimits must be {lo, hi} with finite numbers lo < hi");
+    p->clamp_y = 1;
+  }
+  lua_pop(L, 1);
   lua_getfield(L, pt, "series");
   if (!lua_istable(L, -1)) luaL_error(L, "plot_curves: each panel needs a 'series' list");
   int st = lua_gettop(L);

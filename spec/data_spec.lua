@@ -162,6 +162,41 @@ describe("data", function()
     assert.is_true(edge:sum() < 450)   -- zeros came in from the border
   end)
 
+  it("moves every pixel of every channel by the image's own shift, beyond the image's size too", function()
+    local B, C, Hh, W, max = 60, 2, 6, 7, 8
+    local img = T.zeros(B, C, Hh, W):uniform_(T.generator(3)):add_(0.5)   -- no zeros of its own
+    local before = img:clone()
+    T.random_shift_(img, max, T.generator(4))
+    local function shifted(b, dy, dx)   -- the reference: out[y][x] = in[y - dy][x - dx], zero outside
+      for c = 1, C do for y = 1, Hh do for x = 1, W do
+        local sy, sx = y - dy, x - dx
+        local want = (sy >= 1 and sy <= Hh and sx >= 1 and sx <= W) and before:get(b, c, sy, sx) or 0
+        if img:get(b, c, y, x) ~= want then return false end
+      end end end
+      return true
+    end
+    local blank = 0
+    for b = 1, B do
+      local found = false
+      for dy = -max, max do for dx = -max, max do found = found or shifted(b, dy, dx) end end
+      assert.is_true(found, "image " .. b .. " is no shift of itself")
+      if img:narrow(b, 1):sum() == 0 then blank = blank + 1 end
+    end
+    assert.is_true(blank > 0 and blank < B)   -- shifts of 6 or more rows (7 columns) leave nothing
+    local flip = T.zeros(B, C, Hh, W):uniform_(T.generator(5))
+    local orig = flip:clone()
+    T.random_flip_(flip, T.generator(6))
+    local flipped = 0
+    for b = 1, B do
+      local mirrored = flip:get(b, 2, 3, 1) == orig:get(b, 2, 3, W)
+      if mirrored then flipped = flipped + 1 end
+      for c = 1, C do for y = 1, Hh do for x = 1, W do
+        assert.equal(orig:get(b, c, y, mirrored and W + 1 - x or x), flip:get(b, c, y, x))
+      end end end
+    end
+    assert.is_true(flipped > 10 and flipped < 50)
+  end)
+
   -- an extra: defined only where ../shared's MNIST is (it is in CI)
   local real = H.has_real_mnist() and it or function() end
   real("reads the real MNIST test set", function()

@@ -167,11 +167,12 @@ function helpers.same_tensors(a, b)
   return true
 end
 
---- labelled_rows(img, rows, cell_h [, col_label_h = 16]) -> how many of a
--- captioned grid's rows (write_png_captioned with a title) have their row
--- label drawn: dark pixels in the strip left of the grid, within the row's band
-function helpers.labelled_rows(img, rows, cell_h, col_label_h)
-  local top, n = 6 + 24 + (col_label_h or 16), 0   -- PAD, TITLE_H, COL_LABEL_H of native/io/captioned_grid.c
+--- labelled_rows(img, rows, cell_h) -> how many of a captioned grid's rows
+-- (write_png_captioned) have their row label drawn: dark pixels in the strip
+-- left of the grid, within the row's band. The rows end at the image's
+-- bottom, whatever the title's lines above them take.
+function helpers.labelled_rows(img, rows, cell_h)
+  local top, n = img:size(1) - rows * (cell_h + 6), 0   -- PAD = 6 below each row (native/io/captioned_grid.c)
   for r = 0, rows - 1 do
     local dark = false
     for y = top + r * (cell_h + 6), top + r * (cell_h + 6) + cell_h - 1 do

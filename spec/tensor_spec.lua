@@ -83,6 +83,16 @@ describe("tensor", function()
     assert.same({{1, 4}, {2, 5}, {3, 6}}, a:t():totable())
     assert.error_matches(function() T.matmul(a, a) end, "inner dimensions differ")
     assert.error_matches(function() T.matmul(a, T.zeros(3)) end, "2%-D tensor expected")
+    -- an empty inner dimension is an empty sum: zeros, not whatever the memory held
+    assert.same({{0, 0, 0}, {0, 0, 0}}, T.matmul(T.zeros(2, 0), T.zeros(0, 3)):totable())
+    -- a larger product against sums in Lua (the GEMM goes through matmul.c as the convolutions' do)
+    local x, y = T.zeros(7, 33):uniform_(T.generator(1)), T.zeros(33, 5):uniform_(T.generator(2))
+    local p = T.matmul(x, y)
+    for i = 1, 7 do for j = 1, 5 do
+      local s = 0
+      for k = 1, 33 do s = s + x:get(i, k) * y:get(k, j) end
+      assert.near(s, p:get(i, j), 1e-4)
+    end end
   end)
 
   it("selects and narrows rows", function()

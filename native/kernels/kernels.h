@@ -112,6 +112,11 @@ void standardize_images(size_t n, size_t size, float *x);
 void crop_images(size_t B, size_t C, size_t H, size_t W, const float *in, size_t size,
                  const size_t *offsets, float *out);
 void jitter_images(size_t n, size_t size, const float *brightness, const float *contrast, float *x);
+/* augment.c, in place on (B, C, H, W): image b moved by shifts[2b] rows and
+ * shifts[2b + 1] columns (either sign), zeros where nothing moved in; image
+ * b mirrored left to right where flip[b] is nonzero */
+void shift_images(size_t B, size_t C, size_t H, size_t W, const long *shifts, float *x);
+void flip_images(size_t B, size_t C, size_t H, size_t W, const unsigned char *flip, float *x);
 
 /* dropout.c: inverted dropout of n values with drop probability p in [0, 1);
  * mask (n) keeps 0 or 1/(1-p) for backward */

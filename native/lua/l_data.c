@@ -47,20 +47,12 @@ static int l_random_shift(lua_State *L) {
   size_t max = lt_check_size(L, 2, 0, 64);
   Rng *r = lrng_check(L, 3);
   size_t B = t->shape[0], C = t->shape[1], H = t->shape[2], W = t->shape[3];
-  float *tmp = (float *)lua_newuserdatauv(L, ((H * W) > 0 ? (H * W) : 1) * sizeof(float), 0);
-  for (size_t b = 0; b < B; b++) {
-    long dy = (long)rng_below(r, 2 * max + 1) - (long)max;
-    long dx = (long)rng_below(r, 2 * max + 1) - (long)max;
-    for (size_t c = 0; c < C; c++) {
-      float *img = t->data + (b * C + c) * H * W;
-      memcpy(tmp, img, H * W * sizeof(float));
-      for (long y = 0; y < (long)H; y++)
-        for (long x = 0; x < (long)W; x++) {
-          long sy = y - dy, sx = x - dx;
-          img[y * (long)W + x] = (sy >= 0 && sy < (long)H && sx >= 0 && sx < (long)W) ? tmp[sy * (long)W + sx] : 0.0f;
-        }
-    }
+  long *shifts = (long *)lua_newuserdatauv(L, (B ? 2 * B : 1) * sizeof(long), 0);
+  for (size_t b = 0; b < B; b++) {   /* dy, then dx, per image: the order the generator has always been read in */
+    shifts[2 * b] = (long)rng_below(r, 2 * max + 1) - (long)max;
+    shifts[2 * b + 1] = (long)rng_below(r, 2 * max + 1) - (long)max;
   }
+  shift_images(B, C, H, W, shifts, t->data);
   lua_settop(L, 1);
   return 1;
 }
@@ -155,17 +147,9 @@ static int l_random_flip(lua_State *L) {
   lt_check_ndim(L, 1, t, 4);
   Rng *r = lrng_check(L, 2);
   size_t B = t->shape[0], C = t->shape[1], H = t->shape[2], W = t->shape[3];
-  for (size_t b = 0; b < B; b++) {
-    if (rng_below(r, 2) == 0) continue;
-    for (size_t row = 0; row < C * H; row++) {
-      float *line = t->data + (b * C * H + row) * W;
-      for (size_t x = 0; x < W / 2; x++) {
-        float v = line[x];
-        line[x] = line[W - 1 - x];
-        line[W - 1 - x] = v;
-      }
-    }
-  }
+  unsigned char *flip = (unsigned char *)lua_newuserdatauv(L, B ? B : 1, 0);
+  for (size_t b = 0; b < B; b++) flip[b] = rng_below(r, 2) != 0;
+  flip_images(B, C, H, W, flip, t->data);
   lua_settop(L, 1);
   return 1;
 }

@@ -3,19 +3,9 @@
 #include <string.h>
 #include <float.h>
 #include <limits.h>
-#include <cblas.h>
 #include "binding.h"
-
-enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV };
-
-static float apply(int op, float a, float b) {
-  switch (op) {
-    case OP_ADD: return a + b;
-    case OP_SUB: return a - b;
-    case OP_MUL: return a * b;
-    default: return a / b;
-  }
-}
+#include "tensor_math.h"
+#include "matmul.h"
 
 /* a OP b where either side may be a number; tensors must have equal shapes */
 static int binary(lua_State *L, int op, const char *name) {
@@ -30,20 +20,19 @@ static int binary(lua_State *L, int op, const char *name) {
   const Tensor *like = a ? a : b;
   Tensor *r = lt_push_new(L, like->ndim, like->shape);
   float sa = a ? 0.0f : (float)lua_tonumber(L, 1), sb = b ? 0.0f : (float)lua_tonumber(L, 2);
-  for (size_t i = 0; i < r->numel; i++)
-    r->data[i] = apply(op, a ? a->data[i] : sa, b ? b->data[i] : sb);
+  tm_binary(op, r->numel, a ? a->data : NULL, sa, b ? b->data : NULL, sb, r->data);
   return 1;
 }
 
-static int m_add(lua_State *L) { return binary(L, OP_ADD, "add"); }
-static int m_sub(lua_State *L) { return binary(L, OP_SUB, "sub"); }
-static int m_mul(lua_State *L) { return binary(L, OP_MUL, "mul"); }
-static int m_div(lua_State *L) { return binary(L, OP_DIV, "div"); }
+static int m_add(lua_State *L) { return binary(L, TM_ADD, "add"); }
+static int m_sub(lua_State *L) { return binary(L, TM_SUB, "sub"); }
+static int m_mul(lua_State *L) { return binary(L, TM_MUL, "mul"); }
+static int m_div(lua_State *L) { return binary(L, TM_DIV, "div"); }
 
 static int m_unm(lua_State *L) {
   Tensor *a = lt_check(L, 1);
   Tensor *r = lt_push_new(L, a->ndim, a->shape);
-  for (size_t i = 0; i < r->numel; i++) r->data[i] = -a->data[i];
+  tm_neg(r->numel, a->data, r->data);
   return 1;
 }
 
@@ -51,13 +40,12 @@ static int m_unm(lua_State *L) {
 static int m_add_(lua_State *L) {
   Tensor *t = lt_check(L, 1);
   if (lua_isnumber(L, 2)) {
-    float v = (float)lua_tonumber(L, 2);
-    for (size_t i = 0; i < t->numel; i++) t->data[i] += v;
+    tm_add_scalar(t->numel, (float)lua_tonumber(L, 2), t->data);
   } else {
     Tensor *x = lt_check(L, 2);
     float alpha = (float)luaL_optnumber(L, 3, 1.0);
     if (x->numel != t->numel) luaL_argerror(L, 2, "tensor with as many elements as self expected");
-    for (size_t i = 0; i < t->numel; i++) t->data[i] += alpha * x->data[i];
+    tm_axpy(t->numel, alpha, x->data, t->data);
   }
   lua_settop(L, 1);
   return 1;
@@ -69,10 +57,7 @@ static int m_clamp_(lua_State *L) {
   Tensor *t = lt_check(L, 1);
   float lo = (float)luaL_checknumber(L, 2), hi = (float)luaL_checknumber(L, 3);
   luaL_argcheck(L, lo <= hi, 3, "an upper bound not below the lower one expected");
-  for (size_t i = 0; i < t->numel; i++) {
-    float v = t->data[i];
-    t->data[i] = v < lo ? lo : v > hi ? hi : v;
-  }
+  tm_clamp(t->numel, lo, hi, t->data);
   lua_settop(L, 1);
   return 1;
 }
@@ -80,12 +65,11 @@ static int m_clamp_(lua_State *L) {
 static int m_mul_(lua_State *L) {
   Tensor *t = lt_check(L, 1);
   if (lua_isnumber(L, 2)) {
-    float v = (float)lua_tonumber(L, 2);
-    for (size_t i = 0; i < t->numel; i++) t->data[i] *= v;
+    tm_scale(t->numel, (float)lua_tonumber(L, 2), t->data);
   } else {
     Tensor *x = lt_check(L, 2);
     if (x->numel != t->numel) luaL_argerror(L, 2, "tensor with as many elements as self expected");
-    for (size_t i = 0; i < t->numel; i++) t->data[i] *= x->data[i];
+    tm_mul(t->numel, x->data, t->data);
   }
   lua_settop(L, 1);
   return 1;
@@ -93,27 +77,21 @@ static int m_mul_(lua_State *L) {
 
 static int m_sum(lua_State *L) {
   Tensor *t = lt_check(L, 1);
-  double s = 0;
-  for (size_t i = 0; i < t->numel; i++) s += t->data[i];
-  lua_pushnumber(L, s);
+  lua_pushnumber(L, tm_sum(t->numel, t->data));
   return 1;
 }
 
 static int m_mean(lua_State *L) {
   Tensor *t = lt_check(L, 1);
   luaL_argcheck(L, t->numel > 0, 1, "mean of an empty tensor");
-  double s = 0;
-  for (size_t i = 0; i < t->numel; i++) s += t->data[i];
-  lua_pushnumber(L, s / (double)t->numel);
+  lua_pushnumber(L, tm_sum(t->numel, t->data) / (double)t->numel);
   return 1;
 }
 
 static int extreme(lua_State *L, int want_max) {
   Tensor *t = lt_check(L, 1);
   luaL_argcheck(L, t->numel > 0, 1, "non-empty tensor expected");
-  size_t best = 0;
-  for (size_t i = 1; i < t->numel; i++)
-    if (want_max ? t->data[i] > t->data[best] : t->data[i] < t->data[best]) best = i;
+  size_t best = tm_extreme(t->numel, t->data, want_max);
   lua_pushnumber(L, t->data[best]);
   lua_pushinteger(L, (lua_Integer)best + 1);
   return 2;
@@ -124,18 +102,14 @@ static int m_min(lua_State *L) { return extreme(L, 0); }
 
 static int m_norm(lua_State *L) {
   Tensor *t = lt_check(L, 1);
-  double s = 0;
-  for (size_t i = 0; i < t->numel; i++) s += (double)t->data[i] * t->data[i];
-  lua_pushnumber(L, sqrt(s));
+  lua_pushnumber(L, sqrt(tm_sumsq(t->numel, t->data)));
   return 1;
 }
 
 static int m_dot(lua_State *L) {
   Tensor *a = lt_check(L, 1), *b = lt_check(L, 2);
   if (a->numel != b->numel) luaL_argerror(L, 2, "tensor with as many elements as self expected");
-  double s = 0;
-  for (size_t i = 0; i < a->numel; i++) s += (double)a->data[i] * b->data[i];
-  lua_pushnumber(L, s);
+  lua_pushnumber(L, tm_dot(a->numel, a->data, b->data));
   return 1;
 }
 
@@ -149,12 +123,7 @@ static int m_argmax(lua_State *L) {
   int nd = t->ndim - 1;
   for (int i = 0; i < nd; i++) shape[i] = t->shape[i];
   Tensor *r = lt_push_new(L, nd, shape);
-  for (size_t row = 0; row < rows; row++) {
-    const float *x = t->data + row * n;
-    size_t best = 0;
-    for (size_t j = 1; j < n; j++) if (x[j] > x[best]) best = j;
-    r->data[row] = (float)best;
-  }
+  tm_argmax_rows(rows, n, t->data, r->data);
   return 1;
 }
 
@@ -163,12 +132,11 @@ static int m_transpose(lua_State *L) {
   lt_check_ndim(L, 1, t, 2);
   size_t m = t->shape[0], n = t->shape[1], shape[2] = {n, m};
   Tensor *r = lt_push_new(L, 2, shape);
-  for (size_t i = 0; i < m; i++)
-    for (size_t j = 0; j < n; j++) r->data[j * m + i] = t->data[i * n + j];
+  tm_transpose(m, n, t->data, r->data);
   return 1;
 }
 
-/* matmul(a, b): (m, k) x (k, n) -> (m, n) through cblas_sgemm */
+/* matmul(a, b): (m, k) x (k, n) -> (m, n), OpenBLAS through matmul.c as every GEMM */
 static int t_matmul(lua_State *L) {
   Tensor *a = lt_check(L, 1), *b = lt_check(L, 2);
   lt_check_ndim(L, 1, a, 2);
@@ -179,9 +147,12 @@ static int t_matmul(lua_State *L) {
   size_t m = a->shape[0], k = a->shape[1], n = b->shape[1], shape[2] = {m, n};
   if (m > INT_MAX || n > INT_MAX || k > INT_MAX) return luaL_error(L, "matmul: matrix too large");
   Tensor *r = lt_push_new(L, 2, shape);
-  if (m && n && k)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
-                a->data, (int)k, b->data, (int)n, 0.0f, r->data, (int)n);
+  if (m && n && k) {
+    MatmulOp op = {.M = m, .N = n, .K = k};
+    matmul_run(NULL, MATMUL_BLAS, &op, a->data, b->data, r->data);
+  } else if (r->numel) {
+    memset(r->data, 0, r->numel * sizeof(float));   /* k = 0: an empty sum */
+  }
   return 1;
 }
 

@@ -5,7 +5,7 @@
 # or WITH_TORCH=1.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config lua5.4 liblua5.4-dev lua-busted libopenblas-dev libopenblas0-openmp
-      libpng-dev libjpeg62-turbo-dev zlib1g-dev libreadline-dev libcurl4-openssl-dev libcairo2-dev gzip openmpi-bin libopenmpi-dev
+      libpng-dev libjpeg62-turbo-dev libmicrohttpd-dev libjs-chart.js zlib1g-dev libreadline-dev libcurl4-openssl-dev libcairo2-dev gzip openmpi-bin libopenmpi-dev
       libdnnl-dev)   # oneDNN: optional at build time (bf16 and faster f32 GEMMs), installed by default
 if [ "${CI:-}" = "true" ] || [ "${WITH_TORCH:-0}" = "1" ]; then pkgs+=(python3-torch python3-numpy lua-check); fi
 missing=()

@@ -56,6 +56,7 @@ void loptim_register(lua_State *L);         /* Adam */
 void ldata_register(lua_State *L);          /* idx, shifts, tensor files */
 void lnorb_register(lua_State *L);          /* smallNORB files */
 void lnet_register(lua_State *L);           /* download, sha256 */
+void lhttp_register(lua_State *L);          /* the board's web server, safe paths */
 void limage_register(lua_State *L);         /* PNG grids */
 void lplot_register(lua_State *L);          /* curves through cairo */
 void ldist_register(lua_State *L);          /* MPI, or a world of one */

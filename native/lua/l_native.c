@@ -201,6 +201,7 @@ int luaopen_capsrun_native(lua_State *L) {
   ldata_register(L);
   lnorb_register(L);
   lnet_register(L);
+  lhttp_register(L);
   limage_register(L);
   lplot_register(L);
   ldist_register(L);

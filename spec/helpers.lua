@@ -156,6 +156,25 @@ function helpers.run_killed_mid_epoch(args, ck, log, epoch)
   return state
 end
 
+--- asan: true under AddressSanitizer (tools/sanitize.sh), where freed memory
+-- stays resident in its quarantine and everything runs a few times slower
+helpers.asan = os.getenv("ASAN_OPTIONS") ~= nil
+
+--- start_board(args, log) -> url, pid: experiments/board.lua in the background
+-- on a free port, once it prints its address (nil after 20 s without it)
+function helpers.start_board(args, log)
+  local p = io.popen(("%s experiments/board.lua --port 0 %s > %s 2>&1 & echo $!"):format(helpers.bin, args, log))
+  local pid = p:read("l"); p:close()
+  for _ = 1, 1000 do
+    local text = helpers.exists(log) and helpers.read(log) or ""
+    local url = text:match("at (http://127%.0%.0%.1:%d+/)")
+    if url then return url, pid end
+    os.execute("sleep 0.02")
+  end
+  os.execute("kill " .. pid)
+  return nil, pid
+end
+
 --- same_tensors(a, b) -> true, or false and the first name whose tensors differ
 -- (tables of tensors as load_tensors returns them; a's tensors must all be in b)
 function helpers.same_tensors(a, b)

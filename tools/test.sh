@@ -6,6 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 WITH_TORCH=1 bash tools/deps.sh || exit 1   # the PyTorch reference specs are part of the suite
+bash tools/browser_deps.sh || exit 1        # chromium and puppeteer-core for the board's browser spec
 bash tools/build.sh || exit 1
 log=$(mktemp)
 CAPSRUN_BIN="$PWD/build/capsrun" build/capsrun /usr/bin/busted -o utfTerminal "$@" spec 2>&1 | tee "$log"

@@ -2,6 +2,7 @@
  * serve(timeout_ms, handler) calls the Lua handler once per request, on
  * this thread), safe paths under a root (safe_path), file facts
  * (file_info), and a small client (http_fetch, libcurl) for specs. */
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <curl/curl.h>
@@ -167,6 +168,8 @@ static int l_http_fetch(lua_State *L) {
   size_t blen = 0;
   const char *body = luaL_optlstring(L, 3, NULL, &blen);
   lua_settop(L, 3);
+  if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+    return luaL_error(L, "http_fetch: an http:// or https:// URL expected, got '%s'", url);
   CURL *c = curl_easy_init();
   if (!c) return luaL_error(L, "http_fetch: libcurl could not start");
   luaL_Buffer b;
@@ -182,16 +185,16 @@ static int l_http_fetch(lua_State *L) {
   curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);   /* "/../x" as written: the server must refuse it itself */
   CURLcode rc = curl_easy_perform(c);
   long status = 0;
-  char *type = NULL;
+  char *type = NULL, ctype[256] = "";
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type);
-  lua_pushstring(L, type ? type : "");   /* copied before cleanup frees it */
+  if (type) snprintf(ctype, sizeof ctype, "%s", type);   /* copied before cleanup frees it */
   curl_easy_cleanup(c);
-  if (rc != CURLE_OK) return luaL_error(L, "http_fetch: %s: %s", url, err[0] ? err : curl_easy_strerror(rc));
-  luaL_pushresult(&b);
+  luaL_pushresult(&b);   /* the buffer owns the stack top until here */
+  if (rc != CURLE_OK) return luaL_error(L, "http_fetch: cannot fetch %s: %s", url, err[0] ? err : curl_easy_strerror(rc));
   lua_pushinteger(L, status);
-  lua_insert(L, -3);   /* status, body, type */
   lua_insert(L, -2);
+  lua_pushstring(L, ctype);
   return 3;
 }
 

@@ -112,8 +112,9 @@ async function waitFor(page, fn, arg, ms) {
     check("moving a slider changes the reconstruction", moved !== start);
     const lat = (await page.evaluate(() => window.__board.latencies)).sort((a, b) => a - b);
     results.latencies = { n: lat.length, median: lat[Math.floor(lat.length / 2)], p95: lat[Math.floor(0.95 * (lat.length - 1))] };
-    check("slider to reconstruction under 30 ms at the 95th percentile", lat.length >= 10 && results.latencies.p95 < 30,
-      results.latencies);
+    const limit = Number(process.env.CAPSRUN_LATENCY_LIMIT || 30);   // raised under AddressSanitizer only
+    check("slider to reconstruction under " + limit + " ms at the 95th percentile", lat.length >= 10 &&
+      results.latencies.p95 < limit, results.latencies);
 
     // draw a digit: a prediction comes back
     await page.click("#clear-draw");

@@ -9,7 +9,7 @@ local runs = {}
 
 local MAX_RUNS, MAX_ROWS, MAX_DEPTH = 200, 10000, 3
 
---- read_metrics(path) -> columns, rows (lists of numbers; nil for a cell
+--- read_metrics(path) -> columns, rows (lists of numbers; NaN for a cell
 -- that is not a number), or nil and the reason
 function runs.read_metrics(path)
   local f, err = io.open(path, "rb")
@@ -28,7 +28,7 @@ function runs.read_metrics(path)
       local k = 0
       for v in (line .. ","):gmatch("([^,]*),") do
         k = k + 1
-        row[k] = tonumber(v)
+        row[k] = tonumber(v) or 0 / 0   -- nan (an epoch without that measure): written as null
       end
       if k == #columns then rows[#rows + 1] = row end
     end

@@ -74,7 +74,10 @@ function Board:explorer_for(id)
   local ok, e = pcall(explorer.new, path)
   if not ok then error({422, ("%s: %s"):format(id, tostring(e))}) end
   table.insert(self.models, 1, {path = path, mtime = info.mtime, explorer = e})
-  if #self.models > MAX_MODELS then table.remove(self.models) end
+  if #self.models > MAX_MODELS then
+    table.remove(self.models)
+    collectgarbage()   -- the collector does not see the tensors' memory: free the evicted model now
+  end
   return e
 end
 

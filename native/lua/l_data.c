@@ -11,6 +11,7 @@
 #include "idx.h"
 #include "cifar.h"
 #include "tensorio.h"
+#include "safetensors.h"
 #include "atomic_file.h"
 
 /* read_idx(path [, scale]) -> tensor of the file's shape, values * scale */
@@ -94,6 +95,50 @@ static int l_save_tensors(lua_State *L) {
   if (atomic_open(&a, path, err, sizeof err)) return luaL_error(L, "save_tensors: %s", err);
   int failed = tio_write(a.f, es, (uint32_t)n);
   if (atomic_commit(&a, failed, err, sizeof err)) return luaL_error(L, "save_tensors: %s", err);
+  return 0;
+}
+
+/* save_safetensors(path, {name = tensor, ...} [, {key = "value", ...}]):
+ * the tensors (sorted by name) in the safetensors format, written atomically */
+static int l_save_safetensors(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+  size_t n = 0, nmeta = 0;
+  for (lua_pushnil(L); lua_next(L, 2); lua_pop(L, 1)) {
+    if (lua_type(L, -2) != LUA_TSTRING || !luaL_testudata(L, -1, TENSOR_MT))
+      return luaL_argerror(L, 2, "table of name = tensor pairs expected");
+    if (lua_rawlen(L, -2) > TENSORIO_MAX_NAME) return luaL_argerror(L, 2, "name longer than 256 bytes");
+    if (++n > TENSORIO_MAX_ENTRIES) return luaL_argerror(L, 2, "too many entries");
+  }
+  if (lua_istable(L, 3))
+    for (lua_pushnil(L); lua_next(L, 3); lua_pop(L, 1)) {
+      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+        return luaL_argerror(L, 3, "table of string = string metadata expected");
+      if (++nmeta > 1000) return luaL_argerror(L, 3, "at most 1000 metadata entries expected");
+    }
+  TioEntry *es = (TioEntry *)lua_newuserdatauv(L, (n ? n : 1) * sizeof(TioEntry), 0);
+  const char **meta = (const char **)lua_newuserdatauv(L, (nmeta ? 2 * nmeta : 1) * sizeof(char *), 0);
+  size_t k = 0;
+  for (lua_pushnil(L); lua_next(L, 2); lua_pop(L, 1)) {   /* values stay referenced by the table */
+    TioEntry *e = &es[k++];
+    memset(e, 0, sizeof *e);
+    memcpy(e->name, lua_tostring(L, -2), lua_rawlen(L, -2) + 1);
+    Tensor *t = (Tensor *)lua_touserdata(L, -1);
+    e->data = t->data; e->kind = TIO_FLOAT32; e->ndim = t->ndim; e->numel = t->numel;
+    memcpy(e->shape, t->shape, sizeof e->shape);
+  }
+  qsort(es, n, sizeof *es, cmp_entries);
+  k = 0;
+  if (lua_istable(L, 3))
+    for (lua_pushnil(L); lua_next(L, 3); lua_pop(L, 1)) { meta[k] = lua_tostring(L, -2); meta[nmeta + k++] = lua_tostring(L, -1); }
+  AtomicFile a;
+  char err[512];
+  if (atomic_open(&a, path, err, sizeof err)) return luaL_error(L, "save_safetensors: %s", err);
+  int failed = safetensors_write(a.f, es, n, meta, meta + nmeta, nmeta, err, sizeof err);
+  char err2[512];
+  if (atomic_commit(&a, failed, err2, sizeof err2))
+    return luaL_error(L, "save_safetensors: %s", failed ? err : err2);
   return 0;
 }
 
@@ -233,6 +278,7 @@ static const luaL_Reg data_funcs[] = {
   {"crc32", l_crc32},
   {"read_idx", l_read_idx}, {"random_shift_", l_random_shift}, {"random_flip_", l_random_flip},
   {"read_cifar", l_read_cifar}, {"standardize_", l_standardize}, {"crop", l_crop}, {"jitter_", l_jitter},
-  {"save_tensors", l_save_tensors}, {"load_tensors", l_load_tensors}, {NULL, NULL}};
+  {"save_tensors", l_save_tensors}, {"load_tensors", l_load_tensors}, {"save_safetensors", l_save_safetensors},
+  {NULL, NULL}};
 
 void ldata_register(lua_State *L) { luaL_setfuncs(L, data_funcs, 0); }

@@ -1,4 +1,4 @@
--- experiments/export.lua: the TensorBoard projector's TSV files and the
+-- experiments/export_model.lua: the TensorBoard projector's TSV files and the
 -- safetensors weights, read back by an independent reader (Python's json
 -- and numpy, bench/safetensors_torch.py) and loaded into the PyTorch
 -- reference CapsNet and decoder, whose outputs must equal capsrun's.
@@ -6,7 +6,7 @@ local capsrun = require "capsrun"
 local H = require "spec.helpers"
 local T = capsrun.native
 
-describe("experiments/export.lua", function()
+describe("experiments/export_model.lua", function()
   local torch_ok = H.have_torch()
   local run = (torch_ok or os.getenv("CI") == "true") and it or pending
 
@@ -16,7 +16,7 @@ describe("experiments/export.lua", function()
     local code, out = H.run(("experiments/reconstruct.lua --data %s --limit 96 --epochs 1 --batch 16 --conv-channels 8 " ..
       "--primary-types 2 --routing-iters 2 --precision f32 --save %s/ae/capsnet.tensors"):format(H.mnist(), dir))
     assert.equal(0, code, out)
-    code, out = H.run(("experiments/export.lua --load %s/ae/capsnet.tensors --data %s --n 12"):format(dir, H.mnist()))
+    code, out = H.run(("experiments/export_model.lua --load %s/ae/capsnet.tensors --data %s --n 12"):format(dir, H.mnist()))
     assert.equal(0, code, out)
     assert.truthy(out:find("capsules: 12 test images of mnist in .*capsules.tsv %(160 values each%)"), out)
     -- projector files: 12 rows of 160 numbers; a header and 12 rows of labels

@@ -1,4 +1,4 @@
--- export.lua: a trained model's outputs and weights for the tools people
+-- export_model.lua: a trained model's outputs and weights for the tools people
 -- already have.
 --   capsules.tsv + metadata.tsv: the class capsules of N test images, one
 --     row each (all classes' capsules, classes x dimensions values), with the
@@ -8,8 +8,8 @@
 --     with the model's configuration as metadata; loads in Python
 --     (safetensors, or json + numpy) and opens in Netron.
 --
---   capsrun experiments/export.lua --load runs/reconstruct/capsnet.tensors
---   capsrun experiments/export.lua --load runs/classify/capsnet.tensors --n 5000 --out runs/classify/export
+--   capsrun experiments/export_model.lua --load runs/reconstruct/capsnet.tensors
+--   capsrun experiments/export_model.lua --load runs/classify/capsnet.tensors --n 5000 --out runs/classify/export
 local capsrun = require "capsrun"
 local experiment = require "capsrun.experiment"
 local train = capsrun.train
@@ -19,7 +19,7 @@ local opts = capsrun.cli.parse(arg, {
   {"dataset", "string", nil, "data set of the test images (default: the one the weights name)"},
   {"n", "int", 1000, "test images whose capsules are exported", min = 1},
   {"out", "string", nil, "folder for the files (default: export/ beside --load)"},
-}, "usage: capsrun experiments/export.lua [options]")
+}, "usage: capsrun experiments/export_model.lua [options]")
 
 local model, decoder, cfg = experiment.try("export", train.load_model, opts.load)
 local out = opts.out or (experiment.dirname(opts.load) .. "/export")

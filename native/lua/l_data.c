@@ -165,6 +165,31 @@ static int push_entry(lua_State *L, FILE *f, const TioEntry *e, char *err, size_
 }
 
 /* load_tensors(path) -> {name = tensor or string, ...} */
+/* load_tensor_entry(path, name) -> that one entry (tensor or string), or
+ * nil when the file has none: the header is checked, the other entries'
+ * data skipped (reading a weights file's config without its weights) */
+static int l_load_tensor_entry(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1), *name = luaL_checkstring(L, 2);
+  FILE *f = fopen(path, "rb");
+  if (!f) return luaL_error(L, "load_tensor_entry: cannot open %s: %s", path, strerror(errno));
+  char err[400];
+  uint32_t count;
+  TioEntry *es;
+  int rc = tio_read_header(f, &es, &count, err, sizeof err);
+  if (rc) { fclose(f); return luaL_error(L, "load_tensor_entry: %s: %s", path, err); }
+  int found = 0;
+  for (uint32_t i = 0; rc == 0 && i < count && !found; i++) {
+    if (strcmp(es[i].name, name) == 0) { rc = push_entry(L, f, &es[i], err, sizeof err); found = 1; break; }
+    size_t bytes = es[i].numel * (es[i].kind == TIO_BYTES ? 1 : sizeof(float));   /* sizes checked by the header read */
+    if (fseeko(f, (off_t)bytes, SEEK_CUR) != 0) { snprintf(err, sizeof err, "cannot skip entry '%s'", es[i].name); rc = -1; }
+  }
+  free(es);
+  fclose(f);
+  if (rc) return luaL_error(L, "load_tensor_entry: %s: %s", path, err);
+  if (!found) lua_pushnil(L);
+  return 1;
+}
+
 static int l_load_tensors(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   FILE *f = fopen(path, "rb");
@@ -279,6 +304,7 @@ static const luaL_Reg data_funcs[] = {
   {"read_idx", l_read_idx}, {"random_shift_", l_random_shift}, {"random_flip_", l_random_flip},
   {"read_cifar", l_read_cifar}, {"standardize_", l_standardize}, {"crop", l_crop}, {"jitter_", l_jitter},
   {"save_tensors", l_save_tensors}, {"load_tensors", l_load_tensors}, {"save_safetensors", l_save_safetensors},
+  {"load_tensor_entry", l_load_tensor_entry},
   {NULL, NULL}};
 
 void ldata_register(lua_State *L) { luaL_setfuncs(L, data_funcs, 0); }

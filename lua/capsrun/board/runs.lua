@@ -58,8 +58,33 @@ local function describe(root, rel, entries)
     weights = weights, mtime = info and info.mtime or 0}
 end
 
---- list(root) -> the runs under root, sorted by id
-function runs.list(root)
+-- what a weights file says of its model ("capsnet, mnist, 3 routing
+-- iterations"), read once per version of the file (cache: path -> entry)
+local function model_of(path, cache)
+  local info = native.file_info(path)
+  local hit = cache[path]
+  if hit and info and hit.mtime == info.mtime then return hit.text end
+  local ok, config = pcall(native.load_tensor_entry, path, "config")   -- the config alone, not the weights
+  local text = "not a weights file"
+  if ok and type(config) == "string" then
+    local c = require("capsrun.train").config_of(config)
+    local parts = {c.kind or "capsnet"}
+    if c.dataset then parts[#parts + 1] = c.dataset end
+    if c.input then parts[#parts + 1] = table.concat(c.input, "x") end
+    if c.routing_iters then parts[#parts + 1] = c.routing_iters .. " routing iterations" end
+    if c.decoder then parts[#parts + 1] = "decoder" end
+    text = table.concat(parts, ", ")
+  elseif ok then
+    text = native.load_tensor_entry(path, "meta") and "a checkpoint" or "no model configuration"
+  end
+  cache[path] = {mtime = info and info.mtime, text = text}
+  return text
+end
+
+--- list(root [, cache]) -> the runs under root, sorted by id; cache (a
+-- table kept between calls) saves reading unchanged weights files again
+function runs.list(root, cache)
+  cache = cache or {}
   local out = {}
   local function visit(rel, depth)
     if #out >= MAX_RUNS then return end
@@ -68,7 +93,11 @@ function runs.list(root)
     local entries = native.listdir(dir)
     if not entries then return end
     local run = describe(root, rel, entries)
-    if run then out[#out + 1] = run end
+    if run then
+      run.models = {}
+      for i, w in ipairs(run.weights) do run.models[i] = model_of(dir .. "/" .. w, cache) end
+      out[#out + 1] = run
+    end
     if depth >= MAX_DEPTH then return end
     for _, e in ipairs(entries) do
       if e.dir then visit(rel == "" and e.name or (rel .. "/" .. e.name), depth + 1) end

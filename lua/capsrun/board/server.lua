@@ -35,7 +35,7 @@ end
 --- new{root, host, port, data, dataset} -> a board listening on host:port
 function server.new(opts)
   local self = setmetatable({root = opts.root, www = opts.www or www_dir(), data = opts.data, dataset = opts.dataset,
-    models = {}, test_sets = {}}, Board)
+    models = {}, test_sets = {}, configs = {}}, Board)
   if not native.file_info(self.root) then error(("board: runs folder %s does not exist"):format(self.root), 0) end
   self.http = native.http_listen(opts.host or "127.0.0.1", opts.port or 0, opts.max_body or 4 * 1024 * 1024)
   self.port = self.http:port()
@@ -112,9 +112,10 @@ end
 local api = {}
 
 function api.runs(self)
-  local list = runs.list(self.root)
+  local list = runs.list(self.root, self.configs)
   for _, r in ipairs(list) do
     r.figures, r.weights, r.columns = json.array(r.figures), json.array(r.weights), json.array(r.columns)
+    r.models = json.array(r.models)
     for i, row in ipairs(r.rows) do r.rows[i] = json.array(row) end
     r.rows = json.array(r.rows)
   end

@@ -61,7 +61,7 @@ function renderTable() {
     if (acc >= 0) for (const r of run.rows) if (r[acc] !== null && (best === null || r[acc] > best)) best = r[acc];
     const cells = [null, run.id, run.rows.length, last && loss >= 0 ? fmt(last[loss], 5) : "",
       best !== null ? fmt(100 * best, 2) + "%" : "", last && acc >= 0 && last[acc] !== null ? fmt(100 * last[acc], 2) + "%" : "",
-      ago(run.mtime)];
+      ago(run.mtime), run.weights.map((w, k) => w + ": " + run.models[k]).join("; ")];
     cells.forEach((c, i) => {
       const td = document.createElement("td");
       if (i === 0) {

@@ -51,12 +51,19 @@ describe("autograd ops", function()
   end)
 
   it("elementwise unary ops", function()
-    for _, op in ipairs{"neg", "exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh"} do
+    for _, op in ipairs{"neg", "exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh", "sin", "cos", "softplus"} do
       local x = rand(20, 0.2, 1.5, 3, 4)
       if op ~= "log" and op ~= "sqrt" then x = x - 0.85 end   -- both signs, away from 0 (abs, relu kinks)
       for k = 1, x:numel() do local v = x:view(-1):get(k); if math.abs(v) < 0.05 then x:view(-1):set(k, 0.3) end end
       check(op, ag[op], {x})
     end
+    -- softplus beyond 20 is x itself, exactly
+    local big = T.new{-30, -1, 0, 1, 25}
+    local tape = ag.tape()
+    local sp = ag.softplus(tape:leaf(big)).value
+    local want = {math.log(1 + math.exp(-30)), math.log(1 + math.exp(-1)), math.log(2), math.log(1 + math.exp(1)), 25}
+    for k = 1, 5 do assert.near(want[k], sp:get(k), 1e-6 * math.max(1, want[k])) end
+    assert.is_true(sp:get(1) > 0)
     check("pow", function(x) return x:pow(3) end, {rand(21, 0.5, 1.5, 6)})
     check("pow -0.5", function(x) return x:pow(-0.5) end, {rand(22, 0.5, 1.5, 6)})
   end)

@@ -56,7 +56,7 @@ return function(autograd, h)
   for _, op in ipairs{"add", "sub", "mul", "div"} do
     autograd[op] = function(a, b) return binary(op, a, b) end
   end
-  for _, op in ipairs{"neg", "exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh"} do
+  for _, op in ipairs{"neg", "exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh", "sin", "cos", "softplus"} do
     autograd[op] = function(x) return unary(op, x) end
   end
   function autograd.pow(x, p)

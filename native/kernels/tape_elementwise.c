@@ -89,6 +89,9 @@ static float unary(int op, float p, float x) {
     case TAPE_SIGMOID: return 1.0f / (1.0f + expf(-x));
     case TAPE_TANH: return tanhf(x);
     case TAPE_SCALE: return p * x;
+    case TAPE_SIN: return sinf(x);
+    case TAPE_COS: return cosf(x);
+    case TAPE_SOFTPLUS: return x > 20 ? x : log1pf(expf(x));   /* log(1 + e^x), exact to float beyond 20 */
     default: return x + p;
   }
 }
@@ -111,6 +114,9 @@ static float unary_grad(int op, float p, float x, float y, float g) {
     case TAPE_SIGMOID: return g * y * (1 - y);
     case TAPE_TANH: return g * (1 - y * y);
     case TAPE_SCALE: return g * p;
+    case TAPE_SIN: return g * cosf(x);
+    case TAPE_COS: return -g * sinf(x);
+    case TAPE_SOFTPLUS: return g / (1.0f + expf(-x));
     default: return g;
   }
 }

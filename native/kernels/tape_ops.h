@@ -23,7 +23,7 @@ void tape_binary_backward(int op, const TapeBroadcast *s, const float *a, const 
 
 /* elementwise y = f(x) over n values; p: the exponent (POW) or factor (SCALE) or term (SHIFT) */
 enum { TAPE_NEG, TAPE_EXP, TAPE_LOG, TAPE_SQRT, TAPE_POW, TAPE_ABS, TAPE_RELU, TAPE_SIGMOID,
-       TAPE_TANH, TAPE_SCALE, TAPE_SHIFT };
+       TAPE_TANH, TAPE_SCALE, TAPE_SHIFT, TAPE_SIN, TAPE_COS, TAPE_SOFTPLUS };
 void tape_unary_forward(int op, size_t n, float p, const float *x, float *y);
 void tape_unary_backward(int op, size_t n, float p, const float *x, const float *y,
                          const float *gy, float *gx);

@@ -9,7 +9,7 @@
 
 static const char *const BINARY[] = {"add", "sub", "mul", "div", NULL};
 static const char *const UNARY[] = {"neg", "exp", "log", "sqrt", "pow", "abs", "relu", "sigmoid",
-                                    "tanh", "scale", "shift", NULL};
+                                    "tanh", "scale", "shift", "sin", "cos", "softplus", NULL};
 static const char *const REDUCE[] = {"sum", "mean", "max", "logsumexp", "norm", NULL};
 static const char *const REDUCE_NAME[] = {"tape_reduce sum", "tape_reduce mean", "tape_reduce max",
                                           "tape_reduce logsumexp", "tape_reduce norm"};

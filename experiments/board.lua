@@ -16,10 +16,13 @@ local opts = capsrun.cli.parse(arg, {
   {"data", "string", nil, "folder of the data sets, for the explorer's test images (else $CAPSRUN_DATA, ./data)"},
   {"dataset", "string", nil, "test images of this data set instead of the one each model was trained on"},
   {"seconds", "number", nil, "stop after this many seconds (default: until Ctrl-C)"},
+  {"threads", "int", 1, "threads for the explorer's math (one request's work is small: more threads only wait "
+    .. "on each other, worse while a run trains beside the board)", min = 1},
   positional = {name = "RUNS_DIR", help = "the folder of runs (default: runs)"},
 }, "usage: capsrun experiments/board.lua [options] [RUNS_DIR]")
 if #opts.positional > 1 then experiment.fail(2, "board: one RUNS_DIR expected, got " .. #opts.positional) end
 local root = opts.positional[1] or "runs"
+capsrun.set_threads(opts.threads)
 local board = experiment.try("board", require("capsrun.board.server").new, {root = root, host = opts.host,
   port = opts.port, data = opts.data, dataset = opts.dataset})
 if opts.host ~= "127.0.0.1" and opts.host ~= "localhost" then

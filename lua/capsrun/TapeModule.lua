@@ -34,12 +34,19 @@ function TapeModule:compute()
   error(self.__name .. ":compute is not implemented (define it with capsrun.autograd ops)", 2)
 end
 
+--- leaves(tape) -> p: this module's own parameters as Vars of tape (each adding its
+-- gradient into grad_<name>), for running compute inside another module's tape
+function TapeModule:leaves(tape)
+  local p = {}
+  for _, name in ipairs(self.own) do p[name] = tape:leaf(self[name], self["grad_" .. name], true) end
+  return p
+end
+
 function TapeModule:forward(input, ...)
   local tape = self.tape
   tape:reset()
   self.input_var = tape:leaf(input, nil, true)
-  local p = {}
-  for _, name in ipairs(self.own) do p[name] = tape:leaf(self[name], self["grad_" .. name], true) end
+  local p = self:leaves(tape)
   local out = self:compute(self.input_var, p, ...)
   if not autograd.is_var(out) then
     error(("%s:compute must return a Var, got %s"):format(self.__name, tostring(out)), 2)

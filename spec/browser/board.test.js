@@ -8,7 +8,7 @@ const puppeteer = require("puppeteer-core");
 const fs = require("fs");
 const path = require("path");
 
-const [url, runsDir, growingRun, shots] = process.argv.slice(2);
+const [url, runsDir, growingRun, shots, model] = process.argv.slice(2);   // model: the weights to explore (else the first)
 const results = { checks: [], consoleErrors: [] };
 function check(name, ok, detail) {
   results.checks.push({ name, ok: !!ok, detail });
@@ -76,6 +76,11 @@ async function waitFor(page, fn, arg, ms) {
 
     // explorer: a test image, the class capsules, the routing, the reconstruction
     await page.click("#tab-explorer");
+    if (model) {
+      await waitFor(page, (m) => Array.from(document.querySelectorAll("#model-select option")).some((o) => o.value === m), model);
+      await page.evaluate(() => { window.__board.result = null; });
+      await page.select("#model-select", model);
+    }
     check("a model is chosen and a test image explored", await waitFor(page, () => window.__board.result &&
       window.__board.result.lengths.length === 10, null, 15000));
     const r = await page.evaluate(() => window.__board.result);

@@ -124,8 +124,8 @@ function SetTransformer:compute(x, p, presence)
       error(("SetTransformer: presence (%d, %d) expected, got (%s)"):format(B, N, table.concat(presence:size(), ", ")), 3)
     end
     local absent = native.ones(B, 1, N) - presence:view(B, 1, N)
-    mask = self.tape:constant(absent * MASKED)
-    keep = self.tape:constant(presence:view(B, N, 1):clone())
+    mask = x.tape:constant(absent * MASKED)   -- x's tape: this module may run inside another's (ConstellationAE)
+    keep = x.tape:constant(presence:view(B, N, 1):clone())
   end
   local h = linear(p, "input", x)
   for l = 1, self.config.layers do

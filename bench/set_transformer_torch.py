@@ -18,16 +18,12 @@ from capsnet_torch import read_tensors, write_tensors  # noqa: E402
 MASKED = 1e9
 
 
-def run(t):
-    cfg = dict(line.split("=") for line in bytes(t["config"]).decode().split() if "=" in line)
-    layers, heads, inducing = int(cfg["layers"]), int(cfg["heads"]), int(cfg["inducing"])
-    p = {k[6:]: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in t.items() if k.startswith("param.")}
-    x = torch.tensor(t["input"], dtype=torch.float64, requires_grad=True)
-    presence = torch.tensor(t["presence"], dtype=torch.float64)
+def encode(p, x, presence, layers, heads, inducing, prefix=""):
+    """The SetTransformer's output (B, outputs, out_dims); p: parameters by capsrun name."""
     B, N, _ = x.shape
 
     def linear(name, v):
-        return v @ p[name + ".weight"] + p[name + ".bias"]
+        return v @ p[prefix + name + ".weight"] + p[prefix + name + ".bias"]
 
     def mha(name, q, k, v, mask):
         outs = []
@@ -43,7 +39,7 @@ def run(t):
     def layer_norm(name, v):
         mean = v.mean(-1, keepdim=True)
         var = ((v - mean) ** 2).mean(-1, keepdim=True)
-        return (v - mean) / torch.sqrt(var + 1e-5) * p[name + ".gain"] + p[name + ".bias"]
+        return (v - mean) / torch.sqrt(var + 1e-5) * p[prefix + name + ".gain"] + p[prefix + name + ".bias"]
 
     mask = ((1 - presence) * MASKED).view(B, 1, N)
     keep = presence.view(B, N, 1)
@@ -51,7 +47,7 @@ def run(t):
     for l in range(1, layers + 1):
         name = "block%d" % l
         if inducing > 0:
-            seeds = p[name + ".inducing"].unsqueeze(0).expand(B, -1, -1)
+            seeds = p[prefix + name + ".inducing"].unsqueeze(0).expand(B, -1, -1)
             z = mha(name + ".mha", seeds, h, h, mask)
             y = mha(name + ".mha", h, z, z, None)
         else:
@@ -60,8 +56,24 @@ def run(t):
         m = linear(name + ".mlp2", torch.relu(linear(name + ".mlp1", y)))
         h = layer_norm(name + ".ln2", m + y)
     z = linear("output", h)
-    seeds = p["seeds"].unsqueeze(0).expand(B, -1, -1)
-    out = mha("pool", seeds, z, z, mask)
+    seeds = p[prefix + "seeds"].unsqueeze(0).expand(B, -1, -1)
+    return mha("pool", seeds, z, z, mask)
+
+
+def params_of(t):
+    return {k[6:]: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in t.items() if k.startswith("param.")}
+
+
+def config_of(t):
+    return dict(line.split("=") for line in bytes(t["config"]).decode().split() if "=" in line)
+
+
+def run(t):
+    cfg = config_of(t)
+    p = params_of(t)
+    x = torch.tensor(t["input"], dtype=torch.float64, requires_grad=True)
+    presence = torch.tensor(t["presence"], dtype=torch.float64)
+    out = encode(p, x, presence, int(cfg["layers"]), int(cfg["heads"]), int(cfg["inducing"]))
     out.backward(torch.tensor(t["grad_output"], dtype=torch.float64))
     res = {"output": out.detach().numpy(), "grad.input": x.grad.numpy()}
     for k, v in p.items():

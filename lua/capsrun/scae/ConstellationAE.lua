@@ -81,7 +81,7 @@ end
 
 -- the votes (B, K*V) x and y, their presence and scale, the capsule logits (B, K), the deformations
 function ConstellationAE:votes(tape, features, p)
-  local c, K, V = self.config, self.config.capsules, self.config.votes
+  local K, V = self.config.capsules, self.config.votes
   local B = features.value:size(1)
   local h = features:permute({2, 1, 3})                                 -- (K, B, 32)
   h = batch_linear(p, "mlp2", batch_linear(p, "mlp1", h):relu())        -- (K, B, caps_params)

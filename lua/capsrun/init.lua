@@ -51,6 +51,10 @@ local capsrun = {
   experiment = require "capsrun.experiment",
   dist = require "capsrun.dist",
   canvas = require "capsrun.canvas",
+  json = require "capsrun.json",
+  -- stacked capsule autoencoders (docs/scae.md)
+  scae = {constellation = require "capsrun.scae.constellation", match = require "capsrun.scae.match",
+    SetTransformer = require "capsrun.scae.SetTransformer", ConstellationAE = require "capsrun.scae.ConstellationAE"},
 }
 
 capsrun.manual_seed = capsrun.random.manual_seed

@@ -20,15 +20,13 @@ from capsnet_torch import read_tensors, write_tensors  # noqa: E402
 from set_transformer_torch import config_of, encode, params_of  # noqa: E402
 
 LOG_DUMMY = -2 * math.log(10)
+DTYPE = torch.float64   # the reference; the benchmark runs float32 as capsrun does
 
 
-def run(t):
-    cfg = config_of(t)
+def loss_of(p, x, presence, cfg):
+    """the loss, log-likelihood and winners of the model with parameters p on points x"""
     K, V, classes = int(cfg["capsules"]), int(cfg["votes"]), float(cfg["classes"])
     sw, dw, pw, bw = (float(cfg[k]) for k in ("sparsity_weight", "dynamic_l2_weight", "prior_within", "prior_between"))
-    p = params_of(t)
-    x = torch.tensor(t["input"], dtype=torch.float64, requires_grad=True)
-    presence = torch.tensor(t["presence"], dtype=torch.float64)
     B, M, _ = x.shape
     feats = encode(p, x, presence, int(cfg["layers"]), int(cfg["heads"]), 0, prefix="encoder.")   # (B, K, P)
 
@@ -39,7 +37,7 @@ def run(t):
 
     h = feats.permute(1, 0, 2)
     h = blin("mlp2", torch.relu(blin("mlp1", h)))
-    h = torch.cat([h, torch.ones(K, B, 1, dtype=torch.float64)], -1)
+    h = torch.cat([h, torch.ones(K, B, 1, dtype=DTYPE)], -1)
     allp = blin("caps2", torch.relu(blin("caps1", h)), bias=False)
     cpr_dynamic = allp[..., :6 * V]
     ccr = allp[..., 6 * V:6 * V + 6] + p["bias.ccr"]
@@ -64,15 +62,15 @@ def run(t):
     # OrderInvariantCapsuleLikelihood
     comp = torch.distributions.Normal(torch.stack([mx, my], -1).unsqueeze(1), sc.unsqueeze(1).unsqueeze(-1))
     logp = comp.log_prob(x.unsqueeze(2)).sum(-1)                               # (B, M, KV)
-    logp = torch.cat([logp, torch.full((B, M, 1), LOG_DUMMY, dtype=torch.float64)], 2)
-    logits = torch.cat([torch.log(pr + 1e-16), torch.full((B, 1), LOG_DUMMY, dtype=torch.float64)], 1)
+    logp = torch.cat([logp, torch.full((B, M, 1), LOG_DUMMY, dtype=DTYPE)], 2)
+    logits = torch.cat([torch.log(pr + 1e-16), torch.full((B, 1), LOG_DUMMY, dtype=DTYPE)], 1)
     mixing = logits - torch.logsumexp(logits, 1, keepdim=True)
     post = mixing.unsqueeze(1) + logp
     log_prob = (torch.logsumexp(post, 2) * presence).sum(1).mean()
     winner = torch.argmax(post[..., :-1], 2) // V                              # (B, M)
     # ConstellationCapsule's sparsity loss
-    wins = (F.one_hot(winner, K).double() * presence.unsqueeze(-1)).sum(1)     # (B, K)
-    active, anyw = (wins > 1).double(), (wins > 0).double()
+    wins = (F.one_hot(winner, K).to(DTYPE) * presence.unsqueeze(-1)).sum(1)     # (B, K)
+    active, anyw = (wins > 1).to(DTYPE), (wins > 0).to(DTYPE)
     caps_logit = pres_caps.reshape(K, B).t()
     sparsity = (F.binary_cross_entropy_with_logits(caps_logit, active, reduction="none") * anyw).sum(-1).mean()
     dynamic_l2 = (cpr_dynamic ** 2).sum() / 2 / B
@@ -81,6 +79,15 @@ def run(t):
     within = ((caps_presence.sum(1) - K / classes) ** 2).sum() / B
     between = ((caps_presence.sum(0) - B / classes) ** 2).sum() / K
     loss = -log_prob + sw * sparsity + dw * dynamic_l2 + pw * within + bw * between
+    return loss, log_prob, winner
+
+
+def run(t):
+    cfg = config_of(t)
+    p = params_of(t)
+    x = torch.tensor(t["input"], dtype=torch.float64, requires_grad=True)
+    presence = torch.tensor(t["presence"], dtype=torch.float64)
+    loss, log_prob, winner = loss_of(p, x, presence, cfg)
     loss.backward()
     res = {"loss": loss.detach().reshape(1).numpy(), "log_prob": log_prob.detach().reshape(1).numpy(),
            "winner": winner.double().numpy(), "grad.input": x.grad.numpy()}
@@ -89,5 +96,35 @@ def run(t):
     return res
 
 
+def bench(threads, batch, steps, params_path):
+    """float32 training steps (forward, backward, Adam) on capsrun's initial parameters"""
+    import time
+    global DTYPE
+    DTYPE = torch.float32
+    torch.set_num_threads(threads)
+    t = read_tensors(params_path)
+    p = {k[6:]: torch.tensor(v, dtype=torch.float32, requires_grad=True) for k, v in t.items() if k.startswith("param.")}
+    cfg = {"capsules": "3", "votes": "4", "classes": "2", "sparsity_weight": "10", "dynamic_l2_weight": "10",
+           "prior_within": "1", "prior_between": "1", "layers": "4", "heads": "4"}
+    opt = torch.optim.Adam(list(p.values()), lr=1e-4)
+    xs = [torch.rand(batch, 11, 2) * 2 - 1 for _ in range(steps + 1)]
+    pres = torch.ones(batch, 11)
+
+    def step(x):
+        opt.zero_grad()
+        loss_of(p, x, pres, cfg)[0].backward()
+        opt.step()
+
+    step(xs[-1])
+    t0 = time.time()
+    for x in xs[:steps]:
+        step(x)
+    print("pytorch %s constellation step, batch %d, %d threads: %.2f ms" % (torch.__version__, batch, threads,
+                                                                           (time.time() - t0) / steps * 1000))
+
+
 if __name__ == "__main__":
-    write_tensors(sys.argv[2], run(read_tensors(sys.argv[1])))
+    if sys.argv[1] == "bench":
+        bench(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+    else:
+        write_tensors(sys.argv[2], run(read_tensors(sys.argv[1])))

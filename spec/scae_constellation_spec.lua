@@ -18,7 +18,8 @@ describe("ConstellationAE", function()
     local m = small(g)
     m:evaluate()   -- no noise on the presence logits
     local b = constellation.batch(3, g)
-    local r = capsrun.gradcheck.check(m, b.corners, {args = {b.presence}, gen = T.generator(9), samples = 20, h = 5e-3})
+    local r = capsrun.gradcheck.check(m, b.corners, {args = {b.presence}, gen = T.generator(9), samples = 20, h = 5e-3,
+      check_params = false})
     assert.is_true(r.input < 1e-2, "worst relative error " .. r.input)
   end)
 

@@ -30,7 +30,7 @@ local function compare(x, analytic, loss_fn, opts)
 end
 
 --- check(module, input, opts) -> {input = err, params = {err, ...}}
--- opts: h (1e-2), samples (40 per tensor), gen, floor (1e-3), check_input (true),
+-- opts: h (1e-2), samples (40 per tensor), gen, floor (1e-3), check_input (true), check_params (true),
 -- args (extra arguments to forward, e.g. the decoder's capsule index)
 function gradcheck.check(module, input, opts)
   opts = opts or {}
@@ -49,8 +49,10 @@ function gradcheck.check(module, input, opts)
   for i, g in ipairs(grads) do saved[i] = g:clone() end
   local result = {params = {}}
   if opts.check_input ~= false and gin then result.input = compare(input, gin, loss, opts) end
-  local params = module:parameters()
-  for i, p in ipairs(params) do result.params[i] = compare(p, saved[i], loss, opts) end
+  if opts.check_params ~= false then
+    local params = module:parameters()
+    for i, p in ipairs(params) do result.params[i] = compare(p, saved[i], loss, opts) end
+  end
   return result
 end
 

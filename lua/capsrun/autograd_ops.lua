@@ -186,6 +186,18 @@ return function(autograd, h)
     end)
   end
 
+  --- template_warp(templates (T, h, w), poses (B, T, 6), H, W) -> (B, T, H, W): each template
+  -- placed on an H x W canvas by its 2x3 affine pose (normalised coordinates; PyTorch's
+  -- affine_grid + grid_sample, align_corners=False), bilinear; gradients to both (template_warp.c)
+  function autograd.template_warp(templates, poses, H, W)
+    local tape = need_tape("template_warp", templates, poses)
+    templates, poses = as_var(tape, templates), as_var(tape, poses)
+    local value = pooled(tape, native.tape_template_warp(templates.value, poses.value, H, W, buffer(tape)))
+    return record(tape, value, {templates, poses}, function(_, g)
+      native.tape_template_warp_backward(templates.value, poses.value, g, grad_of(templates), grad_of(poses))
+    end)
+  end
+
   --- cat({a, b, ...}, axis): joined along axis
   function autograd.cat(list, axis)
     if type(list) ~= "table" or #list == 0 then error("cat: a list of Vars expected", 2) end

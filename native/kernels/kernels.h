@@ -118,6 +118,16 @@ void jitter_images(size_t n, size_t size, const float *brightness, const float *
 void shift_images(size_t B, size_t C, size_t H, size_t W, const long *shifts, float *x);
 void flip_images(size_t B, size_t C, size_t H, size_t W, const unsigned char *flip, float *x);
 
+/* template_warp.c: templates (T, h, w) placed on (B, T, H, W) canvases by
+ * poses (B, T, 6): row-major 2 x 3 affine maps from the canvas's normalised
+ * coordinates to the template's (PyTorch's affine_grid + grid_sample,
+ * align_corners=False, zero padding). The backward ADDS into gtemplates
+ * (summed over the batch) and gposes; either may be NULL. */
+void template_warp_forward(size_t B, size_t T, size_t h, size_t w, const float *templates, const float *poses,
+                           size_t H, size_t W, float *out);
+void template_warp_backward(size_t B, size_t T, size_t h, size_t w, const float *templates, const float *poses,
+                            size_t H, size_t W, const float *gout, float *gtemplates, float *gposes);
+
 /* dropout.c: inverted dropout of n values with drop probability p in [0, 1);
  * mask (n) keeps 0 or 1/(1-p) for backward */
 void dropout_forward(size_t n, float p, Rng *rng, const float *in, float *out, float *mask);

@@ -52,6 +52,7 @@ void lcapsules_register(lua_State *L);      /* capsule kernels */
 void lmatcaps_register(lua_State *L);       /* matrix capsules, EM routing */
 void lloss_register(lua_State *L);          /* losses */
 void ltape_register(lua_State *L);          /* automatic differentiation's ops */
+void lscae_register(lua_State *L);          /* SCAE's fused tape kernels: template warp */
 void loptim_register(lua_State *L);         /* Adam */
 void ldata_register(lua_State *L);          /* idx, shifts, tensor files */
 void lnorb_register(lua_State *L);          /* smallNORB files */

@@ -197,6 +197,7 @@ int luaopen_capsrun_native(lua_State *L) {
   lmatcaps_register(L);
   lloss_register(L);
   ltape_register(L);
+  lscae_register(L);
   loptim_register(L);
   ldata_register(L);
   lnorb_register(L);

@@ -29,7 +29,8 @@ autograd.Var = Var
 
 --- tape() -> a new, empty tape
 function autograd.tape()
-  return setmetatable({nodes = {}, n = 0, gen = 1, done = false, values = {}, aux = {}, grads = {}}, Tape)
+  -- values: each op's output buffer; aux, aux2: what an op keeps for its backward (reused every step)
+  return setmetatable({nodes = {}, n = 0, gen = 1, done = false, values = {}, aux = {}, aux2 = {}, grads = {}}, Tape)
 end
 
 --- tape:reset(): forget the recorded ops (their buffers stay for the next step)

@@ -198,6 +198,22 @@ return function(autograd, h)
     end)
   end
 
+  --- image_mixture(mu (B, K, P), logits (B, K, P), y (B, P) [, sigma = 1]) -> (B): each image's
+  -- log-likelihood, pixel by pixel a mixture of Gaussians N(mu_k, sigma^2) weighted by
+  -- softmax_k(logits); fused (image_mixture.c); y is data (no gradient)
+  function autograd.image_mixture(mu, logits, y, sigma)
+    local tape = need_tape("image_mixture", mu, logits)
+    mu, logits = as_var(tape, mu), as_var(tape, logits)
+    local yv = type(y) == "table" and y.value or y
+    sigma = sigma or 1
+    local logp, post, prior = native.tape_image_mixture(mu.value, logits.value, yv, sigma, buffer(tape),
+      buffer(tape, tape.aux), buffer(tape, tape.aux2))
+    pooled(tape, logp); pooled(tape, post, tape.aux); pooled(tape, prior, tape.aux2)
+    return record(tape, logp, {mu, logits}, function(_, g)
+      native.tape_image_mixture_backward(mu.value, yv, sigma, post, prior, g, grad_of(mu), grad_of(logits))
+    end)
+  end
+
   --- cat({a, b, ...}, axis): joined along axis
   function autograd.cat(list, axis)
     if type(list) ~= "table" or #list == 0 then error("cat: a list of Vars expected", 2) end

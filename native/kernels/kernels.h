@@ -128,6 +128,15 @@ void template_warp_forward(size_t B, size_t T, size_t h, size_t w, const float *
 void template_warp_backward(size_t B, size_t T, size_t h, size_t w, const float *templates, const float *poses,
                             size_t H, size_t W, const float *gout, float *gtemplates, float *gposes);
 
+/* image_mixture.c: log p of images y (B, P) under per-pixel mixtures of K
+ * Gaussians: means mu (B, K, P), one sigma, mixing logits (B, K, P);
+ * logp (B); post and prior (B, K, P) are kept for the backward, which ADDS
+ * into gmu and glogits (either may be NULL) given glogp (B). */
+void image_mixture_forward(size_t B, size_t K, size_t P, const float *mu, const float *logits, const float *y,
+                           float sigma, float *logp, float *post, float *prior);
+void image_mixture_backward(size_t B, size_t K, size_t P, const float *mu, const float *y, float sigma,
+                            const float *post, const float *prior, const float *glogp, float *gmu, float *glogits);
+
 /* dropout.c: inverted dropout of n values with drop probability p in [0, 1);
  * mask (n) keeps 0 or 1/(1-p) for backward */
 void dropout_forward(size_t n, float p, Rng *rng, const float *in, float *out, float *mask);

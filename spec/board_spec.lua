@@ -71,7 +71,8 @@ describe("board: the server", function()
   setup(function()
     dir = H.tmpdir()
     local code, out = H.run(("experiments/reconstruct.lua --data %s --limit 96 --epochs 1 --batch 16 --conv-channels 8 " ..
-      "--primary-types 2 --routing-iters 2 --precision f32 --save %s/runs/ae/capsnet.tensors"):format(H.mnist(), dir))
+      "--primary-types 2 --routing-iters 2 --precision f32 --save %s/runs/ae/capsnet.tensors --checkpoint %s/runs/ae/ck")
+      :format(H.mnist(), dir, dir))
     assert.equal(0, code, out)
     os.execute(("mkdir -p %s/runs/cnn && cp %s/runs/ae/metrics.csv %s/runs/cnn/ && echo secret > %s/secret.txt && " ..
       "ln -s %s/secret.txt %s/runs/ae/leak.png && ln -s %s %s/runs/up"):format(dir, dir, dir, dir, dir, dir, dir, dir))
@@ -96,6 +97,9 @@ describe("board: the server", function()
     assert.equal(1, #t.runs[1].rows)
     assert.same({"capsnet.tensors"}, t.runs[1].weights)
     assert.same({"capsnet, mnist, 1x28x28, 2 routing iterations, decoder"}, t.runs[1].models)   -- from its config
+    assert.equal("16", t.runs[1].options.batch)                 -- from its checkpoint
+    assert.equal("2", t.runs[1].options.routing_iters)
+    assert.is_nil(t.runs[2].options)                            -- none beside the other run's CSV
     local code2, png, ptype = get("/runs/ae/curves.png")
     assert.equal(200, code2)
     assert.equal("image/png", ptype)

@@ -1,6 +1,7 @@
 --- The runs under a folder, as the board shows them: every folder (down to
 -- 3 levels) holding a metrics CSV, with its rows, the figures and weights
--- files beside it. Read afresh on every call, so a run that another
+-- files beside it, and the options of a checkpoint there (a file without
+-- an extension, as --checkpoint runs/x/ck writes). Read afresh on every call, so a run that another
 -- process is training grows here as its CSV grows; a row still being
 -- written (no newline yet) is left for the next read, never shown torn.
 local native = require "capsrun.native"
@@ -81,6 +82,23 @@ local function model_of(path, cache)
   return text
 end
 
+-- the options of the run whose checkpoint this file is ({name = value}), or
+-- nil: a checkpoint's metadata lists them (option.<name>=<value>); read once
+-- per version of the file, the rest of it skipped
+local function options_of(path, cache)
+  local info = native.file_info(path)
+  local key = "options:" .. path
+  local hit = cache[key]
+  if hit and info and hit.mtime == info.mtime then return hit.options end
+  local ok, meta = pcall(native.load_tensor_entry, path, "meta")
+  local options
+  if ok and type(meta) == "string" then
+    for k, v in meta:gmatch("option%.([%w_]+)=([^\n]*)") do options = options or {}; options[k] = v end
+  end
+  cache[key] = {mtime = info and info.mtime, options = options}
+  return options
+end
+
 --- list(root [, cache]) -> the runs under root, sorted by id; cache (a
 -- table kept between calls) saves reading unchanged weights files again
 function runs.list(root, cache)
@@ -96,6 +114,11 @@ function runs.list(root, cache)
     if run then
       run.models = {}
       for i, w in ipairs(run.weights) do run.models[i] = model_of(dir .. "/" .. w, cache) end
+      for _, e in ipairs(entries) do   -- a checkpoint beside the metrics: the run's options
+        if not e.dir and not e.name:find("%.%w+$") and not run.options then
+          run.options = options_of(dir .. "/" .. e.name, cache)
+        end
+      end
       out[#out + 1] = run
     end
     if depth >= MAX_DEPTH then return end

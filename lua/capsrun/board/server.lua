@@ -115,7 +115,7 @@ function api.runs(self)
   local list = runs.list(self.root, self.configs)
   for _, r in ipairs(list) do
     r.figures, r.weights, r.columns = json.array(r.figures), json.array(r.weights), json.array(r.columns)
-    r.models = json.array(r.models)
+    r.models = json.array(r.models)   -- r.options: an object, or absent
     for i, row in ipairs(r.rows) do r.rows[i] = json.array(row) end
     r.rows = json.array(r.rows)
   end

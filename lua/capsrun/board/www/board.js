@@ -48,6 +48,15 @@ function ago(mtime, now) {
   return Math.round(s / 86400) + " days ago";
 }
 
+// a run's options from its checkpoint: the ones people change first, then how many more
+const KEY_OPTIONS = ["model", "dataset", "epochs", "batch", "lr", "lr_schedule", "routing", "routing_iters", "seed"];
+function optionsText(options) {
+  if (!options) return "";
+  const keys = Object.keys(options).sort();
+  const shown = KEY_OPTIONS.filter((k) => options[k] !== undefined).map((k) => k + " " + options[k]);
+  return shown.join(", ") + (keys.length > shown.length ? " (+" + (keys.length - shown.length) + " more)" : "");
+}
+
 function renderTable() {
   const body = $("runs-table").querySelector("tbody");
   body.textContent = "";
@@ -61,7 +70,7 @@ function renderTable() {
     if (acc >= 0) for (const r of run.rows) if (r[acc] !== null && (best === null || r[acc] > best)) best = r[acc];
     const cells = [null, run.id, run.rows.length, last && loss >= 0 ? fmt(last[loss], 5) : "",
       best !== null ? fmt(100 * best, 2) + "%" : "", last && acc >= 0 && last[acc] !== null ? fmt(100 * last[acc], 2) + "%" : "",
-      ago(run.mtime), run.weights.map((w, k) => w + ": " + run.models[k]).join("; ")];
+      ago(run.mtime), run.weights.map((w, k) => w + ": " + run.models[k]).join("; "), optionsText(run.options)];
     cells.forEach((c, i) => {
       const td = document.createElement("td");
       if (i === 0) {
@@ -79,6 +88,7 @@ function renderTable() {
         a.addEventListener("click", () => { board.figuresRun = run.id; renderFigures(); });
         td.appendChild(a);
       } else td.textContent = c;
+      if (i === 8 && run.options) td.title = Object.keys(run.options).sort().map((k) => k + "=" + run.options[k]).join("\n");
       tr.appendChild(td);
     });
     body.appendChild(tr);

@@ -97,7 +97,46 @@ opts.loop = {batches = batches, evaluate = evaluate, accuracy = "segmentation ac
 opts.title = "constellations, object capsule autoencoder"
 experiment.train(clf, optimizer, {n = examples, classes = 3, pixels = 1}, {n = opts.eval_examples, classes = 3},
   gen, opts)
-if capsrun.dist.is_main() then
-  experiment.try("cannot save the weights", capsrun.train.save, model, opts.save, {dataset = "constellation"})
-  experiment.say("saved parameters to " .. opts.save)
+if not capsrun.dist.is_main() then return end
+experiment.try("cannot save the weights", capsrun.train.save, model, opts.save, {dataset = "constellation"})
+experiment.say("saved parameters to " .. opts.save)
+
+-- the figure: 16 sets of the evaluation set, each point drawn in the colour
+-- of the capsule that explains it (red, green, blue), absent points not at
+-- all; under each, the patterns it holds and its segmentation accuracy
+local n, size = math.min(16, opts.eval_examples), 64
+local part = {corners = eval_set.corners:narrow(1, n), presence = eval_set.presence:narrow(1, n),
+  pattern = eval_set.pattern:narrow(1, n), points = eval_set.points}
+model:evaluate()
+model:forward(part.corners, part.presence)
+local colours = {{1, 0.25, 0.25}, {0.3, 1, 0.3}, {0.35, 0.55, 1}, {1, 1, 0.3}, {1, 0.4, 1}, {0.3, 1, 1}}
+local img, captions = native.zeros(n, 3, size, size), {}
+for b = 1, n do
+  local present = {}
+  for i = 1, part.points do
+    if part.presence:get(b, i) ~= 0 then
+      local cap = math.tointeger(model.result.winner:get(b, i))
+      local rgb = colours[cap % #colours + 1]
+      local x = math.floor((part.corners:get(b, i, 1) + 1) / 2 * (size - 5)) + 3
+      local y = math.floor((1 - (part.corners:get(b, i, 2) + 1) / 2) * (size - 5)) + 3
+      for dy = -1, 1 do for dx = -1, 1 do
+        for c = 1, 3 do img:set(b, c, y + dy, x + dx, rgb[c]) end
+      end end
+      present[math.tointeger(part.pattern:get(b, i))] = true
+    end
+  end
+  local names, kinds = {}, {"square", "triangle", "square"}
+  for k = 0, 2 do if present[k] then names[#names + 1] = kinds[k + 1] end end
+  local pred, truth, pres = {{}}, {{}}, {{}}
+  for i = 1, part.points do
+    pred[1][i] = math.tointeger(model.result.winner:get(b, i))
+    truth[1][i] = math.tointeger(part.pattern:get(b, i))
+    pres[1][i] = part.presence:get(b, i)
+  end
+  captions[b] = #names == 0 and {"no pattern present", ""} or {table.concat(names, " + "),
+    {("%.0f%% right"):format(100 * match.segmentation_accuracy(pred, truth, pres)), color = "grey"}}
 end
+local figure = experiment.dirname(opts.save) .. "/constellations.png"
+experiment.try(nil, capsrun.write_png_captioned, figure, img, captions, {cols = 8, scale = 2,
+  title = "evaluation sets: each present point in the colour of the object capsule that explains it"})
+experiment.say("segmentations of 16 evaluation sets in " .. figure)

@@ -107,6 +107,10 @@ describe("experiments/constellation.lua", function()
     local acc = t.rows[2].test_acc
     assert.is_true(acc > 0.3 and acc <= 1, tostring(acc))
     assert.truthy(T.load_tensors(dir .. "/c.tensors").config:find("kind=constellation", 1, true))
+    -- the figure: 16 sets, captioned, in colour
+    local fig = capsrun.read_png(dir .. "/constellations.png", 3)
+    assert.equal(3, fig:size(1))
+    assert.truthy(out2:find("segmentations of 16 evaluation sets in", 1, true), out2)
     H.rm_rf(dir)
   end)
 end)

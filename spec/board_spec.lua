@@ -74,6 +74,9 @@ describe("board: the server", function()
       "--primary-types 2 --routing-iters 2 --precision f32 --save %s/runs/ae/capsnet.tensors --checkpoint %s/runs/ae/ck")
       :format(H.mnist(), dir, dir))
     assert.equal(0, code, out)
+    code, out = H.run(("experiments/classify.lua --model em --em-sizes 4,2,2,2 --em-iters 1 --data %s --limit 32 " ..
+      "--epochs 1 --batch 16 --precision f32 --save %s/runs/em/em.tensors"):format(H.mnist(), dir))
+    assert.equal(0, code, out)
     os.execute(("mkdir -p %s/runs/cnn && cp %s/runs/ae/metrics.csv %s/runs/cnn/ && echo secret > %s/secret.txt && " ..
       "ln -s %s/secret.txt %s/runs/ae/leak.png && ln -s %s %s/runs/up"):format(dir, dir, dir, dir, dir, dir, dir, dir))
     url, pid = H.start_board(("%s/runs --data %s --seconds 120"):format(dir, H.mnist()), dir .. "/board.log")
@@ -93,7 +96,7 @@ describe("board: the server", function()
     local t = json.decode(body)
     local ids = {}
     for _, r in ipairs(t.runs) do ids[#ids + 1] = r.id end
-    assert.same({"ae", "cnn"}, ids)   -- not "up": a symlink out of the folder
+    assert.same({"ae", "cnn", "em"}, ids)   -- not "up": a symlink out of the folder
     assert.equal(1, #t.runs[1].rows)
     assert.same({"capsnet.tensors"}, t.runs[1].weights)
     assert.same({"capsnet, mnist, 1x28x28, 2 routing iterations, decoder"}, t.runs[1].models)   -- from its config
@@ -185,6 +188,25 @@ describe("board: the server", function()
     assert.truthy(json.decode(body3).note:find("MNIST preprocessing", 1, true))
   end)
 
+  it("explores an EM model: class activations and 4x4 poses, no routing map, no decoder", function()
+    local code, body = get("/api/explore", "POST", '{"id": "em/em.tensors", "index": 1}')
+    assert.equal(200, code, body)
+    local r = json.decode(body)
+    assert.equal(10, #r.activations)
+    assert.equal(10, #r.poses)
+    assert.equal(16, #r.poses[1])
+    assert.is_nil(r.coupling)
+    assert.is_nil(r.reconstruction)
+    local model = capsrun.load(dir .. "/runs/em/em.tensors")
+    model:evaluate()
+    local set = capsrun.data.load("mnist", "test", {dir = H.mnist(), limit = 4})
+    local out = model:forward(set.images:narrow(2, 1)):reshape(10, 17)
+    for j = 1, 10 do assert.near(out:get(j, 17), r.activations[j], 1e-5) end
+    local code2, body2 = get("/api/reconstruct", "POST", '{"id": "em/em.tensors", "class": 1, "capsule": []}')
+    assert.equal(400, code2)
+    assert.truthy(body2:find("has no decoder", 1, true), body2)
+  end)
+
   it("keeps its memory bounded with 50 runs, however many models are explored", function()
     for k = 1, 50 do   -- hard links: 50 runs' weights files, one copy on disk
       os.execute(("mkdir -p %s/runs/m%02d && ln %s/runs/ae/capsnet.tensors %s/runs/m%02d/ && cp %s/runs/ae/metrics.csv %s/runs/m%02d/")
@@ -206,7 +228,7 @@ describe("board: the server", function()
     explore(1, 4)
     local after12 = explore(5, 12)
     local after50 = explore(13, 50)
-    assert.equal(52, #json.decode((get("/api/runs") and select(2, get("/api/runs")))).runs)
+    assert.equal(53, #json.decode((select(2, get("/api/runs")))).runs)
     if after12 and not H.asan then   -- under ASan freed memory stays resident in its quarantine
       -- three models stay loaded: 38 more add less than one model's worth
       local model_kb = T.file_info(dir .. "/runs/ae/capsnet.tensors").size // 1024

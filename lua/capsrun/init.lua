@@ -54,7 +54,8 @@ local capsrun = {
   json = require "capsrun.json",
   -- stacked capsule autoencoders (docs/scae.md)
   scae = {constellation = require "capsrun.scae.constellation", match = require "capsrun.scae.match",
-    SetTransformer = require "capsrun.scae.SetTransformer", ConstellationAE = require "capsrun.scae.ConstellationAE"},
+    SetTransformer = require "capsrun.scae.SetTransformer", ConstellationAE = require "capsrun.scae.ConstellationAE",
+    PCAE = require "capsrun.scae.PCAE"},
 }
 
 capsrun.manual_seed = capsrun.random.manual_seed

@@ -1,0 +1,71 @@
+"""The official part capsule autoencoder for MNIST (primary.py:
+CapsuleImageEncoder 'conv_att' over a 4-layer CNN, TemplateBasedImageDecoder
+with the mixture likelihood) written again in PyTorch, float64, with
+capsrun's parameter names and conventions (the template placed by the
+inverse of its part's pose through affine_grid + grid_sample), without the
+presence noise, for spec/scae_pcae_spec.lua.
+
+    python3 bench/pcae_torch.py IN.tensors OUT.tensors
+IN: images (B, 1, H, W), config (parts, features), param.<name>; OUT: loss,
+poses (B, K, 6), presence (B, K), grad.<name> of every parameter.
+"""
+import math
+import sys
+
+import torch
+import torch.nn.functional as F
+from torch.distributions import Categorical, MixtureSameFamily, Normal
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from capsnet_torch import read_tensors, write_tensors  # noqa: E402
+from set_transformer_torch import config_of, params_of  # noqa: E402
+
+
+def run(t):
+    cfg = config_of(t)
+    K, Fe = int(cfg["parts"]), int(cfg["features"])
+    p = params_of(t)
+    x = torch.tensor(t["images"], dtype=torch.float64)
+    B, _, H, W = x.shape
+    h = x
+    for i, stride in zip((1, 3, 5, 7), (2, 2, 1, 1)):
+        h = F.relu(F.conv2d(h, p["cnn.%d.weight" % i], p["cnn.%d.bias" % i], stride=stride))
+    C = h.shape[1]
+    D = 6 + Fe + 1
+    h = h.reshape(B, C, -1) + p["head.position_bias"]                          # snt.AddBias over (C, y, x)
+    h = h.permute(0, 2, 1) @ p["head.att.weight"] + p["head.att.bias"]         # the 1x1 convolution
+    feats = h[..., :K * D].reshape(B, -1, D, K)
+    att = torch.softmax(h[..., K * D:], 1).reshape(B, -1, 1, K)
+    caps = (feats * att).sum(1).reshape(B, K, D)                              # as the official reshape
+    pose, logit = caps[..., :6], caps[..., 6 + Fe]
+    presence = torch.sigmoid(logit)
+    sx, sy = torch.sigmoid(pose[..., 0]) + 1e-2, torch.sigmoid(pose[..., 1]) + 1e-2
+    theta = pose[..., 2] * 2 * math.pi
+    shear = torch.tanh(pose[..., 3] * 5)
+    tx, ty = torch.tanh(pose[..., 4] * 5), torch.tanh(pose[..., 5] * 5)
+    c, s = torch.cos(theta), torch.sin(theta)
+    a, b, cc, d = sx * c + shear * sy * s, -sx * s + shear * sy * c, sy * s, sy * c
+    m = torch.stack([torch.stack([a, b, tx], -1), torch.stack([cc, d, ty], -1)], -2)   # (B, K, 2, 3)
+    top = torch.cat([m, torch.tensor([0., 0., 1.], dtype=torch.float64).expand(B, K, 1, 3)], -2)
+    inv = torch.linalg.inv(top)[..., :2, :]                                    # canvas -> template
+    tm = p["head.templates"].clamp(0, 1)
+    grid = F.affine_grid(inv.reshape(B * K, 2, 3), (B * K, 1, H, W), align_corners=False)
+    src = tm.unsqueeze(0).expand(B, -1, -1, -1).reshape(B * K, 1, tm.shape[1], tm.shape[2])
+    placed = F.grid_sample(src, grid, align_corners=False).reshape(B, K, H * W)
+    bg = torch.sigmoid(p["head.bg_value"]).expand(B, 1, H * W)
+    mu = torch.cat([placed, bg], 1)
+    temperature = F.softplus(p["head.temperature_logit"] + .5) + 1e-4
+    log_pres = torch.cat([torch.log(presence + 1e-16), torch.zeros(B, 1, dtype=torch.float64)], 1)
+    logits = mu / temperature + log_pres.unsqueeze(-1)
+    mix = MixtureSameFamily(Categorical(logits=logits.transpose(1, 2)), Normal(mu.transpose(1, 2), 1.0))
+    loss = -mix.log_prob(x.reshape(B, H * W)).sum(1).mean()
+    loss.backward()
+    res = {"loss": loss.detach().reshape(1).numpy(), "presence": presence.detach().numpy(),
+           "poses": m.detach().reshape(B, K, 6).numpy()}
+    for k, v in p.items():
+        res["grad." + k] = v.grad.numpy()
+    return res
+
+
+if __name__ == "__main__":
+    write_tensors(sys.argv[2], run(read_tensors(sys.argv[1])))

@@ -1,0 +1,171 @@
+--- PCAE: the part capsule autoencoder of Kosiorek et al. (2019), as the
+-- official code builds it for MNIST (primary.py: CapsuleImageEncoder with
+-- encoder_type 'conv_att', TemplateBasedImageDecoder; configs/model_config.py):
+--   CNN: 4 convolutions of 128 3x3 maps, strides 2, 2, 1, 1, no padding, ReLU
+--     (capsrun's Conv2d, C forward and backward): 40x40 -> 5x5
+--   head (on the tape): a bias per map position, a 1x1 convolution to
+--     K (6 + F + 1) values and K attention logits per position, softmax over
+--     positions, the attention-weighted sum: each part capsule's pose (6),
+--     special features (F) and presence logit (uniform noise of +-2 while training)
+--   pose: an affine map from the 6 values (sigmoid scales, tanh(5 x) shear
+--     and translation, 2 pi angle: math_ops.geometric_transform)
+--   templates (K, t, t): learned, clamped to [0, 1] (relu1), initialised
+--     orthogonal; each placed on the canvas by its part's pose (the inverse
+--     map samples the template: autograd.template_warp, a fused C kernel)
+--   image likelihood: per pixel a mixture over the K placed templates and a
+--     learned grey background, mixing logits = template value / a learned
+--     temperature + log presence, Normal components of scale 1
+--     (autograd.image_mixture, a fused C kernel)
+-- forward(images (B, 1, H, W)) returns the loss (1,): minus the mean
+-- log-likelihood per image; self.result keeps the poses (B, K, 6), the
+-- presences (B, K) and the special features (B, K, F).
+local Module = require "capsrun.Module"
+local TapeModule = require "capsrun.TapeModule"
+local layers = require "capsrun.layers"
+local Sequential = require "capsrun.Sequential"
+local native = require "capsrun.native"
+local random = require "capsrun.random"
+local ag = require "capsrun.autograd"
+
+-- the tape part: from the CNN's maps and the image to the loss
+local Head = TapeModule.class("PCAEHead")
+
+local function orthogonal_templates(K, t, gen)
+  -- rows of a random orthogonal matrix (Gram-Schmidt), scaled to [0, 1] as the official init
+  local n = t * t
+  local rows = {}
+  for k = 1, K do
+    local v = {}
+    for i = 1, n do v[i] = gen:uniform() end
+    for _, r in ipairs(rows) do
+      local d = 0
+      for i = 1, n do d = d + v[i] * r[i] end
+      for i = 1, n do v[i] = v[i] - d * r[i] end
+    end
+    local norm = 0
+    for i = 1, n do norm = norm + v[i] * v[i] end
+    norm = math.sqrt(norm)
+    for i = 1, n do v[i] = v[i] / norm end
+    rows[k] = v
+  end
+  local lo, hi = math.huge, -math.huge
+  for _, r in ipairs(rows) do for i = 1, n do lo, hi = math.min(lo, r[i]), math.max(hi, r[i]) end end
+  local out = native.zeros(K, t, t)
+  for k = 1, K do for i = 1, n do out:view(-1):set((k - 1) * n + i, (rows[k][i] - lo) / (hi - lo)) end end
+  return out
+end
+
+function Head.new(c, gen)
+  local self = TapeModule.new(Head)
+  self.c = c
+  local n = c.parts * (6 + c.features + 1) + c.parts
+  self:add_parameter("position_bias", native.zeros(c.maps, c.grid * c.grid))
+  local bound = 1 / math.sqrt(c.maps)
+  self:add_parameter("att.weight", native.zeros(c.maps, n):uniform_(gen, -bound, bound))
+  self:add_parameter("att.bias", native.zeros(n))
+  self:add_parameter("templates", orthogonal_templates(c.parts, c.template, gen))
+  self:add_parameter("bg_value", native.zeros(1))
+  self:add_parameter("temperature_logit", native.zeros(1))
+  self.gen, self.train_mode = gen, true
+  return self
+end
+
+-- math_ops.geometric_transform(similarity=False, nonlinear=True) as (B, K, 2, 3) rows
+local function affine(pose)
+  local function part(i) return pose:narrow(3, i, 1) end
+  local sx, sy = part(1):sigmoid() + 1e-2, part(2):sigmoid() + 1e-2
+  local theta = part(3) * (2 * math.pi)
+  local shear = (part(4) * 5):tanh()
+  local tx, ty = (part(5) * 5):tanh(), (part(6) * 5):tanh()
+  local c, s = theta:cos(), theta:sin()
+  return {sx * c + shear * sy * s, sx * s * -1 + shear * sy * c, tx, sy * s, sy * c, ty}
+end
+
+-- the inverse of [[a b e], [c d f]]: the template's coordinates of a canvas point
+local function inverse(m)
+  local a, b, e, c, d, f = m[1], m[2], m[3], m[4], m[5], m[6]
+  local det = a * d - b * c
+  local ia, ib, ic, id = d / det, b * -1 / det, c * -1 / det, a / det
+  return {ia, ib, (ia * e + ib * f) * -1, ic, id, (ic * e + id * f) * -1}
+end
+
+function Head:compute(maps, p, images)
+  local c, tape = self.c, maps.tape
+  local B, C, G = maps.value:size(1), c.maps, c.grid * c.grid
+  local K, D = c.parts, 6 + c.features + 1
+  -- a bias per map and position, then the 1x1 convolution as one GEMM over all positions
+  local h = maps:reshape(B, C, G) + p.position_bias
+  h = h:permute({1, 3, 2}):reshape(B * G, C):matmul(p["att.weight"]) + p["att.bias"]
+  h = h:reshape(B, G, K * D + K)
+  local feats = h:narrow(3, 1, K * D):reshape(B, G, D, K)
+  local att = h:narrow(3, K * D + 1, K):softmax(2):reshape(B, G, 1, K)    -- over positions
+  -- (B, D, K) read as (B, K, D), as the official code reshapes it
+  local caps = (feats * att):sum(2):reshape(B, K, D)
+  local pose, features = caps:narrow(3, 1, 6), caps:narrow(3, 7, c.features)
+  local logit = caps:narrow(3, 7 + c.features, 1):reshape(B, K)
+  if self.train_mode and c.noise > 0 then
+    logit = logit + tape:constant(native.zeros(B, K):uniform_(self.gen, -0.5, 0.5):mul_(c.noise))
+  end
+  local presence = logit:sigmoid()
+  local inv = inverse(affine(pose))
+  local warp_pose = ag.cat(inv, 3)                                           -- (B, K, 6)
+  local templates = p.templates:relu() - (p.templates - 1):relu()           -- relu1: clamped to [0, 1]
+  local H, W = images:size(3), images:size(4)
+  local placed = ag.template_warp(templates, warp_pose, H, W):reshape(B, K, H * W)
+  local bg = p.bg_value:sigmoid():reshape(1, 1, 1):expand({B, 1, H * W})
+  local mu = ag.cat({placed, bg}, 2)                                         -- (B, K + 1, P)
+  local temperature = (p.temperature_logit + 0.5):softplus() + 1e-4
+  local log_presence = ag.cat({(presence + 1e-16):log(), tape:constant(native.zeros(B, 1))}, 2)
+  local logits = mu / temperature:reshape(1, 1, 1) + log_presence:reshape(B, K + 1, 1)
+  local logp = ag.image_mixture(mu, logits, images:view(B, H * W), 1)
+  self.result = {pose = ag.cat(affine(pose), 3).value, presence = presence.value, features = features.value,
+    templates = templates.value, log_prob = logp.value}
+  return -logp:mean(1):reshape(1)
+end
+
+local PCAE = Module.class("PCAE")
+
+--- PCAE.new{parts = 16 (24 in the paper), features = 16, template = 11, maps = 128, input = 40, noise = 4, gen}
+function PCAE.new(opts)
+  opts = opts or {}
+  local self = Module.new(PCAE)
+  local gen = opts.gen or random.default()
+  local c = {parts = opts.parts or 16, features = opts.features or 16, template = opts.template or 11,
+    maps = opts.maps or 128, input = opts.input or 40, noise = opts.noise or 4}
+  local size = c.input
+  local cnn = Sequential.new()
+  for i, stride in ipairs{2, 2, 1, 1} do
+    cnn:add(layers.Conv2d.new(i == 1 and 1 or c.maps, c.maps, 3, stride, 0, gen)):add(layers.ReLU.new())
+    size = (size - 3) // stride + 1
+  end
+  if size < 1 then error(("PCAE.new: a %dx%d input is too small for 4 convolutions"):format(c.input, c.input), 2) end
+  c.grid = size
+  self.config, self.kind = c, "pcae"
+  self:add_child("cnn", cnn)
+  self:add_child("head", Head.new(c, gen))
+  return self
+end
+
+function PCAE:forward(images)
+  self.maps = self.cnn:forward(images)
+  self.output = self.head:forward(self.maps, images)
+  self.result = self.head.result
+  return self.output
+end
+
+function PCAE:backward(images, grad_output)
+  local g = self.head:backward(self.maps, grad_output)
+  self.grad_input = self.cnn:backward(images, g)
+  return self.grad_input
+end
+
+function PCAE:train() self.head.train_mode = true; return Module.train(self) end
+function PCAE:evaluate() self.head.train_mode = false; return Module.evaluate(self) end
+
+function PCAE:describe()
+  local c = self.config
+  return ("PCAE(%dx%d -> 4 convolutions of %d -> %d part capsules, %dx%d templates, %d features)"):format(c.input,
+    c.input, c.maps, c.parts, c.template, c.template, c.features)
+end
+
+return PCAE

@@ -1,0 +1,64 @@
+-- The part capsule autoencoder (capsrun.scae.PCAE): the whole model against
+-- PyTorch's version of the official code (bench/pcae_torch.py, float64) on
+-- identical weights: loss, poses, presences and every gradient within 1e-4;
+-- a few steps of Adam lower the loss on generated digits.
+local capsrun = require "capsrun"
+local H = require "spec.helpers"
+local T = capsrun.native
+local PCAE = require "capsrun.scae.PCAE"
+
+describe("PCAE", function()
+  local torch_ok = H.have_torch()
+  local run = (torch_ok or os.getenv("CI") == "true") and it or pending
+  run("equals PyTorch's version of the official code on identical weights: loss and gradients within 1e-4", function()
+    assert.is_true(torch_ok, "python3-torch is required under CI")
+    local dir = H.tmpdir()
+    local g = T.generator(3)
+    local m = PCAE.new{gen = g, parts = 3, maps = 8, features = 2}
+    m:evaluate()
+    for _, e in ipairs(m:named_parameters()) do   -- away from the initialisation: every path has a gradient
+      if e.name:find("head%.") and not e.name:find("templates") then e.param:add_(T.zeros(e.param:size()):uniform_(g, -0.3, 0.3)) end
+    end
+    local images = T.zeros(2, 1, 40, 40):uniform_(g, 0, 1)
+    m:zero_grad()
+    local loss = m:forward(images)
+    m:backward(images, T.ones(1))
+    local entries = {images = images, config = "parts=3 features=2"}
+    local named = m:named_parameters()
+    for _, e in ipairs(named) do entries["param." .. e.name] = e.param end
+    T.save_tensors(dir .. "/in.tensors", entries)
+    assert.is_true(os.execute(("%s bench/pcae_torch.py %s/in.tensors %s/out.tensors"):format(H.python, dir, dir)) == true)
+    local ref = T.load_tensors(dir .. "/out.tensors")
+    assert.near(ref.loss:get(1), loss:get(1), 1e-4 * math.abs(ref.loss:get(1)))
+    assert.is_true(H.rel(m.result.presence, ref.presence) < 1e-4)
+    assert.is_true(H.rel(m.result.pose, ref.poses) < 1e-4)
+    for _, e in ipairs(named) do
+      local want = ref["grad." .. e.name]
+      assert.is_true(H.rel(e.grad, want) < 1e-4, ("%s: %g"):format(e.name, H.rel(e.grad, want)))
+    end
+    H.rm_rf(dir)
+  end)
+
+  it("learns: a few Adam steps on generated digits lower the loss", function()
+    local g = T.generator(4)
+    local m = PCAE.new{gen = g, parts = 4, maps = 8, features = 2}
+    local set = capsrun.data.load("mnist", "train", {dir = H.mnist(), limit = 16})
+    local images = T.pad2d_forward(set.images, 6, {})   -- 40x40, as the paper's canvas
+    local ps, gs = m:parameters()
+    local opt = capsrun.optim.Adam.new(ps, gs, {lr = 3e-3})
+    m:evaluate()
+    local first = m:forward(images):get(1)
+    m:train()
+    for _ = 1, 15 do
+      m:zero_grad()
+      m:forward(images)
+      m:backward(images, T.ones(1))
+      opt:step()
+    end
+    m:evaluate()
+    local last = m:forward(images):get(1)
+    assert.is_true(last < first, ("%g -> %g"):format(first, last))
+    assert.same({16, 4, 6}, m.result.pose:size())
+    assert.error_matches(function() PCAE.new{input = 10} end, "10x10 input is too small")
+  end)
+end)

@@ -11,7 +11,9 @@
 -- sparsity 10, deformation l2 10, prior sparsity 1 + 1, no posterior
 -- sparsity) but the optimiser: Adam (capsrun's; the official code uses
 -- RMSProp with momentum 0.9) at --lr. An "epoch" is --steps-per-epoch
--- steps of fresh batches; each ends with the accuracy on a fixed set.
+-- steps of fresh batches; each ends with the accuracy on a fixed set and
+-- its test loss: minus the log-likelihood of a set (the training loss adds
+-- the sparsity and prior terms, whose size depends on the batch).
 --
 --   capsrun experiments/constellation.lua --epochs 20 --checkpoint runs/constellation/ck
 --   capsrun experiments/constellation.lua --dims 32 --layers 2 --epochs 2 --steps-per-epoch 100   (a quick look)
@@ -86,7 +88,8 @@ local function evaluate()
     local count = math.min(256, n - first + 1)
     local part = {corners = eval_set.corners:narrow(first, count), presence = eval_set.presence:narrow(first, count),
       pattern = eval_set.pattern:narrow(first, count), points = eval_set.points}
-    loss = loss + model:forward(part.corners, part.presence):get(1) * count
+    model:forward(part.corners, part.presence)
+    loss = loss - model.result.log_prob * count   -- the likelihood alone: the prior's terms grow with the batch
     correct = correct + segmented(part) * count
   end
   model:train()

@@ -169,6 +169,12 @@ describe("board: the server", function()
     local set = capsrun.data.load("mnist", "test", {dir = H.mnist()})
     local v = model:forward(set.images:narrow(4, 1))
     for j = 1, 10 do assert.near(v:narrow(1, 1):reshape(10, 16):narrow(j, 1):norm(), r.lengths[j], 1e-5) end
+    local codet, bodyt = get("/api/test_image?id=ae/capsnet.tensors&index=3")
+    assert.equal(200, codet, bodyt)
+    local timg = json.decode(bodyt)
+    assert.equal(784, #timg.pixels)
+    assert.equal(math.tointeger(set.labels:get(4)), timg.label)
+    assert.near(set.images:narrow(4, 1):reshape(784):get(300), timg.pixels[300], 1e-6)
     local capsule = r.capsules[r.predicted + 1]
     capsule[1] = capsule[1] + 0.25
     local code2, body2 = get("/api/reconstruct", "POST", json.encode({id = "ae/capsnet.tensors", class = r.predicted,

@@ -45,11 +45,9 @@ function Explorer:image_from(pixels, h, w, channels, digits)
   return x:reshape(1, table.unpack(self.input)), note
 end
 
-local function list(t)
-  local flat, out = t:reshape(t:numel()), {}
-  for i = 1, t:numel() do out[i] = flat:get(i) end
-  return out
-end
+--- list(t) -> t's values, flattened, as a Lua list (what the JSON API sends)
+function explorer.list(t) return t:reshape(t:numel()):totable() end
+local list = explorer.list
 
 -- the coupling coefficients (1, iters, I, J) averaged over the capsule types
 -- at each grid position: maps[iteration][class] = {h*w values}

@@ -94,12 +94,6 @@ function Board:test_set(e)
   return self.test_sets[name]
 end
 
-local function pixels_of(t)
-  local flat, out = t:reshape(t:numel()), {}
-  for i = 1, t:numel() do out[i] = flat:get(i) end
-  return out
-end
-
 function Board:test_image(e, index)
   local set = self:test_set(e)
   if math.type(index) ~= "integer" or index < 0 or index >= set.n then
@@ -130,7 +124,7 @@ function api.test_image(self, req)
   local e = self:explorer_for(req.args.id)
   local img, label, n = self:test_image(e, math.tointeger(tonumber(req.args.index or "")))
   local c, h, w = img:size(2), img:size(3), img:size(4)
-  return reply(200, {pixels = pixels_of(img), label = label, channels = c, h = h, w = w, count = n})
+  return reply(200, {pixels = explorer.list(img), label = label, channels = c, h = h, w = w, count = n})
 end
 
 local function body_of(req)

@@ -55,7 +55,8 @@ local capsrun = {
   -- stacked capsule autoencoders (docs/scae.md)
   scae = {constellation = require "capsrun.scae.constellation", match = require "capsrun.scae.match",
     SetTransformer = require "capsrun.scae.SetTransformer", ConstellationAE = require "capsrun.scae.ConstellationAE",
-    PCAE = require "capsrun.scae.PCAE"},
+    PCAE = require "capsrun.scae.PCAE", ImageOCAE = require "capsrun.scae.ImageOCAE",
+    SCAE = require "capsrun.scae.SCAE"},
 }
 
 capsrun.manual_seed = capsrun.random.manual_seed

@@ -27,17 +27,12 @@ local SetTransformer = require "capsrun.scae.SetTransformer"
 local native = require "capsrun.native"
 local random = require "capsrun.random"
 local ag = require "capsrun.autograd"
+local capsule_layer = require "capsrun.scae.capsule_layer"
 
 local ConstellationAE = TapeModule.class("ConstellationAE")
 
 local LOG_DUMMY = -2 * math.log(10)   -- the outlier component's log density and logit
 local HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
-
-local function add_batch_linear(self, name, K, n_in, n_out, gen, bias)
-  local bound = 1 / math.sqrt(n_in)
-  self:add_parameter(name .. ".weight", native.zeros(K, n_in, n_out):uniform_(gen, -bound, bound))
-  if bias then self:add_parameter(name .. ".bias", native.zeros(K, 1, n_out)) end   -- zeros, as Sonnet's
-end
 
 function ConstellationAE.new(opts)
   opts = opts or {}
@@ -52,29 +47,14 @@ function ConstellationAE.new(opts)
     layers = c.layers, heads = c.heads, gen = gen})
   local K, V = c.capsules, c.votes
   self.n_outputs = 6 * V + 6 + 1 + V + V
-  add_batch_linear(self, "mlp1", K, c.caps_params, c.mlp_hidden, gen, true)
-  add_batch_linear(self, "mlp2", K, c.mlp_hidden, c.caps_params, gen, true)
-  add_batch_linear(self, "caps1", K, c.caps_params + 1, c.mlp_hidden, gen, true)
-  add_batch_linear(self, "caps2", K, c.mlp_hidden, self.n_outputs, gen, false)
-  self:add_parameter("bias.ccr", native.zeros(K, 1, 6))
-  self:add_parameter("bias.pres_caps", native.zeros(K, 1, 1))
-  self:add_parameter("bias.pres_vote", native.zeros(K, 1, V))
-  self:add_parameter("bias.scale", native.zeros(K, 1, V))
-  local bound = math.sqrt(6 / (K * V + 6))   -- glorot-uniform, TensorFlow's default for a variable
-  self:add_parameter("cpr_static", native.zeros(K, 1, V, 6):uniform_(gen, -bound, bound))
-  self.gen, self.train_mode = gen, true
+  capsule_layer.add_parameters(self, K, V, c.caps_params, c.caps_params, c.mlp_hidden, gen)
+  self.gen = gen
   return self
-end
-
--- (K, B, n) -> (K, B, m), capsule k through its own weights
-local function batch_linear(p, name, x)
-  local y = x:matmul(p[name .. ".weight"])
-  return p[name .. ".bias"] and y + p[name .. ".bias"] or y
 end
 
 -- uniform noise of +-noise/2 on a logit while training (the official code's 'uniform' noise_type)
 function ConstellationAE:noisy(x)
-  if not self.train_mode or self.config.noise == 0 then return x end
+  if not self.training or self.config.noise == 0 then return x end
   local n = native.zeros(x.value:size()):uniform_(self.gen, -0.5, 0.5):mul_(self.config.noise)
   return x + x.tape:constant(n)
 end
@@ -83,28 +63,21 @@ end
 function ConstellationAE:votes(tape, features, p)
   local K, V = self.config.capsules, self.config.votes
   local B = features.value:size(1)
-  local h = features:permute({2, 1, 3})                                 -- (K, B, 32)
-  h = batch_linear(p, "mlp2", batch_linear(p, "mlp1", h):relu())        -- (K, B, caps_params)
-  h = ag.cat({h, tape:constant(native.ones(K, B, 1))}, 3)               -- caps_exist
-  local all = batch_linear(p, "caps2", batch_linear(p, "caps1", h):relu())   -- (K, B, n_outputs)
-  local cpr_dynamic = all:narrow(3, 1, 6 * V)
-  local ccr = all:narrow(3, 6 * V + 1, 6) + p["bias.ccr"]
-  local pres_caps = self:noisy(all:narrow(3, 6 * V + 7, 1) + p["bias.pres_caps"])    -- (K, B, 1)
-  local pres_vote = self:noisy(all:narrow(3, 6 * V + 8, V) + p["bias.pres_vote"])    -- (K, B, V)
-  local scale = (all:narrow(3, 6 * V + 8 + V, V) + p["bias.scale"] + 0.5):softplus() + 1e-2
+  local o = capsule_layer.outputs(features, p, V, function(x) return self:noisy(x) end)
+  local ccr, pres_caps, pres_vote, scale = o.ccr, o.pres_caps, o.pres_vote, o.scale
   -- the object's similarity transform, applied to each part's translation
   local s = ccr:narrow(3, 1, 1):sigmoid() + 1e-2
   local theta = ccr:narrow(3, 3, 1) * (2 * math.pi)
   local tx, ty = (ccr:narrow(3, 5, 1) * 5):tanh(), (ccr:narrow(3, 6, 1) * 5):tanh()
   local sc, ss = s * theta:cos(), s * theta:sin()                       -- (K, B, 1)
-  local cpr = cpr_dynamic:reshape(K, B, V, 6) + p.cpr_static
+  local cpr = o.cpr
   local ux = (cpr:narrow(4, 5, 1) * 5):tanh():reshape(K, B, V)
   local uy = (cpr:narrow(4, 6, 1) * 5):tanh():reshape(K, B, V)
   local vx, vy = sc * ux - ss * uy + tx, ss * ux + sc * uy + ty         -- (K, B, V)
   local presence = pres_caps:sigmoid() * pres_vote:sigmoid()
   local function flat(t) return t:permute({2, 1, 3}):reshape(B, K * V) end
   return {x = flat(vx), y = flat(vy), presence = flat(presence), scale = flat(scale),
-    caps_logit = pres_caps:reshape(K, B):transpose(1, 2), per_caps = presence, dynamic = cpr_dynamic}
+    caps_logit = pres_caps:reshape(K, B):transpose(1, 2), per_caps = presence, dynamic = o.dynamic}
 end
 
 -- log p(points) per example summed over present points; the posterior logits (B, M, KV+1)
@@ -158,22 +131,19 @@ function ConstellationAE:compute(points, p, presence)
   local sparsity = ((l:softplus() - l * tape:constant(active)) * tape:constant(any)):sum(2):mean(1)
   local dynamic_l2 = (v.dynamic * v.dynamic):sum(3):sum(2):sum(1) * (0.5 / B)
   -- the prior sparsity, l2: presences summing to K / classes in each example, B / classes per capsule
-  local caps_presence = v.per_caps:max(3)                                    -- (K, B)
-  local within = (caps_presence:sum(1) - K / c.classes):pow(2):sum(1) * (1 / B)
-  local between = (caps_presence:sum(2) - B / c.classes):pow(2):sum(1) * (1 / K)
+  local caps_presence = v.per_caps:max(3):transpose(1, 2)                    -- (B, K)
+  local within, between = capsule_layer.prior_sparsity(caps_presence, c.classes)
   local mean_log_prob = log_prob:mean(1)
   local loss = -mean_log_prob + sparsity * c.sparsity_weight + dynamic_l2 * c.dynamic_l2_weight
     + within * c.prior_within + between * c.prior_between
   local function scalar(t) return t.value:reshape(1):get(1) end   -- the reductions leave 0-D tensors
-  self.result = {winner = winner, caps_presence = caps_presence.value:t(), log_prob = scalar(mean_log_prob),
+  self.result = {winner = winner, caps_presence = caps_presence.value, log_prob = scalar(mean_log_prob),
     sparsity = scalar(sparsity), dynamic_l2 = scalar(dynamic_l2), prior_within = scalar(within),
     prior_between = scalar(between), votes = {x = v.x.value, y = v.y.value, presence = v.presence.value,
     scale = v.scale.value}}
   return loss:reshape(1)
 end
 
-function ConstellationAE:train() self.train_mode = true; return TapeModule.train(self) end
-function ConstellationAE:evaluate() self.train_mode = false; return TapeModule.evaluate(self) end
 
 function ConstellationAE:describe()
   local c = self.config

@@ -18,7 +18,9 @@
 --     (autograd.image_mixture, a fused C kernel)
 -- forward(images (B, 1, H, W)) returns the loss (1,): minus the mean
 -- log-likelihood per image; self.result keeps the poses (B, K, 6), the
--- presences (B, K) and the special features (B, K, F).
+-- presences (B, K), the special features (B, K, F), and the mixture: its
+-- components (B, K + 1, H*W: the placed templates, then the background) and
+-- their logits per pixel (the tape's buffers: valid until the next forward).
 local Module = require "capsrun.Module"
 local TapeModule = require "capsrun.TapeModule"
 local layers = require "capsrun.layers"
@@ -26,6 +28,7 @@ local Sequential = require "capsrun.Sequential"
 local native = require "capsrun.native"
 local random = require "capsrun.random"
 local ag = require "capsrun.autograd"
+local geometry = require "capsrun.scae.geometry"
 
 -- the tape part: from the CNN's maps and the image to the loss
 local Head = TapeModule.class("PCAEHead")
@@ -66,27 +69,8 @@ function Head.new(c, gen)
   self:add_parameter("templates", orthogonal_templates(c.parts, c.template, gen))
   self:add_parameter("bg_value", native.zeros(1))
   self:add_parameter("temperature_logit", native.zeros(1))
-  self.gen, self.train_mode = gen, true
+  self.gen = gen
   return self
-end
-
--- math_ops.geometric_transform(similarity=False, nonlinear=True) as (B, K, 2, 3) rows
-local function affine(pose)
-  local function part(i) return pose:narrow(3, i, 1) end
-  local sx, sy = part(1):sigmoid() + 1e-2, part(2):sigmoid() + 1e-2
-  local theta = part(3) * (2 * math.pi)
-  local shear = (part(4) * 5):tanh()
-  local tx, ty = (part(5) * 5):tanh(), (part(6) * 5):tanh()
-  local c, s = theta:cos(), theta:sin()
-  return {sx * c + shear * sy * s, sx * s * -1 + shear * sy * c, tx, sy * s, sy * c, ty}
-end
-
--- the inverse of [[a b e], [c d f]]: the template's coordinates of a canvas point
-local function inverse(m)
-  local a, b, e, c, d, f = m[1], m[2], m[3], m[4], m[5], m[6]
-  local det = a * d - b * c
-  local ia, ib, ic, id = d / det, b * -1 / det, c * -1 / det, a / det
-  return {ia, ib, (ia * e + ib * f) * -1, ic, id, (ic * e + id * f) * -1}
 end
 
 function Head:compute(maps, p, images)
@@ -103,11 +87,12 @@ function Head:compute(maps, p, images)
   local caps = (feats * att):sum(2):reshape(B, K, D)
   local pose, features = caps:narrow(3, 1, 6), caps:narrow(3, 7, c.features)
   local logit = caps:narrow(3, 7 + c.features, 1):reshape(B, K)
-  if self.train_mode and c.noise > 0 then
+  if self.training and c.noise > 0 then
     logit = logit + tape:constant(native.zeros(B, K):uniform_(self.gen, -0.5, 0.5):mul_(c.noise))
   end
   local presence = logit:sigmoid()
-  local inv = inverse(affine(pose))
+  local m = geometry.affine(pose, 3)
+  local inv = geometry.inverse(m)
   local warp_pose = ag.cat(inv, 3)                                           -- (B, K, 6)
   local templates = p.templates:relu() - (p.templates - 1):relu()           -- relu1: clamped to [0, 1]
   local H, W = images:size(3), images:size(4)
@@ -118,8 +103,8 @@ function Head:compute(maps, p, images)
   local log_presence = ag.cat({(presence + 1e-16):log(), tape:constant(native.zeros(B, 1))}, 2)
   local logits = mu / temperature:reshape(1, 1, 1) + log_presence:reshape(B, K + 1, 1)
   local logp = ag.image_mixture(mu, logits, images:view(B, H * W), 1)
-  self.result = {pose = ag.cat(affine(pose), 3).value, presence = presence.value, features = features.value,
-    templates = templates.value, log_prob = logp.value}
+  self.result = {pose = ag.cat(m, 3).value, presence = presence.value, features = features.value,
+    templates = templates.value, log_prob = logp.value, components = mu.value, logits = logits.value}
   return -logp:mean(1):reshape(1)
 end
 
@@ -159,8 +144,6 @@ function PCAE:backward(images, grad_output)
   return self.grad_input
 end
 
-function PCAE:train() self.head.train_mode = true; return Module.train(self) end
-function PCAE:evaluate() self.head.train_mode = false; return Module.evaluate(self) end
 
 function PCAE:describe()
   local c = self.config

@@ -1,0 +1,109 @@
+"""The official object capsule autoencoder over part capsules
+(models/scae.py ImageCapsule with capsule.py's CapsuleLayer and
+CapsuleLikelihood; the l2 prior and entropy posterior sparsity of
+ImageAutoencoder's loss) written again in PyTorch, float64, with capsrun's
+parameter names, without the presence noise (capsrun's evaluation mode),
+for spec/scae_ocae_spec.lua.
+
+    python3 bench/image_ocae_torch.py IN.tensors OUT.tensors
+IN: pose (B, P, 6), presence (B, P), features (B, P, F), config,
+param.<name>; OUT: loss, log_prob, caps_presence (B, K), mass (B, K),
+grad.pose and grad.<name> of every parameter.
+"""
+import math
+import sys
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from capsnet_torch import read_tensors, write_tensors  # noqa: E402
+from set_transformer_torch import config_of, encode, params_of  # noqa: E402
+
+LOG_DUMMY = -2 * math.log(10)
+DTYPE = torch.float64
+
+
+def geometric_transform(x):
+    """math_ops.geometric_transform(similarity=False, nonlinear=True, as_matrix=True): (..., 6) -> (..., 3, 3)"""
+    sx, sy = torch.sigmoid(x[..., 0]) + 1e-2, torch.sigmoid(x[..., 1]) + 1e-2
+    theta = x[..., 2] * 2 * math.pi
+    shear = torch.tanh(x[..., 3] * 5)
+    tx, ty = torch.tanh(x[..., 4] * 5), torch.tanh(x[..., 5] * 5)
+    c, s = torch.cos(theta), torch.sin(theta)
+    zero, one = torch.zeros_like(sx), torch.ones_like(sx)
+    rows = [torch.stack([sx * c + shear * sy * s, -sx * s + shear * sy * c, tx], -1),
+            torch.stack([sy * s, sy * c, ty], -1), torch.stack([zero, zero, one], -1)]
+    return torch.stack(rows, -2)
+
+
+def entropy(x, dim):
+    q = x / (x.sum(dim, keepdim=True) + 1e-8)
+    return -(q * torch.log(q + 1e-8)).sum(dim)
+
+
+def loss_of(p, pose, presence, features, cfg):
+    K, P = int(cfg["capsules"]), pose.shape[1]
+    B = pose.shape[0]
+    w = {k: float(cfg[k]) for k in ("classes", "dynamic_l2_weight", "prior_within", "prior_between",
+                                    "prior_within_constant", "posterior_within", "posterior_between")}
+    parts = torch.cat([pose, 1 - presence.unsqueeze(-1), features], -1)
+    feats = encode(p, parts, torch.ones(B, P, dtype=DTYPE), int(cfg["layers"]), int(cfg["heads"]), 0,
+                   prefix="encoder.")                                            # (B, K, out_dims)
+
+    def blin(name, h, bias=True):
+        y = torch.einsum("kbi,kio->kbo", h, p[name + ".weight"])
+        return y + p[name + ".bias"] if bias else y
+
+    h = feats.permute(1, 0, 2)
+    h = blin("mlp2", torch.relu(blin("mlp1", h)))
+    h = torch.cat([h, torch.ones(K, B, 1, dtype=DTYPE)], -1)
+    allp = blin("caps2", torch.relu(blin("caps1", h)), bias=False)
+    dynamic = allp[..., :6 * P]
+    ccr = allp[..., 6 * P:6 * P + 6] + p["bias.ccr"]                            # (K, B, 6)
+    pres_caps = allp[..., 6 * P + 6:6 * P + 7] + p["bias.pres_caps"]
+    pres_vote = allp[..., 6 * P + 7:7 * P + 7] + p["bias.pres_vote"]
+    scale = F.softplus(allp[..., 7 * P + 7:8 * P + 7] + p["bias.scale"] + .5) + 1e-2
+    cpr = dynamic.reshape(K, B, P, 6) + p["cpr_static"]
+    vote = geometric_transform(ccr).unsqueeze(2) @ geometric_transform(cpr)     # (K, B, P, 3, 3)
+    vote = vote[..., :2, :].reshape(K, B, P, 6).permute(1, 0, 2, 3)             # (B, K, P, 6)
+    vote_pres = (torch.sigmoid(pres_caps) * torch.sigmoid(pres_vote)).permute(1, 0, 2)   # (B, K, P)
+    scale = scale.permute(1, 0, 2)
+    # CapsuleLikelihood: one vote per capsule for each part, a dummy, unnormalised mixing logits
+    comp = torch.distributions.Normal(vote, scale.unsqueeze(-1))
+    logp = comp.log_prob(pose.unsqueeze(1)).sum(-1)                             # (B, K, P)
+    logp = torch.cat([logp, torch.full((B, 1, P), LOG_DUMMY, dtype=DTYPE)], 1)
+    mixing = torch.cat([torch.log(vote_pres + 1e-16), torch.full((B, 1, P), LOG_DUMMY, dtype=DTYPE)], 1)
+    post = mixing + logp
+    log_prob = (torch.logsumexp(post, 1) * presence).sum(1).mean()
+    caps_presence = vote_pres.max(2).values                                     # (B, K)
+    within = ((caps_presence.sum(1) - w["prior_within_constant"]) ** 2).sum() / B
+    between = ((caps_presence.sum(0) - B / w["classes"]) ** 2).sum() / K
+    mass = (torch.softmax(post, 1)[:, :K] * presence.unsqueeze(1)).sum(2)       # (B, K)
+    post_within = entropy(mass, 1).mean()
+    post_between = entropy(mass.sum(0), 0)
+    dynamic_l2 = (dynamic ** 2).sum() / 2 / B
+    loss = (-log_prob + w["dynamic_l2_weight"] * dynamic_l2 + w["prior_within"] * within
+            + w["prior_between"] * between + w["posterior_within"] * post_within
+            - w["posterior_between"] * post_between)
+    return loss, log_prob, caps_presence, mass
+
+
+def run(t):
+    cfg = config_of(t)
+    p = params_of(t)
+    pose = torch.tensor(t["pose"], dtype=DTYPE, requires_grad=True)
+    presence = torch.tensor(t["presence"], dtype=DTYPE)
+    features = torch.tensor(t["features"], dtype=DTYPE)
+    loss, log_prob, caps_presence, mass = loss_of(p, pose, presence, features, cfg)
+    loss.backward()
+    res = {"loss": loss.detach().reshape(1).numpy(), "log_prob": log_prob.detach().reshape(1).numpy(),
+           "caps_presence": caps_presence.detach().numpy(), "mass": mass.detach().numpy(),
+           "grad.pose": pose.grad.numpy()}
+    for k, v in p.items():
+        res["grad." + k] = v.grad.numpy() if v.grad is not None else torch.zeros_like(v).numpy()
+    return res
+
+
+if __name__ == "__main__":
+    write_tensors(sys.argv[2], run(read_tensors(sys.argv[1])))

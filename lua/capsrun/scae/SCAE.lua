@@ -1,0 +1,62 @@
+--- SCAE: the stacked capsule autoencoder (Kosiorek et al. 2019): the part
+-- capsule autoencoder (PCAE) on the image and the object capsule
+-- autoencoder (ImageOCAE) on the PCAE's part capsules, trained together.
+-- forward(images (B, 1, H, W)) returns the loss (1,): the PCAE's minus
+-- log-likelihood of the image plus the OCAE's loss (minus the part
+-- log-likelihood and its sparsity terms). The OCAE reads the parts as
+-- constants (their values, no tape): the stop-gradient of the paper
+-- (stop_grad_caps_inpt and stop_grad_caps_target of the official code), so
+-- the OCAE's loss trains the OCAE only and the image likelihood the PCAE.
+-- After forward, self.result holds part (the PCAE's result), object (the
+-- OCAE's) and the two losses.
+--   SCAE.new{parts = 40, capsules = 32, features = 16, template = 11, input = 40, gen = g, ...}
+local Module = require "capsrun.Module"
+local PCAE = require "capsrun.scae.PCAE"
+local ImageOCAE = require "capsrun.scae.ImageOCAE"
+local native = require "capsrun.native"
+local random = require "capsrun.random"
+
+local SCAE = Module.class("SCAE")
+
+function SCAE.new(opts)
+  opts = opts or {}
+  local self = Module.new(SCAE)
+  local gen = opts.gen or random.default()
+  local parts, features = opts.parts or 40, opts.features or 16
+  self:add_child("pcae", PCAE.new{parts = parts, features = features, template = opts.template, maps = opts.maps,
+    input = opts.input, noise = opts.part_noise, gen = gen})
+  self:add_child("ocae", ImageOCAE.new{parts = parts, features = features, capsules = opts.capsules or 32,
+    dims = opts.dims, out_dims = opts.out_dims, layers = opts.layers, heads = opts.heads, classes = opts.classes,
+    noise = opts.object_noise, gen = gen})
+  self.config = {parts = parts, features = features, capsules = self.ocae.config.capsules,
+    input = self.pcae.config.input, template = self.pcae.config.template}
+  self.kind = "scae"
+  self.one = native.ones(1)
+  return self
+end
+
+function SCAE:forward(images)
+  local part_loss = self.pcae:forward(images):get(1)
+  local r = self.pcae.result
+  self.pose = self.pose or native.zeros(r.pose:size())
+  self.pose:copy_(r.pose)   -- the tape's buffers change with the next forward
+  local object_loss = self.ocae:forward(self.pose, r.presence, r.features):get(1)
+  self.result = {part = r, object = self.ocae.result, part_loss = part_loss, object_loss = object_loss}
+  self.output = self.output or native.zeros(1)
+  self.output:set(1, part_loss + object_loss)
+  return self.output
+end
+
+function SCAE:backward(images, grad_output)
+  local g = grad_output:get(1)
+  self.one:set(1, g)
+  self.ocae:backward(self.pose, self.one)
+  self.grad_input = self.pcae:backward(images, self.one)
+  return self.grad_input
+end
+
+function SCAE:describe()
+  return ("SCAE(%s, %s)"):format(self.pcae:describe(), self.ocae:describe())
+end
+
+return SCAE

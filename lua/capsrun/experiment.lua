@@ -29,7 +29,7 @@ function experiment.options(defaults, extra)
       choices = {"mnist", "fashion", "cifar10", "smallnorb"}},
     {"resize", "string", nil, "bring every image to HxW (bilinear), e.g. 28x28"},
     {"epochs", "int", defaults.epochs or 2, "training epochs", min = 0},
-    {"batch", "int", 32, "batch size (32: best accuracy per hour, see docs/results.md)", min = 1},
+    {"batch", "int", defaults.batch or 32, "batch size (32: best accuracy per hour, see docs/results.md)", min = 1},
     {"lr", "number", defaults.lr or 2e-3, "Adam learning rate (the peak, with onecycle)"},
     {"lr-decay", "number", 0.9, "learning-rate factor per epoch (exponential, applied per step)"},
     {"lr-schedule", "string", defaults.lr_schedule or "onecycle", "onecycle: warm-up, then cosine to 0 at the last epoch (fastest to "

@@ -29,7 +29,7 @@ function SCAE.new(opts)
     dims = opts.dims, out_dims = opts.out_dims, layers = opts.layers, heads = opts.heads, classes = opts.classes,
     noise = opts.object_noise, gen = gen})
   self.config = {parts = parts, features = features, capsules = self.ocae.config.capsules,
-    input = self.pcae.config.input, template = self.pcae.config.template}
+    input = {1, self.pcae.config.input, self.pcae.config.input}, template = self.pcae.config.template}
   self.kind = "scae"
   self.one = native.ones(1)
   return self
@@ -38,7 +38,7 @@ end
 function SCAE:forward(images)
   local part_loss = self.pcae:forward(images):get(1)
   local r = self.pcae.result
-  self.pose = self.pose or native.zeros(r.pose:size())
+  if not self.pose or self.pose:size(1) ~= r.pose:size(1) then self.pose = native.zeros(r.pose:size()) end
   self.pose:copy_(r.pose)   -- the tape's buffers change with the next forward
   local object_loss = self.ocae:forward(self.pose, r.presence, r.features):get(1)
   self.result = {part = r, object = self.ocae.result, part_loss = part_loss, object_loss = object_loss}

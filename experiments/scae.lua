@@ -1,0 +1,144 @@
+-- scae.lua: stacked capsule autoencoders (Kosiorek, Sabour, Teh & Hinton
+-- 2019) on MNIST without labels. Each digit is placed at random on a 40x40
+-- canvas (shifts of up to 6 pixels, the official run_mnist.sh); the part
+-- capsule autoencoder explains the image as learned templates placed by
+-- affine poses, the object capsule autoencoder explains those parts as a
+-- few objects. Labels are used only to measure, as the paper does:
+--   test acc: k-means (k = 10) on the object capsules' presences of the
+--     evaluation images, each cluster named by the best one-to-one
+--     matching of clusters to labels (unsupervised classification)
+--   probe acc: a linear classifier (softmax regression) fitted on the
+--     presences of --probe-examples training images, measured on the
+--     evaluation images (the paper's linear probe)
+-- Settings: run_mnist.sh's (40 part capsules, 32 object capsules, 11x11
+-- templates, batch 128, set transformer of 3 blocks of 1 head over 16
+-- dimensions, sparsity weights 2, 0.35, 0.7, 0.2, within constant 4.3) but
+-- the optimiser: Adam (capsrun's) where the official code uses RMSProp
+-- with momentum; docs/scae.md lists every difference.
+--
+--   capsrun experiments/scae.lua --epochs 20 --checkpoint runs/scae/ck
+--   capsrun experiments/scae.lua --limit 2000 --epochs 2 --parts 16 --capsules 10   (a quick look)
+local capsrun = require "capsrun"
+local experiment = require "capsrun.experiment"
+local canvas = require "capsrun.canvas"
+local cluster = require "capsrun.scae.cluster"
+local figures = require "capsrun.scae.figures"
+local match = require "capsrun.scae.match"
+local SCAE = require "capsrun.scae.SCAE"
+local native = capsrun.native
+
+local opts = experiment.parse(arg, experiment.options({save = "runs/scae/scae.tensors", epochs = 10, lr = 1e-4,
+  lr_schedule = "exp", batch = 128, omit = {"resize", "flip", "routing-iters", "shift"}}, {
+  {"canvas", "int", 40, "side of the canvas each digit is placed on", min = 1},
+  {"max-shift", "int", 6, "the digit moves by up to this many pixels from the canvas's centre", min = 0},
+  {"parts", "int", 40, "part capsules (templates); the paper's MNIST model has 24", min = 1},
+  {"capsules", "int", 32, "object capsules", min = 1},
+  {"template", "int", 11, "side of a template", min = 1},
+  {"maps", "int", 128, "feature maps of the part encoder's convolutions", min = 1},
+  {"eval-examples", "int", 2000, "test images clustered and probed after each epoch", min = 10},
+  {"probe-examples", "int", 2000, "training images the linear probe is fitted on", min = 10},
+  {"eval-seed", "int", 2019, "seed of the evaluation images' placement on the canvas"},
+}), "usage: capsrun experiments/scae.lua [options]")
+
+local train_set, test_set = experiment.load_data(opts)
+if train_set.images:size(2) ~= 1 then
+  experiment.fail(1, ("scae.lua: greyscale images expected (the templates have one channel), %s has %d channels")
+    :format(opts.dataset, train_set.images:size(2)))
+end
+local gen = capsrun.manual_seed(opts.seed)
+local model = SCAE.new{parts = opts.parts, capsules = opts.capsules, template = opts.template, maps = opts.maps,
+  input = opts.canvas, classes = train_set.classes, gen = gen}
+local ok, err = pcall(canvas.shifted, train_set.images:narrow(1, 1), opts.canvas, opts.max_shift, gen)
+if not ok then experiment.fail(1, "scae.lua: " .. tostring(err):gsub("^.-: ", "")) end
+local optimizer = experiment.adam({model}, opts, train_set)
+experiment.say(("capsrun scae: %s, %d train / %d test images placed on %dx%d canvases"):format(opts.dataset,
+  train_set.n, test_set.n, opts.canvas, opts.canvas))
+experiment.say(("%s: %d parameters, batch %d, Adam lr %g"):format(model:describe(), model:num_parameters(), opts.batch,
+  opts.lr))
+
+local function labels_of(set, first, n)
+  local out = {}
+  for i = 1, n do out[i] = math.tointeger(set.labels:get(first + i - 1)) end
+  return out
+end
+
+-- train.step's forward and backward: the digits placed on canvases, the loss the model's output;
+-- "correct" is the batch's own k-means accuracy (a noisy view of the test accuracy)
+local clf = {model = model, criterion = {}}
+local one = native.ones(1)
+function clf.forward_backward(_, images, labels)
+  local x = canvas.shifted(images, opts.canvas, opts.max_shift, gen)
+  local loss = model:forward(x):get(1)
+  model:backward(x, one)
+  local truth = {}
+  for i = 1, labels:size(1) do truth[i] = math.tointeger(labels:get(i)) end
+  local k = math.min(train_set.classes, #truth)
+  local clusters = cluster.kmeans(model.result.object.caps_presence, k, gen, {restarts = 1, iterations = 20})
+  return loss, match.cluster_accuracy(clusters, truth) * #truth
+end
+
+-- object-capsule presences (n, K) of n images of a set from first, in evaluation mode, placed by seed
+local function presences(set, first, n, seed)
+  local place = native.generator(seed)
+  local out, loss = native.zeros(n, opts.capsules), 0
+  model:evaluate()
+  for s = 0, n - 1, 200 do
+    local count = math.min(200, n - s)
+    local x = canvas.shifted(set.images:narrow(first + s, count), opts.canvas, opts.max_shift, place)
+    loss = loss + model:forward(x):get(1) * count
+    local p = model.result.object.caps_presence
+    for i = 1, count do for k = 1, opts.capsules do out:set(s + i, k, p:get(i, k)) end end
+  end
+  model:train()
+  return out, loss / n
+end
+
+local n_eval = math.min(opts.eval_examples, test_set.n)
+local n_probe = math.min(opts.probe_examples, train_set.n)
+local eval_labels = labels_of(test_set, 1, n_eval)
+local last_presences
+local function evaluate()
+  local x, loss = presences(test_set, 1, n_eval, opts.eval_seed)
+  last_presences = x
+  local clusters = cluster.kmeans(x, math.min(test_set.classes, n_eval), native.generator(opts.eval_seed))
+  return match.cluster_accuracy(clusters, eval_labels), loss
+end
+
+local function probe()
+  local x = presences(train_set, 1, n_probe, opts.eval_seed + 1)
+  return cluster.linear_probe(x, train_set.labels:narrow(1, n_probe), last_presences, test_set.labels:narrow(1, n_eval),
+    test_set.classes)
+end
+
+opts.loop = {evaluate = evaluate, accuracy = "k-means acc"}
+opts.epoch_metrics = {{"probe_acc", probe}}
+opts.title = "stacked capsule autoencoder, " .. opts.dataset .. " without labels"
+experiment.train(clf, optimizer, train_set, test_set, gen, opts)
+if not capsrun.dist.is_main() then return end
+experiment.try("cannot save the weights", capsrun.train.save, model, opts.save, {dataset = opts.dataset})
+experiment.say("saved parameters to " .. opts.save)
+
+-- the figures: templates, digits decomposed into parts, the presences' embedding
+local dir = experiment.dirname(opts.save)
+local t = model.pcae.head.templates
+local relu1 = t:clone():clamp_(0, 1)
+local captions = {}
+for k = 1, opts.parts do captions[k] = {tostring(k)} end
+experiment.try(nil, capsrun.write_png_captioned, dir .. "/templates.png", figures.templates(relu1), captions,
+  {cols = math.min(10, opts.parts), scale = 4, title = ("the %d learned templates (part shapes)"):format(opts.parts)})
+local n = math.min(8, n_eval)
+local x = canvas.shifted(test_set.images:narrow(1, n), opts.canvas, opts.max_shift, native.generator(opts.eval_seed))
+model:evaluate()
+model:forward(x)
+captions = {}
+for i = 1, 3 * n do captions[i] = {i <= n and ("digit %d"):format(eval_labels[i]) or ""} end
+experiment.try(nil, capsrun.write_png_captioned, dir .. "/parts.png", figures.decomposition(x, model.result.part),
+  captions, {cols = n, scale = 3, row_labels = {"input", "PCAE", "parts"},
+  title = "test digits, the part autoencoder's reconstruction, and each pixel in the colour of the part that explains it"})
+local labels = {}
+for i = 1, n_eval do labels[i] = eval_labels[i] end
+local img = figures.embedding(last_presences, labels)
+experiment.try(nil, capsrun.write_png_captioned, dir .. "/presences.png", img,
+  {{("%d test images; legend, top left: labels 0 to %d"):format(n_eval, math.min(9, test_set.classes - 1))}},
+  {cols = 1, scale = 2, title = "object-capsule presences, first two principal components, coloured by the true label"})
+experiment.say(("figures: %s/templates.png, %s/parts.png, %s/presences.png"):format(dir, dir, dir))

@@ -1,0 +1,127 @@
+--- figures: what people look at in a stacked capsule autoencoder, as
+-- image tensors for capsrun.write_png_captioned:
+--   templates(T (K, t, t)) -> (K, 1, t, t): the learned templates
+--   decomposition(images (n, 1, H, W), result) -> (3n, 3, H, W): per image
+--     the input, the PCAE's reconstruction (the mixture's mean per pixel)
+--     and the parts, each pixel in the colour of the part most responsible
+--     for it (the background black), as bright as the reconstruction
+--   embedding(x (N, D), labels) -> (1, 3, S, S) and the two axes' variance:
+--     each row of x projected on its two principal components, drawn as a
+--     dot in its label's colour (PCA: a documented stand-in for the paper's
+--     t-SNE, deterministic and fast), a square per label in the top-left
+--     corner (labels 0, 1, ... from the left) as the legend
+local native = require "capsrun.native"
+
+local figures = {}
+
+-- 10 distinct colours (the label and part palette), then cycled
+figures.palette = {{0.90, 0.10, 0.10}, {0.10, 0.60, 0.95}, {0.20, 0.80, 0.20}, {1.00, 0.60, 0.00},
+  {0.65, 0.30, 0.90}, {0.95, 0.90, 0.10}, {0.00, 0.85, 0.80}, {0.95, 0.40, 0.75}, {0.60, 0.40, 0.20},
+  {0.70, 0.70, 0.70}}
+
+local function colour(i) return figures.palette[(i - 1) % #figures.palette + 1] end
+
+function figures.templates(t)
+  return t:clone():reshape(t:size(1), 1, t:size(2), t:size(3))
+end
+
+function figures.decomposition(images, result)
+  local n, H, W = images:size(1), images:size(3), images:size(4)
+  local mu, logits = result.components, result.logits           -- (B, K + 1, H*W): templates, then background
+  local K1 = mu:size(2)
+  local out = native.zeros(3 * n, 3, H, W)
+  for b = 1, n do
+    for y = 1, H do for x = 1, W do
+      local p = (y - 1) * W + x
+      local top, zsum, mean, best, at = -math.huge, 0, 0, -math.huge, K1
+      for k = 1, K1 do top = math.max(top, logits:get(b, k, p)) end
+      for k = 1, K1 do
+        local w = math.exp(logits:get(b, k, p) - top)
+        zsum, mean = zsum + w, mean + w * mu:get(b, k, p)
+        if logits:get(b, k, p) > best then best, at = logits:get(b, k, p), k end
+      end
+      mean = math.min(1, math.max(0, mean / zsum))
+      local v = images:get(b, 1, y, x)
+      local rgb = at < K1 and colour(at) or {0, 0, 0}
+      for c = 1, 3 do
+        out:set(b, c, y, x, v)
+        out:set(n + b, c, y, x, mean)
+        out:set(2 * n + b, c, y, x, rgb[c] * mean)
+      end
+    end end
+  end
+  return out
+end
+
+-- the top two principal directions of centred rows (power iteration on X^T X)
+local function principal(rows, D)
+  local cov = {}
+  for i = 1, D do cov[i] = {}; for j = 1, D do cov[i][j] = 0 end end
+  for _, r in ipairs(rows) do for i = 1, D do for j = 1, D do cov[i][j] = cov[i][j] + r[i] * r[j] end end end
+  local dirs, values = {}, {}
+  for d = 1, 2 do
+    local v = {}
+    for i = 1, D do v[i] = 1 / math.sqrt(D) + 0.01 * i end
+    local lambda = 0
+    for _ = 1, 200 do
+      local w = {}
+      for i = 1, D do
+        local s = 0
+        for j = 1, D do s = s + cov[i][j] * v[j] end
+        w[i] = s
+      end
+      for _, u in ipairs(dirs) do   -- deflate: stay orthogonal to the first direction
+        local dot = 0
+        for i = 1, D do dot = dot + w[i] * u[i] end
+        for i = 1, D do w[i] = w[i] - dot * u[i] end
+      end
+      local norm = 0
+      for i = 1, D do norm = norm + w[i] * w[i] end
+      norm = math.sqrt(norm)
+      if norm == 0 then break end
+      lambda = norm
+      for i = 1, D do v[i] = w[i] / norm end
+    end
+    dirs[d], values[d] = v, lambda
+  end
+  return dirs, values
+end
+
+function figures.embedding(x, labels, size)
+  size = size or 256
+  local rows, D = x:totable(), x:size(2)
+  local mean = {}
+  for j = 1, D do mean[j] = 0 end
+  for _, r in ipairs(rows) do for j = 1, D do mean[j] = mean[j] + r[j] / #rows end end
+  for _, r in ipairs(rows) do for j = 1, D do r[j] = r[j] - mean[j] end end
+  local dirs, values = principal(rows, D)
+  local pts, lo, hi = {}, {math.huge, math.huge}, {-math.huge, -math.huge}
+  for i, r in ipairs(rows) do
+    local p = {0, 0}
+    for d = 1, 2 do
+      for j = 1, D do p[d] = p[d] + r[j] * dirs[d][j] end
+      lo[d], hi[d] = math.min(lo[d], p[d]), math.max(hi[d], p[d])
+    end
+    pts[i] = p
+  end
+  local img = native.ones(1, 3, size, size)
+  for i, p in ipairs(pts) do
+    local px = math.floor((p[1] - lo[1]) / math.max(hi[1] - lo[1], 1e-9) * (size - 5)) + 3
+    local py = math.floor((1 - (p[2] - lo[2]) / math.max(hi[2] - lo[2], 1e-9)) * (size - 5)) + 3
+    local rgb = colour(labels[i] + 1)
+    for dy = -1, 1 do for dx = -1, 1 do
+      for c = 1, 3 do img:set(1, c, py + dy, px + dx, rgb[c]) end
+    end end
+  end
+  -- the legend: one square per label in the top-left corner, labels in order from the left
+  local n_labels = 0
+  for _, l in ipairs(labels) do n_labels = math.max(n_labels, l + 1) end
+  for l = 1, math.min(n_labels, #figures.palette) do
+    for y = 2, 11 do for x = 2 + 13 * (l - 1), 11 + 13 * (l - 1) do
+      if x <= size then for c = 1, 3 do img:set(1, c, y, x, colour(l)[c]) end end
+    end end
+  end
+  return img, values
+end
+
+return figures

@@ -48,8 +48,11 @@ end
 local gen = capsrun.manual_seed(opts.seed)
 local model = SCAE.new{parts = opts.parts, capsules = opts.capsules, template = opts.template, maps = opts.maps,
   input = opts.canvas, classes = train_set.classes, gen = gen}
-local ok, err = pcall(canvas.shifted, train_set.images:narrow(1, 1), opts.canvas, opts.max_shift, gen)
-if not ok then experiment.fail(1, "scae.lua: " .. tostring(err):gsub("^.-: ", "")) end
+local h, w = train_set.images:size(3), train_set.images:size(4)
+if opts.canvas < math.max(h, w) + 2 * opts.max_shift then
+  experiment.fail(1, ("scae.lua: --canvas %d is too small for %dx%d images moved by up to --max-shift %d pixels "
+    .. "(it needs at least %d)"):format(opts.canvas, h, w, opts.max_shift, math.max(h, w) + 2 * opts.max_shift))
+end
 local optimizer = experiment.adam({model}, opts, train_set)
 experiment.say(("capsrun scae: %s, %d train / %d test images placed on %dx%d canvases"):format(opts.dataset,
   train_set.n, test_set.n, opts.canvas, opts.canvas))

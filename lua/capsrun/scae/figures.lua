@@ -117,8 +117,8 @@ function figures.embedding(x, labels, size)
   local n_labels = 0
   for _, l in ipairs(labels) do n_labels = math.max(n_labels, l + 1) end
   for l = 1, math.min(n_labels, #figures.palette) do
-    for y = 2, 11 do for x = 2 + 13 * (l - 1), 11 + 13 * (l - 1) do
-      if x <= size then for c = 1, 3 do img:set(1, c, y, x, colour(l)[c]) end end
+    for py = 2, 11 do for px = 2 + 13 * (l - 1), 11 + 13 * (l - 1) do
+      if px <= size then for c = 1, 3 do img:set(1, c, py, px, colour(l)[c]) end end
     end end
   end
   return img, values

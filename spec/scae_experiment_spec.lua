@@ -1,0 +1,107 @@
+-- Unsupervised classification with the stacked capsule autoencoder:
+-- k-means and the linear probe (capsrun.scae.cluster) on hand-made points,
+-- the figures' helpers, and experiments/scae.lua end to end on generated
+-- digits (train, measure, checkpoint, resume, figures).
+local capsrun = require "capsrun"
+local H = require "spec.helpers"
+local T = capsrun.native
+local cluster = require "capsrun.scae.cluster"
+local figures = require "capsrun.scae.figures"
+local match = require "capsrun.scae.match"
+
+-- n points around k well separated centres in D dimensions, and their labels
+local function blobs(n, k, D, seed)
+  local g = T.generator(seed)
+  local x, labels, y = T.zeros(n, D):normal_(g):mul_(0.2), {}, T.zeros(n)
+  for i = 1, n do
+    local c = (i * 7) % k
+    labels[i] = c
+    y:set(i, c)
+    x:set(i, c % D + 1, x:get(i, c % D + 1) + 2 + c // D)
+  end
+  return x, labels, y
+end
+
+describe("cluster.kmeans", function()
+  it("finds well separated clusters, whatever names it gives them", function()
+    local x, labels = blobs(300, 5, 5, 1)
+    local clusters, inertia = cluster.kmeans(x, 5, T.generator(2))
+    assert.equal(300, #clusters)
+    assert.equal(1, match.cluster_accuracy(clusters, labels))
+    assert.is_true(inertia > 0 and inertia < 300 * 5 * 0.2, tostring(inertia))
+    for _, c in ipairs(clusters) do assert.is_true(c >= 0 and c < 5) end
+  end)
+
+  it("keeps the best of its restarts: never worse than one restart", function()
+    local x = T.zeros(200, 3):uniform_(T.generator(3))
+    local _, one = cluster.kmeans(x, 6, T.generator(4), {restarts = 1})
+    local _, five = cluster.kmeans(x, 6, T.generator(4), {restarts = 5})
+    assert.is_true(five <= one + 1e-6)
+  end)
+
+  it("refuses k outside [1, N] and points that are not a matrix", function()
+    assert.has_error(function() cluster.kmeans(T.zeros(4, 2), 5, T.generator(1)) end,
+      "cluster.kmeans: k in [1, 4] expected, got 5")
+    assert.has_error(function() cluster.kmeans(T.zeros(4), 2, T.generator(1)) end, "cluster.kmeans: points (N, D) expected")
+  end)
+end)
+
+describe("cluster.linear_probe", function()
+  it("separates linearly separable classes and is at chance on noise", function()
+    local x, _, y = blobs(400, 4, 4, 5)
+    local tx, _, ty = blobs(200, 4, 4, 6)
+    assert.is_true(cluster.linear_probe(x, y, tx, ty, 4) > 0.97)
+    local noise = T.zeros(400, 4):uniform_(T.generator(7))
+    local acc = cluster.linear_probe(noise, y, T.zeros(200, 4):uniform_(T.generator(8)), ty, 4)
+    assert.is_true(acc < 0.45, tostring(acc))
+  end)
+end)
+
+describe("scae figures", function()
+  it("draws the presences' embedding with a legend square per label", function()
+    local x, labels = blobs(60, 3, 4, 9)
+    local img, variances = figures.embedding(x, labels, 64)
+    assert.same({1, 3, 64, 64}, img:size())
+    assert.is_true(variances[1] >= variances[2] and variances[2] > 0)
+    -- the first legend square holds label 0's colour
+    local red = figures.palette[1]
+    assert.near(red[1], img:get(1, 1, 5, 5), 1e-6)
+    assert.near(red[2], img:get(1, 2, 5, 5), 1e-6)
+  end)
+end)
+
+describe("experiments/scae.lua", function()
+  it("trains without labels, clusters and probes, resumes, and draws its figures", function()
+    local dir = H.tmpdir()
+    local base = ("experiments/scae.lua --data %s --limit 96 --batch 32 --parts 6 --capsules 5 --maps 8 "
+      .. "--eval-examples 16 --probe-examples 32 --threads 1 --save %s/s.tensors --checkpoint %s/ck"):format(H.mnist(),
+      dir, dir)
+    local code, out = H.run(base .. " --epochs 1")
+    assert.equal(0, code, out)
+    assert.truthy(out:find("epoch 1  loss [%d.%-]+  train k%-means acc [%d.]+%%  test k%-means acc [%d.]+%%  probe acc"),
+      out)
+    local code2, out2 = H.run(base .. " --epochs 2 --resume")
+    assert.equal(0, code2, out2)
+    assert.truthy(out2:find("resumed from .*: epoch 2"), out2)
+    local t = capsrun.plot.read_csv(dir .. "/metrics.csv")
+    assert.equal(2, #t.rows)
+    for _, r in ipairs(t.rows) do
+      assert.is_true(r.test_acc > 0 and r.test_acc <= 1 and r.probe_acc >= 0 and r.probe_acc <= 1)
+    end
+    assert.truthy(T.load_tensors(dir .. "/s.tensors").config:find("kind=scae", 1, true))
+    -- figures: 6 templates; 3 rows of 8 images of 40x40 (input, reconstruction, parts), captioned
+    local parts = capsrun.read_png(dir .. "/parts.png", 3)
+    assert.is_true(parts:size(2) > 3 * 40 * 3, "taller than the grid: captions and a title")
+    assert.truthy(capsrun.read_png(dir .. "/templates.png", 1))
+    assert.truthy(capsrun.read_png(dir .. "/presences.png", 3))
+    H.rm_rf(dir)
+  end)
+
+  it("refuses a canvas too small for the digits' shifts, saying which options to change", function()
+    local code, out = H.run(("experiments/scae.lua --data %s --limit 32 --canvas 30 --epochs 1"):format(H.mnist()))
+    assert.equal(1, code, out)
+    assert.truthy(out:find("--canvas 30 is too small for 28x28 images moved by up to --max-shift 6 pixels "
+      .. "(it needs at least 40)", 1, true), out)
+    assert.is_nil(out:find("traceback"), out)
+  end)
+end)

@@ -21,23 +21,24 @@ from capsnet_torch import read_tensors, write_tensors  # noqa: E402
 from set_transformer_torch import config_of, params_of  # noqa: E402
 
 
-def run(t):
-    cfg = config_of(t)
-    K, Fe = int(cfg["parts"]), int(cfg["features"])
-    p = params_of(t)
-    x = torch.tensor(t["images"], dtype=torch.float64)
+DTYPE = torch.float64   # the reference; bench/scae_torch.py runs float32 as capsrun does
+
+
+def pcae_loss(p, x, K, Fe, prefix="head."):
+    """minus the mean log-likelihood of images x (B, 1, H, W); the poses (B, K, 2, 3), presences, features"""
     B, _, H, W = x.shape
     h = x
     for i, stride in zip((1, 3, 5, 7), (2, 2, 1, 1)):
-        h = F.relu(F.conv2d(h, p["cnn.%d.weight" % i], p["cnn.%d.bias" % i], stride=stride))
+        cnn = prefix.replace("head.", "cnn.")
+        h = F.relu(F.conv2d(h, p[cnn + "%d.weight" % i], p[cnn + "%d.bias" % i], stride=stride))
     C = h.shape[1]
     D = 6 + Fe + 1
-    h = h.reshape(B, C, -1) + p["head.position_bias"]                          # snt.AddBias over (C, y, x)
-    h = h.permute(0, 2, 1) @ p["head.att.weight"] + p["head.att.bias"]         # the 1x1 convolution
+    h = h.reshape(B, C, -1) + p[prefix + "position_bias"]                      # snt.AddBias over (C, y, x)
+    h = h.permute(0, 2, 1) @ p[prefix + "att.weight"] + p[prefix + "att.bias"]   # the 1x1 convolution
     feats = h[..., :K * D].reshape(B, -1, D, K)
     att = torch.softmax(h[..., K * D:], 1).reshape(B, -1, 1, K)
     caps = (feats * att).sum(1).reshape(B, K, D)                              # as the official reshape
-    pose, logit = caps[..., :6], caps[..., 6 + Fe]
+    pose, features, logit = caps[..., :6], caps[..., 6:6 + Fe], caps[..., 6 + Fe]
     presence = torch.sigmoid(logit)
     sx, sy = torch.sigmoid(pose[..., 0]) + 1e-2, torch.sigmoid(pose[..., 1]) + 1e-2
     theta = pose[..., 2] * 2 * math.pi
@@ -46,19 +47,29 @@ def run(t):
     c, s = torch.cos(theta), torch.sin(theta)
     a, b, cc, d = sx * c + shear * sy * s, -sx * s + shear * sy * c, sy * s, sy * c
     m = torch.stack([torch.stack([a, b, tx], -1), torch.stack([cc, d, ty], -1)], -2)   # (B, K, 2, 3)
-    top = torch.cat([m, torch.tensor([0., 0., 1.], dtype=torch.float64).expand(B, K, 1, 3)], -2)
+    top = torch.cat([m, torch.tensor([0., 0., 1.], dtype=DTYPE).expand(B, K, 1, 3)], -2)
     inv = torch.linalg.inv(top)[..., :2, :]                                    # canvas -> template
-    tm = p["head.templates"].clamp(0, 1)
+    tm = p[prefix + "templates"].clamp(0, 1)
     grid = F.affine_grid(inv.reshape(B * K, 2, 3), (B * K, 1, H, W), align_corners=False)
     src = tm.unsqueeze(0).expand(B, -1, -1, -1).reshape(B * K, 1, tm.shape[1], tm.shape[2])
     placed = F.grid_sample(src, grid, align_corners=False).reshape(B, K, H * W)
-    bg = torch.sigmoid(p["head.bg_value"]).expand(B, 1, H * W)
+    bg = torch.sigmoid(p[prefix + "bg_value"]).expand(B, 1, H * W)
     mu = torch.cat([placed, bg], 1)
-    temperature = F.softplus(p["head.temperature_logit"] + .5) + 1e-4
-    log_pres = torch.cat([torch.log(presence + 1e-16), torch.zeros(B, 1, dtype=torch.float64)], 1)
+    temperature = F.softplus(p[prefix + "temperature_logit"] + .5) + 1e-4
+    log_pres = torch.cat([torch.log(presence + 1e-16), torch.zeros(B, 1, dtype=DTYPE)], 1)
     logits = mu / temperature + log_pres.unsqueeze(-1)
     mix = MixtureSameFamily(Categorical(logits=logits.transpose(1, 2)), Normal(mu.transpose(1, 2), 1.0))
     loss = -mix.log_prob(x.reshape(B, H * W)).sum(1).mean()
+    return loss, m, presence, features
+
+
+def run(t):
+    cfg = config_of(t)
+    K, Fe = int(cfg["parts"]), int(cfg["features"])
+    p = params_of(t)
+    x = torch.tensor(t["images"], dtype=DTYPE)
+    B = x.shape[0]
+    loss, m, presence, _ = pcae_loss(p, x, K, Fe)
     loss.backward()
     res = {"loss": loss.detach().reshape(1).numpy(), "presence": presence.detach().numpy(),
            "poses": m.detach().reshape(B, K, 6).numpy()}

@@ -24,4 +24,20 @@ describe("benchmarks", function()
     assert.is_true(p:close(), out)
     assert.truthy(out:find("batch   2: train [%d.]+ images/s"), out)
   end)
+
+  it("the SCAE step runs on both sides of bench/scae_compare.sh, on the same parameters", function()
+    local dir = H.tmpdir()
+    local code, out = H.run(("bench/scae_bench.lua 1 2 1 %s/p.tensors"):format(dir))
+    assert.equal(0, code, out)
+    assert.truthy(out:find("capsrun SCAE step, batch 2, 1 threads: [%d.]+ ms"), out)
+    if H.have_torch() then
+      local p = io.popen(("%s bench/scae_torch.py 1 2 1 %s/p.tensors 2>&1"):format(H.python, dir))
+      local theirs = p:read("a")
+      assert.is_true(p:close(), theirs)
+      assert.truthy(theirs:find("SCAE step, batch 2, 1 threads: [%d.]+ ms"), theirs)
+    else
+      assert.is_true(os.getenv("CI") ~= "true", "python3-torch is required under CI")
+    end
+    H.rm_rf(dir)
+  end)
 end)

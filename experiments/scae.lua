@@ -134,10 +134,11 @@ local x = canvas.shifted(test_set.images:narrow(1, n), opts.canvas, opts.max_shi
 model:evaluate()
 model:forward(x)
 captions = {}
-for i = 1, 3 * n do captions[i] = {i <= n and ("digit %d"):format(eval_labels[i]) or ""} end
-experiment.try(nil, capsrun.write_png_captioned, dir .. "/parts.png", figures.decomposition(x, model.result.part),
-  captions, {cols = n, scale = 3, row_labels = {"input", "PCAE", "parts"},
-  title = "test digits, the part autoencoder's reconstruction, and each pixel in the colour of the part that explains it"})
+for i = 1, 4 * n do captions[i] = {i <= n and ("digit %d"):format(eval_labels[i]) or ""} end
+local grid = figures.decomposition(x, model.result.part, figures.ocae_reconstruction(model, n))
+experiment.try(nil, capsrun.write_png_captioned, dir .. "/parts.png", grid, captions, {cols = n, scale = 3,
+  row_labels = {"input", "PCAE", "OCAE", "parts"}, title = "test digits; reconstructed from the part capsules (PCAE) and "
+    .. "from the object capsules' votes (OCAE); each pixel in the colour of the part that explains it"})
 local labels = {}
 for i = 1, n_eval do labels[i] = eval_labels[i] end
 local img = figures.embedding(last_presences, labels)

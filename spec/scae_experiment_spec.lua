@@ -70,6 +70,37 @@ describe("scae figures", function()
   end)
 end)
 
+describe("scae figures: the OCAE's reconstruction", function()
+  it("redraws the PCAE's own reconstruction when the winning votes are the parts' poses and presences", function()
+    local SCAE = require "capsrun.scae.SCAE"
+    local m = SCAE.new{parts = 4, capsules = 2, maps = 8, features = 2, dims = 8, out_dims = 8, layers = 1,
+      gen = T.generator(21)}
+    m:evaluate()
+    local x = T.zeros(2, 1, 40, 40):uniform_(T.generator(22))
+    m:forward(x)
+    local part = m.result.part
+    -- capsule 1 explains every part and votes for exactly its pose, with its presence
+    local votes, post, pres = {}, T.zeros(2, 3, 4):fill_(-5), T.zeros(2, 2, 4)
+    for i = 1, 6 do
+      votes[i] = T.zeros(2, 2, 4)
+      for b = 1, 2 do for j = 1, 4 do votes[i]:set(1, b, j, part.pose:get(b, j, i)) end end
+    end
+    for b = 1, 2 do for j = 1, 4 do post:set(b, 1, j, 0); pres:set(b, 1, j, part.presence:get(b, j)) end end
+    m.result.object = {votes = votes, posterior = post, vote_presence = pres}
+    local ocae = figures.ocae_reconstruction(m, 2)
+    local rows = figures.decomposition(x, part, ocae)
+    assert.same({8, 3, 40, 40}, rows:size())
+    local worst, bright = 0, 0
+    for b = 1, 2 do for y = 1, 40 do for xx = 1, 40 do
+      local pcae, redrawn = rows:get(2 + b, 1, y, xx), rows:get(4 + b, 1, y, xx)   -- rows: input, PCAE, OCAE, parts
+      assert.equal(ocae:get(b, 1, y, xx), redrawn)
+      worst, bright = math.max(worst, math.abs(pcae - redrawn)), math.max(bright, pcae)
+    end end end
+    assert.is_true(worst < 1e-4, "largest difference " .. worst)
+    assert.is_true(bright > 0.1, "a reconstruction with something in it")
+  end)
+end)
+
 describe("experiments/scae.lua", function()
   it("trains without labels, clusters and probes, resumes, and draws its figures", function()
     local dir = H.tmpdir()
@@ -91,7 +122,7 @@ describe("experiments/scae.lua", function()
     assert.truthy(T.load_tensors(dir .. "/s.tensors").config:find("kind=scae", 1, true))
     -- figures: 6 templates; 3 rows of 8 images of 40x40 (input, reconstruction, parts), captioned
     local parts = capsrun.read_png(dir .. "/parts.png", 3)
-    assert.is_true(parts:size(2) > 3 * 40 * 3, "taller than the grid: captions and a title")
+    assert.is_true(parts:size(2) > 4 * 40 * 3, "taller than the grid: captions and a title")
     assert.truthy(capsrun.read_png(dir .. "/templates.png", 1))
     assert.truthy(capsrun.read_png(dir .. "/presences.png", 3))
     H.rm_rf(dir)

@@ -23,8 +23,10 @@
 --          capsule, minimised, weight 0.7; of the batch's, maximised, weight 0.2)
 -- After forward, self.result holds caps_presence (B, K: the capsule's largest
 -- vote presence, what k-means clusters), mass (B, K: the part mass each
--- capsule explains), votes (B, K, P, 6), vote presences (B, K, P), log_prob
--- and each loss term.
+-- capsule explains), vote presences (B, K, P), the posterior logits (B,
+-- K + 1, P: capsules, then the dummy), the votes as six (K, B, P) tensors
+-- (a b tx c d ty: capsule k's prediction of part j's pose), log_prob and
+-- each loss term (the tape's buffers: valid until the next forward).
 local TapeModule = require "capsrun.TapeModule"
 local SetTransformer = require "capsrun.scae.SetTransformer"
 local capsule_layer = require "capsrun.scae.capsule_layer"
@@ -127,7 +129,8 @@ function ImageOCAE:compute(pose, p, presence, features)
   self.result = {caps_presence = caps_presence.value, mass = mass.value, vote_presence = vote_presence.value,
     log_prob = scalar(log_prob), dynamic_l2 = scalar(dynamic_l2), prior_within = scalar(prior_within),
     prior_between = scalar(prior_between), posterior_within = scalar(post_within),
-    posterior_between = scalar(post_between)}
+    posterior_between = scalar(post_between), posterior = posterior.value,
+    votes = {vote[1].value, vote[2].value, vote[3].value, vote[4].value, vote[5].value, vote[6].value}}
   return loss:reshape(1)
 end
 

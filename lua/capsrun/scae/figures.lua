@@ -1,10 +1,13 @@
 --- figures: what people look at in a stacked capsule autoencoder, as
 -- image tensors for capsrun.write_png_captioned:
 --   templates(T (K, t, t)) -> (K, 1, t, t): the learned templates
---   decomposition(images (n, 1, H, W), result) -> (3n, 3, H, W): per image
---     the input, the PCAE's reconstruction (the mixture's mean per pixel)
---     and the parts, each pixel in the colour of the part most responsible
---     for it (the background black), as bright as the reconstruction
+--   decomposition(images (n, 1, H, W), result [, ocae]) -> (3n or 4n, 3, H, W):
+--     rows of n: the input, the PCAE's reconstruction (the mixture's mean
+--     per pixel), the OCAE's (ocae_reconstruction, when given) and the parts,
+--     each pixel in the colour of the part most responsible for it (the
+--     background black), as bright as the reconstruction
+--   ocae_reconstruction(scae, n) -> (n, 1, H, W): the images as the object
+--     capsules' votes redraw their parts
 --   embedding(x (N, D), labels) -> (1, 3, S, S) and the two axes' variance:
 --     each row of x projected on its two principal components, drawn as a
 --     dot in its label's colour (PCA: a documented stand-in for the paper's
@@ -25,31 +28,83 @@ function figures.templates(t)
   return t:clone():reshape(t:size(1), 1, t:size(2), t:size(3))
 end
 
-function figures.decomposition(images, result)
+-- the mixture's mean and most responsible component at pixel p of image b
+local function mixture_at(mu, logits, b, p)
+  local K1, top, zsum, mean, best, at = mu:size(2), -math.huge, 0, 0, -math.huge, mu:size(2)
+  for k = 1, K1 do top = math.max(top, logits:get(b, k, p)) end
+  for k = 1, K1 do
+    local l = logits:get(b, k, p)
+    local w = math.exp(l - top)
+    zsum, mean = zsum + w, mean + w * mu:get(b, k, p)
+    if l > best then best, at = l, k end
+  end
+  return math.min(1, math.max(0, mean / zsum)), at
+end
+
+function figures.decomposition(images, result, ocae)
   local n, H, W = images:size(1), images:size(3), images:size(4)
   local mu, logits = result.components, result.logits           -- (B, K + 1, H*W): templates, then background
   local K1 = mu:size(2)
-  local out = native.zeros(3 * n, 3, H, W)
+  local rows = ocae and 4 or 3
+  local out = native.zeros(rows * n, 3, H, W)
   for b = 1, n do
     for y = 1, H do for x = 1, W do
-      local p = (y - 1) * W + x
-      local top, zsum, mean, best, at = -math.huge, 0, 0, -math.huge, K1
-      for k = 1, K1 do top = math.max(top, logits:get(b, k, p)) end
-      for k = 1, K1 do
-        local w = math.exp(logits:get(b, k, p) - top)
-        zsum, mean = zsum + w, mean + w * mu:get(b, k, p)
-        if logits:get(b, k, p) > best then best, at = logits:get(b, k, p), k end
-      end
-      mean = math.min(1, math.max(0, mean / zsum))
-      local v = images:get(b, 1, y, x)
+      local mean, at = mixture_at(mu, logits, b, (y - 1) * W + x)
       local rgb = at < K1 and colour(at) or {0, 0, 0}
       for c = 1, 3 do
-        out:set(b, c, y, x, v)
+        out:set(b, c, y, x, images:get(b, 1, y, x))
         out:set(n + b, c, y, x, mean)
-        out:set(2 * n + b, c, y, x, rgb[c] * mean)
+        if ocae then out:set(2 * n + b, c, y, x, ocae:get(b, 1, y, x)) end
+        out:set((rows - 1) * n + b, c, y, x, rgb[c] * mean)
       end
     end end
   end
+  return out
+end
+
+--- ocae_reconstruction(scae, n) -> (n, 1, H, W): the first n images of the
+-- SCAE's last forward as the object capsules explain them: each part's
+-- template placed by the vote of the capsule that explains the part best
+-- (the largest posterior), present as that vote's presence, mixed with the
+-- background as the PCAE mixes its own parts
+function figures.ocae_reconstruction(scae, n)
+  local head, part, object = scae.pcae.head, scae.result.part, scae.result.object
+  local P, K = scae.config.parts, scae.config.capsules
+  local H, W = scae.config.input[2], scae.config.input[3]
+  local post, votes, pres = object.posterior, object.votes, object.vote_presence
+  local inv, logp = native.zeros(n, P, 6), native.zeros(n, P)
+  for b = 1, n do
+    for j = 1, P do
+      local best, k = -math.huge, 1
+      for c = 1, K do if post:get(b, c, j) > best then best, k = post:get(b, c, j), c end end
+      local a, bb, e, c, d, f = votes[1]:get(k, b, j), votes[2]:get(k, b, j), votes[3]:get(k, b, j),
+        votes[4]:get(k, b, j), votes[5]:get(k, b, j), votes[6]:get(k, b, j)
+      local det = a * d - bb * c
+      if math.abs(det) < 1e-6 then det = det < 0 and -1e-6 or 1e-6 end
+      local ia, ib, ic, id = d / det, -bb / det, -c / det, a / det
+      local row = {ia, ib, -(ia * e + ib * f), ic, id, -(ic * e + id * f)}
+      for i = 1, 6 do inv:set(b, j, i, row[i]) end
+      logp:set(b, j, math.log(pres:get(b, k, j) + 1e-16))
+    end
+  end
+  local placed = native.tape_template_warp(part.templates, inv, H, W)   -- (n, P, H, W)
+  local bg = 1 / (1 + math.exp(-head.bg_value:get(1)))
+  local tl = head.temperature_logit:get(1) + 0.5
+  local temperature = math.log(1 + math.exp(tl)) + 1e-4
+  local mu, logits = native.zeros(n, P + 1, H * W), native.zeros(n, P + 1, H * W)
+  for b = 1, n do
+    for j = 1, P + 1 do
+      for p = 1, H * W do
+        local v = j <= P and placed:get(b, j, (p - 1) // W + 1, (p - 1) % W + 1) or bg
+        mu:set(b, j, p, v)
+        logits:set(b, j, p, v / temperature + (j <= P and logp:get(b, j) or 0))
+      end
+    end
+  end
+  local out = native.zeros(n, 1, H, W)
+  for b = 1, n do for p = 1, H * W do
+    out:set(b, 1, (p - 1) // W + 1, (p - 1) % W + 1, (mixture_at(mu, logits, b, p)))
+  end end
   return out
 end
 

@@ -56,7 +56,7 @@ local capsrun = {
   scae = {constellation = require "capsrun.scae.constellation", match = require "capsrun.scae.match",
     SetTransformer = require "capsrun.scae.SetTransformer", ConstellationAE = require "capsrun.scae.ConstellationAE",
     PCAE = require "capsrun.scae.PCAE", ImageOCAE = require "capsrun.scae.ImageOCAE",
-    SCAE = require "capsrun.scae.SCAE"},
+    SCAE = require "capsrun.scae.SCAE", cluster = require "capsrun.scae.cluster"},
 }
 
 capsrun.manual_seed = capsrun.random.manual_seed

@@ -23,6 +23,27 @@ LOG_DUMMY = -2 * math.log(10)
 DTYPE = torch.float64   # the reference; the benchmark runs float32 as capsrun does
 
 
+def capsule_outputs(p, feats, V):
+    """capsule.py's CapsuleLayer up to its outputs: feats (B, K, F) through each capsule's own MLPs (BatchMLP)
+    -> dynamic relations (K, B, 6V), ccr (K, B, 6), capsule and vote presence logits, vote scales"""
+    B, K, _ = feats.shape
+
+    def blin(name, h, bias=True):
+        y = torch.einsum("kbi,kio->kbo", h, p[name + ".weight"])
+        return y + p[name + ".bias"] if bias else y
+
+    h = feats.permute(1, 0, 2)
+    h = blin("mlp2", torch.relu(blin("mlp1", h)))
+    h = torch.cat([h, torch.ones(K, B, 1, dtype=h.dtype)], -1)
+    allp = blin("caps2", torch.relu(blin("caps1", h)), bias=False)
+    dynamic = allp[..., :6 * V]
+    ccr = allp[..., 6 * V:6 * V + 6] + p["bias.ccr"]
+    pres_caps = allp[..., 6 * V + 6:6 * V + 7] + p["bias.pres_caps"]
+    pres_vote = allp[..., 6 * V + 7:7 * V + 7] + p["bias.pres_vote"]
+    scale = F.softplus(allp[..., 7 * V + 7:8 * V + 7] + p["bias.scale"] + .5) + 1e-2
+    return dynamic, ccr, pres_caps, pres_vote, scale
+
+
 def loss_of(p, x, presence, cfg):
     """the loss, log-likelihood and winners of the model with parameters p on points x"""
     K, V, classes = int(cfg["capsules"]), int(cfg["votes"]), float(cfg["classes"])
@@ -30,20 +51,7 @@ def loss_of(p, x, presence, cfg):
     B, M, _ = x.shape
     feats = encode(p, x, presence, int(cfg["layers"]), int(cfg["heads"]), 0, prefix="encoder.")   # (B, K, P)
 
-    # BatchMLP: capsule k through its own weights
-    def blin(name, h, bias=True):
-        y = torch.einsum("kbi,kio->kbo", h, p[name + ".weight"])
-        return y + p[name + ".bias"] if bias else y
-
-    h = feats.permute(1, 0, 2)
-    h = blin("mlp2", torch.relu(blin("mlp1", h)))
-    h = torch.cat([h, torch.ones(K, B, 1, dtype=DTYPE)], -1)
-    allp = blin("caps2", torch.relu(blin("caps1", h)), bias=False)
-    cpr_dynamic = allp[..., :6 * V]
-    ccr = allp[..., 6 * V:6 * V + 6] + p["bias.ccr"]
-    pres_caps = allp[..., 6 * V + 6:6 * V + 7] + p["bias.pres_caps"]
-    pres_vote = allp[..., 6 * V + 7:7 * V + 7] + p["bias.pres_vote"]
-    scale = F.softplus(allp[..., 7 * V + 7:8 * V + 7] + p["bias.scale"] + .5) + 1e-2
+    cpr_dynamic, ccr, pres_caps, pres_vote, scale = capsule_outputs(p, feats, V)
     # math_ops.geometric_transform(similarity=True, nonlinear=True): the object's pose
     s = torch.sigmoid(ccr[..., 0:1]) + 1e-2
     theta = ccr[..., 2:3] * 2 * math.pi

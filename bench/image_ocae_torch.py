@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from capsnet_torch import read_tensors, write_tensors  # noqa: E402
+from constellation_torch import capsule_outputs  # noqa: E402
 from set_transformer_torch import config_of, encode, params_of  # noqa: E402
 
 LOG_DUMMY = -2 * math.log(10)
@@ -51,19 +52,7 @@ def loss_of(p, pose, presence, features, cfg):
     feats = encode(p, parts, torch.ones(B, P, dtype=DTYPE), int(cfg["layers"]), int(cfg["heads"]), 0,
                    prefix="encoder.")                                            # (B, K, out_dims)
 
-    def blin(name, h, bias=True):
-        y = torch.einsum("kbi,kio->kbo", h, p[name + ".weight"])
-        return y + p[name + ".bias"] if bias else y
-
-    h = feats.permute(1, 0, 2)
-    h = blin("mlp2", torch.relu(blin("mlp1", h)))
-    h = torch.cat([h, torch.ones(K, B, 1, dtype=DTYPE)], -1)
-    allp = blin("caps2", torch.relu(blin("caps1", h)), bias=False)
-    dynamic = allp[..., :6 * P]
-    ccr = allp[..., 6 * P:6 * P + 6] + p["bias.ccr"]                            # (K, B, 6)
-    pres_caps = allp[..., 6 * P + 6:6 * P + 7] + p["bias.pres_caps"]
-    pres_vote = allp[..., 6 * P + 7:7 * P + 7] + p["bias.pres_vote"]
-    scale = F.softplus(allp[..., 7 * P + 7:8 * P + 7] + p["bias.scale"] + .5) + 1e-2
+    dynamic, ccr, pres_caps, pres_vote, scale = capsule_outputs(p, feats, P)
     cpr = dynamic.reshape(K, B, P, 6) + p["cpr_static"]
     vote = geometric_transform(ccr).unsqueeze(2) @ geometric_transform(cpr)     # (K, B, P, 3, 3)
     vote = vote[..., :2, :].reshape(K, B, P, 6).permute(1, 0, 2, 3)             # (B, K, P, 6)

@@ -13,6 +13,35 @@ end
 
 --- rel(a, b) -> |a - b| / |b|: the relative difference of two tensors
 function helpers.rel(a, b) return (a - b):norm() / math.max(b:norm(), 1e-30) end
+
+--- torch_reference(script, entries [, model]) -> the tensors a PyTorch reference
+-- (bench/<script> IN OUT) computes from entries, plus param.<name> of each of
+-- model's parameters; fails the spec when the script fails
+function helpers.torch_reference(script, entries, model)
+  local T = require("capsrun").native
+  local dir = helpers.tmpdir()
+  local all = {}
+  for k, v in pairs(entries) do all[k] = v end
+  if model then for _, e in ipairs(model:named_parameters()) do all["param." .. e.name] = e.param end end
+  T.save_tensors(dir .. "/in.tensors", all)
+  local ok = os.execute(("%s bench/%s %s/in.tensors %s/out.tensors"):format(helpers.python, script, dir, dir))
+  assert(ok == true, "bench/" .. script .. " failed")
+  local ref = T.load_tensors(dir .. "/out.tensors")
+  helpers.rm_rf(dir)
+  return ref
+end
+
+--- assert_grads_match(model, ref [, tol 1e-4]): each parameter's gradient against
+-- ref["grad.<name>"], relative; a gradient that is truly 0 (a key projection's
+-- bias shifts every logit of a query alike) may come out as float noise
+function helpers.assert_grads_match(model, ref, tol)
+  for _, e in ipairs(model:named_parameters()) do
+    local want = ref["grad." .. e.name]
+    assert(want ~= nil, "no reference gradient for " .. e.name)
+    local zero = want:norm() < 1e-8 and e.grad:norm() < 1e-5
+    assert(zero or helpers.rel(e.grad, want) < (tol or 1e-4), ("%s: %g"):format(e.name, helpers.rel(e.grad, want)))
+  end
+end
 helpers.shared_mnist = "../shared/data/mnist"
 
 function helpers.tmpdir()

@@ -58,7 +58,6 @@ describe("ConstellationAE against PyTorch", function()
   local run = (torch_ok or os.getenv("CI") == "true") and it or pending
   run("equals PyTorch's version of the official model on identical weights: loss and gradients within 1e-4", function()
     assert.is_true(torch_ok, "python3-torch is required under CI")
-    local dir = H.tmpdir()
     local g = T.generator(8)
     local m = small(g)
     m:evaluate()
@@ -72,22 +71,12 @@ describe("ConstellationAE against PyTorch", function()
     local entries = {input = b.corners, presence = b.presence, config = ("layers=%d heads=%d capsules=%d votes=%d classes=%d "
       .. "sparsity_weight=%g dynamic_l2_weight=%g prior_within=%g prior_between=%g"):format(c.layers, c.heads, c.capsules,
       c.votes, c.classes, c.sparsity_weight, c.dynamic_l2_weight, c.prior_within, c.prior_between)}
-    local named = m:named_parameters()
-    for _, e in ipairs(named) do entries["param." .. e.name] = e.param end
-    T.save_tensors(dir .. "/in.tensors", entries)
-    assert.is_true(os.execute(("%s bench/constellation_torch.py %s/in.tensors %s/out.tensors")
-      :format(H.python, dir, dir)) == true)
-    local ref = T.load_tensors(dir .. "/out.tensors")
+    local ref = H.torch_reference("constellation_torch.py", entries, m)
     assert.equal(0, (m.result.winner - ref.winner):norm())
     assert.near(ref.log_prob:get(1), m.result.log_prob, 1e-4 * math.abs(ref.log_prob:get(1)))
     assert.near(ref.loss:get(1), loss:get(1), 1e-4 * math.abs(ref.loss:get(1)))
     assert.is_true(H.rel(gx, ref["grad.input"]) < 1e-4, "input gradient: " .. H.rel(gx, ref["grad.input"]))
-    for _, e in ipairs(named) do
-      local want = ref["grad." .. e.name]
-      local zero = want:norm() < 1e-8 and e.grad:norm() < 1e-5   -- key biases: exactly 0
-      assert.is_true(zero or H.rel(e.grad, want) < 1e-4, ("%s: %g"):format(e.name, H.rel(e.grad, want)))
-    end
-    H.rm_rf(dir)
+    H.assert_grads_match(m, ref)
   end)
 end)
 

@@ -63,7 +63,6 @@ describe("ImageOCAE against PyTorch", function()
   local run = (torch_ok or os.getenv("CI") == "true") and it or pending
   run("equals PyTorch's version of the official model on identical weights: loss and gradients within 1e-4", function()
     assert.is_true(torch_ok, "python3-torch is required under CI")
-    local dir = H.tmpdir()
     local g = T.generator(7)
     local m = small(g)
     m:evaluate()
@@ -78,23 +77,13 @@ describe("ImageOCAE against PyTorch", function()
       .. "posterior_within=%g posterior_between=%g"):format(c.layers, c.heads, c.capsules, c.classes,
       c.dynamic_l2_weight, c.prior_within, c.prior_between, c.prior_within_constant, c.posterior_within,
       c.posterior_between)}
-    local named = m:named_parameters()
-    for _, e in ipairs(named) do entries["param." .. e.name] = e.param end
-    T.save_tensors(dir .. "/in.tensors", entries)
-    assert.is_true(os.execute(("%s bench/image_ocae_torch.py %s/in.tensors %s/out.tensors")
-      :format(H.python, dir, dir)) == true)
-    local ref = T.load_tensors(dir .. "/out.tensors")
+    local ref = H.torch_reference("image_ocae_torch.py", entries, m)
     assert.near(ref.log_prob:get(1), m.result.log_prob, 1e-4 * math.abs(ref.log_prob:get(1)))
     assert.near(ref.loss:get(1), loss:get(1), 1e-4 * math.abs(ref.loss:get(1)))
     assert.is_true(H.rel(m.result.caps_presence, ref.caps_presence) < 1e-4)
     assert.is_true(H.rel(m.result.mass, ref.mass) < 1e-4)
     assert.is_true(H.rel(gp, ref["grad.pose"]) < 1e-4, "pose gradient: " .. H.rel(gp, ref["grad.pose"]))
-    for _, e in ipairs(named) do
-      local want = ref["grad." .. e.name]
-      local zero = want:norm() < 1e-8 and e.grad:norm() < 1e-5   -- key biases: exactly 0
-      assert.is_true(zero or H.rel(e.grad, want) < 1e-4, ("%s: %g"):format(e.name, H.rel(e.grad, want)))
-    end
-    H.rm_rf(dir)
+    H.assert_grads_match(m, ref)
   end)
 end)
 

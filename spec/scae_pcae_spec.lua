@@ -12,7 +12,6 @@ describe("PCAE", function()
   local run = (torch_ok or os.getenv("CI") == "true") and it or pending
   run("equals PyTorch's version of the official code on identical weights: loss and gradients within 1e-4", function()
     assert.is_true(torch_ok, "python3-torch is required under CI")
-    local dir = H.tmpdir()
     local g = T.generator(3)
     local m = PCAE.new{gen = g, parts = 3, maps = 8, features = 2}
     m:evaluate()
@@ -24,19 +23,11 @@ describe("PCAE", function()
     local loss = m:forward(images)
     m:backward(images, T.ones(1))
     local entries = {images = images, config = "parts=3 features=2"}
-    local named = m:named_parameters()
-    for _, e in ipairs(named) do entries["param." .. e.name] = e.param end
-    T.save_tensors(dir .. "/in.tensors", entries)
-    assert.is_true(os.execute(("%s bench/pcae_torch.py %s/in.tensors %s/out.tensors"):format(H.python, dir, dir)) == true)
-    local ref = T.load_tensors(dir .. "/out.tensors")
+    local ref = H.torch_reference("pcae_torch.py", entries, m)
     assert.near(ref.loss:get(1), loss:get(1), 1e-4 * math.abs(ref.loss:get(1)))
     assert.is_true(H.rel(m.result.presence, ref.presence) < 1e-4)
     assert.is_true(H.rel(m.result.pose, ref.poses) < 1e-4)
-    for _, e in ipairs(named) do
-      local want = ref["grad." .. e.name]
-      assert.is_true(H.rel(e.grad, want) < 1e-4, ("%s: %g"):format(e.name, H.rel(e.grad, want)))
-    end
-    H.rm_rf(dir)
+    H.assert_grads_match(m, ref)
   end)
 
   it("learns: a few Adam steps on generated digits lower the loss", function()

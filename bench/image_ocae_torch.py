@@ -14,7 +14,6 @@ import math
 import sys
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from capsnet_torch import read_tensors, write_tensors  # noqa: E402

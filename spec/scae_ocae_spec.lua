@@ -117,6 +117,21 @@ describe("SCAE", function()
     assert.is_true(sum > 0)
   end)
 
+  it("allocates no Lua objects step after step (its tape's buffers and scratch tensors are reused)", function()
+    local m = model(13)
+    local x = T.zeros(4, 1, 40, 40):uniform_(T.generator(3))
+    local one = T.ones(1)
+    local opt = capsrun.optim.Adam.new(m:parameters())
+    local function steps(n) for _ = 1, n do m:zero_grad(); m:forward(x); m:backward(x, one); opt:step() end end
+    steps(5)
+    collectgarbage(); collectgarbage()
+    local before = collectgarbage("count")
+    steps(150)
+    collectgarbage(); collectgarbage()
+    local grew = collectgarbage("count") - before
+    assert.is_true(grew < 16, ("the Lua heap grew by %.1f KiB over 150 steps"):format(grew))
+  end)
+
   it("switches both autoencoders to evaluation (no noise) and back", function()
     local x = T.zeros(2, 1, 40, 40):uniform_(T.generator(2))
     local m = model(12)

@@ -36,7 +36,25 @@ end
 --- tape:reset(): forget the recorded ops (their buffers stay for the next step)
 function Tape:reset()
   self.gen, self.n, self.done, self.nodes = self.gen + 1, 0, false, {}
-  self.leaves = 0
+  self.leaves, self.scratch_n = 0, 0
+end
+
+--- tape:scratch(d1, d2, ...) -> a tensor of that shape from the tape's pool:
+-- the k-th scratch of a step is the k-th of the previous step when its shape
+-- is the same (contents left as they were: fill it), so constants and noise
+-- a forward needs allocate nothing after the first step
+function Tape:scratch(...)
+  local dims = {...}
+  self.scratch_n = (self.scratch_n or 0) + 1
+  self.scratch_pool = self.scratch_pool or {}
+  local t = self.scratch_pool[self.scratch_n]
+  local same = t ~= nil and t:dim() == #dims
+  for i = 1, #dims do same = same and t:size(i) == dims[i] end
+  if not same then
+    t = native.zeros(table.unpack(dims))
+    self.scratch_pool[self.scratch_n] = t
+  end
+  return t
 end
 
 local function is_var(v) return getmetatable(v) == Var end

@@ -146,11 +146,13 @@ return function(autograd, h)
     return autograd.permute(x, perm)
   end
 
-  -- a pooled tensor of this shape (contents undefined)
+  -- a pooled tensor of this shape (contents undefined); the pooled tensor itself
+  -- when its shape is the same (a view of a view each step would chain them)
   local function shaped(tape, shape)
     local out = buffer(tape)
-    local n = 1
-    for _, d in ipairs(shape) do n = n * d end
+    local n, same = 1, out ~= nil and out:dim() == #shape
+    for i, d in ipairs(shape) do n = n * d; same = same and out:size(i) == d end
+    if same then return out end
     if not out or out:numel() ~= n then out = native.zeros(shape) else out = out:view(shape) end
     return pooled(tape, out)
   end

@@ -24,7 +24,6 @@
 -- x, y, presence, scale (the tape's buffers: valid until the next forward).
 local TapeModule = require "capsrun.TapeModule"
 local SetTransformer = require "capsrun.scae.SetTransformer"
-local native = require "capsrun.native"
 local random = require "capsrun.random"
 local ag = require "capsrun.autograd"
 local capsule_layer = require "capsrun.scae.capsule_layer"
@@ -55,7 +54,7 @@ end
 -- uniform noise of +-noise/2 on a logit while training (the official code's 'uniform' noise_type)
 function ConstellationAE:noisy(x)
   if not self.training or self.config.noise == 0 then return x end
-  local n = native.zeros(x.value:size()):uniform_(self.gen, -0.5, 0.5):mul_(self.config.noise)
+  local n = x.tape:scratch(table.unpack(x.value:size())):uniform_(self.gen, -0.5, 0.5):mul_(self.config.noise)
   return x + x.tape:constant(n)
 end
 
@@ -88,9 +87,9 @@ local function likelihood(tape, v, points, presence)
     return z * z * -0.5
   end
   local logp = dim(1, v.x) + dim(2, v.y) - (v.scale:log() + HALF_LOG_2PI):reshape(B, 1, KV) * 2   -- (B, M, KV)
-  local dummy = native.zeros(B, M, 1):add_(LOG_DUMMY)
+  local dummy = tape:scratch(B, M, 1):fill_(LOG_DUMMY)
   logp = ag.cat({logp, tape:constant(dummy)}, 3)
-  local logits = ag.cat({(v.presence + 1e-16):log(), tape:constant(native.zeros(B, 1):add_(LOG_DUMMY))}, 2)
+  local logits = ag.cat({(v.presence + 1e-16):log(), tape:constant(tape:scratch(B, 1):fill_(LOG_DUMMY))}, 2)
   local mixing = logits - logits:logsumexp(2, true)                          -- (B, KV+1)
   local posterior = mixing:reshape(B, 1, KV + 1) + logp                      -- (B, M, KV+1)
   local per_point = posterior:logsumexp(3) * tape:constant(presence)         -- (B, M)
@@ -101,13 +100,13 @@ function ConstellationAE:compute(points, p, presence)
   local c, tape = self.config, points.tape
   local B, M = points.value:size(1), points.value:size(2)
   local K, V = c.capsules, c.votes
-  presence = presence or native.ones(B, M)
+  presence = presence or tape:scratch(B, M):fill_(1)
   local features = self.encoder:compute(points, self.encoder:leaves(tape), presence)
   local v = self:votes(tape, features, p)
   local log_prob, posterior = likelihood(tape, v, points, presence)
   -- each point's winning vote (not the dummy), its capsule; wins per capsule
   local post = posterior.value
-  local winner, wins = native.zeros(B, M), native.zeros(B, K)
+  local winner, wins = tape:scratch(B, M), tape:scratch(B, K):fill_(0)
   for b = 1, B do
     for m = 1, M do
       local best, at = -math.huge, 1
@@ -121,7 +120,7 @@ function ConstellationAE:compute(points, p, presence)
     end
   end
   -- sparsity: a capsule's presence logit against "wins more than one point", where it wins any
-  local active, any = native.zeros(B, K), native.zeros(B, K)
+  local active, any = tape:scratch(B, K), tape:scratch(B, K)
   for b = 1, B do for k = 1, K do
     local w = wins:get(b, k)
     active:set(b, k, w > 1 and 1 or 0)

@@ -31,7 +31,6 @@ local TapeModule = require "capsrun.TapeModule"
 local SetTransformer = require "capsrun.scae.SetTransformer"
 local capsule_layer = require "capsrun.scae.capsule_layer"
 local geometry = require "capsrun.scae.geometry"
-local native = require "capsrun.native"
 local random = require "capsrun.random"
 local ag = require "capsrun.autograd"
 
@@ -68,7 +67,7 @@ end
 
 function ImageOCAE:noisy(x)
   if not self.training or self.config.noise == 0 then return x end
-  local n = native.zeros(x.value:size()):uniform_(self.gen, -0.5, 0.5):mul_(self.config.noise)
+  local n = x.tape:scratch(table.unpack(x.value:size())):uniform_(self.gen, -0.5, 0.5):mul_(self.config.noise)
   return x + x.tape:constant(n)
 end
 
@@ -111,8 +110,9 @@ function ImageOCAE:compute(pose, p, presence, features)
     sq = sq and sq + z * z or z * z
   end
   local logp = sq * -0.5 - (scale:log() + HALF_LOG_2PI) * 6                           -- (B, K, P)
-  logp = ag.cat({logp, tape:constant(native.zeros(B, 1, P):add_(LOG_DUMMY))}, 2)
-  local mixing = ag.cat({(vote_presence + 1e-16):log(), tape:constant(native.zeros(B, 1, P):add_(LOG_DUMMY))}, 2)
+  local dummy = tape:constant(tape:scratch(B, 1, P):fill_(LOG_DUMMY))   -- log 0.01: density and mixing logit
+  logp = ag.cat({logp, dummy}, 2)
+  local mixing = ag.cat({(vote_presence + 1e-16):log(), dummy}, 2)
   local posterior = mixing + logp                                                     -- (B, K + 1, P)
   local part_presence = tape:constant(presence:view(B, 1, P))
   local log_prob = (posterior:logsumexp(2) * part_presence:reshape(B, P)):sum(2):mean(1)

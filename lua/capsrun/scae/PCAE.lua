@@ -88,7 +88,7 @@ function Head:compute(maps, p, images)
   local pose, features = caps:narrow(3, 1, 6), caps:narrow(3, 7, c.features)
   local logit = caps:narrow(3, 7 + c.features, 1):reshape(B, K)
   if self.training and c.noise > 0 then
-    logit = logit + tape:constant(native.zeros(B, K):uniform_(self.gen, -0.5, 0.5):mul_(c.noise))
+    logit = logit + tape:constant(tape:scratch(B, K):uniform_(self.gen, -0.5, 0.5):mul_(c.noise))
   end
   local presence = logit:sigmoid()
   local m = geometry.affine(pose, 3)
@@ -100,7 +100,7 @@ function Head:compute(maps, p, images)
   local bg = p.bg_value:sigmoid():reshape(1, 1, 1):expand({B, 1, H * W})
   local mu = ag.cat({placed, bg}, 2)                                         -- (B, K + 1, P)
   local temperature = (p.temperature_logit + 0.5):softplus() + 1e-4
-  local log_presence = ag.cat({(presence + 1e-16):log(), tape:constant(native.zeros(B, 1))}, 2)
+  local log_presence = ag.cat({(presence + 1e-16):log(), tape:constant(tape:scratch(B, 1):fill_(0))}, 2)
   local logits = mu / temperature:reshape(1, 1, 1) + log_presence:reshape(B, K + 1, 1)
   local logp = ag.image_mixture(mu, logits, images:view(B, H * W), 1)
   self.result = {pose = ag.cat(m, 3).value, presence = presence.value, features = features.value,

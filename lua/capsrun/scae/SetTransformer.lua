@@ -123,9 +123,9 @@ function SetTransformer:compute(x, p, presence)
     if presence:dim() ~= 2 or presence:size(1) ~= B or presence:size(2) ~= N then
       error(("SetTransformer: presence (%d, %d) expected, got (%s)"):format(B, N, table.concat(presence:size(), ", ")), 3)
     end
-    local absent = native.ones(B, 1, N) - presence:view(B, 1, N)
-    mask = x.tape:constant(absent * MASKED)   -- x's tape: this module may run inside another's (ConstellationAE)
-    keep = x.tape:constant(presence:view(B, N, 1):clone())
+    -- (1 - presence) * MASKED; x's tape: this module may run inside another's (ConstellationAE)
+    mask = x.tape:constant(x.tape:scratch(B, 1, N):copy_(presence:view(B, 1, N)):mul_(-MASKED):add_(MASKED))
+    keep = x.tape:constant(x.tape:scratch(B, N, 1):copy_(presence:view(B, N, 1)))
   end
   local h = linear(p, "input", x)
   for l = 1, self.config.layers do

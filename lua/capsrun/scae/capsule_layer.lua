@@ -45,7 +45,7 @@ function capsule_layer.outputs(features, p, V, noisy)
   local K, B = features.value:size(2), features.value:size(1)
   local h = features:permute({2, 1, 3})                                 -- (K, B, n_features)
   h = batch_linear(p, "mlp2", batch_linear(p, "mlp1", h):relu())        -- (K, B, caps_params)
-  h = ag.cat({h, tape:constant(native.ones(K, B, 1))}, 3)               -- caps_exist
+  h = ag.cat({h, tape:constant(tape:scratch(K, B, 1):fill_(1))}, 3)      -- caps_exist
   local all = batch_linear(p, "caps2", batch_linear(p, "caps1", h):relu())   -- (K, B, n_outputs)
   local dynamic = all:narrow(3, 1, 6 * V)
   return {dynamic = dynamic, cpr = dynamic:reshape(K, B, V, 6) + p.cpr_static,

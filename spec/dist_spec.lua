@@ -85,6 +85,18 @@ describe("dist", function()
     assert_close(a, b)
   end)
 
+  run("trains the stacked capsule autoencoder on 2 ranks (each rank places its own shard on canvases)", function()
+    assert.is_true(have_mpi(), "MPI is required under CI")
+    local p = io.popen(("%s%s experiments/scae.lua --data %s --limit 64 --batch 16 --epochs 1 --parts 4 --capsules 3 "
+      .. "--maps 8 --eval-examples 10 --probe-examples 16 --threads 1 --save %s/scae/s.tensors 2>&1"):format(MPIRUN,
+      H.bin, H.mnist(), dir))
+    local out = p:read("a")
+    assert.is_true(p:close(), out)
+    local _, n = out:gsub("epoch 1 ", "")
+    assert.equal(1, n, "only rank 0 prints")
+    assert.truthy(T.load_tensors(dir .. "/scae/s.tensors").config:find("kind=scae", 1, true))
+  end)
+
   run("all-reduces and broadcasts across ranks", function()
     local p = io.popen(MPIRUN .. H.bin .. [[ -e 'local d = capsrun.dist
       local t = capsrun.ones(3):mul_(d.rank() + 1); d.allreduce_(t, "sum")

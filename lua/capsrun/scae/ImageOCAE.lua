@@ -34,6 +34,8 @@ local geometry = require "capsrun.scae.geometry"
 local random = require "capsrun.random"
 local ag = require "capsrun.autograd"
 
+--- ImageOCAE: the object capsule autoencoder over part capsules; forward(pose (B, P, 6),
+-- presence (B, P), features (B, P, F)) -> loss (1,); result.caps_presence (B, K)
 local ImageOCAE = TapeModule.class("ImageOCAE")
 
 local LOG_DUMMY = -2 * math.log(10)

@@ -108,6 +108,8 @@ function Head:compute(maps, p, images)
   return -logp:mean(1):reshape(1)
 end
 
+--- PCAE: the part capsule autoencoder; forward(images (B, 1, H, W)) -> loss (1,);
+-- result.pose (B, K, 6), result.presence (B, K), result.features (B, K, F)
 local PCAE = Module.class("PCAE")
 
 --- PCAE.new{parts = 16 (24 in the paper), features = 16, template = 11, maps = 128, input = 40, noise = 4, gen}

@@ -16,8 +16,11 @@ local ImageOCAE = require "capsrun.scae.ImageOCAE"
 local native = require "capsrun.native"
 local random = require "capsrun.random"
 
+--- SCAE: the stacked capsule autoencoder, PCAE then ImageOCAE on its parts (stop-gradient
+-- between them); forward(images (B, 1, H, W)) -> loss (1,); result.part, result.object
 local SCAE = Module.class("SCAE")
 
+--- SCAE.new{parts = 40, capsules = 32, features = 16, template = 11, maps = 128, input = 40, classes = 10, gen}
 function SCAE.new(opts)
   opts = opts or {}
   local self = Module.new(SCAE)

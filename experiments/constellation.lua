@@ -29,6 +29,8 @@ local opts = experiment.parse(arg, experiment.options({save = "runs/constellatio
   "routing-iters"}}, {
   {"steps-per-epoch", "int", 1000, "training steps between two measures", min = 1},
   {"eval-examples", "int", 1024, "examples of the fixed evaluation set", min = 1},
+  {"optimizer", "string", "adam", "adam, or rmsprop: the official code's (TensorFlow 1's RMSProp, momentum 0.9, "
+    .. "epsilon 1e-2 / batch^2)", choices = {"adam", "rmsprop"}},
   {"eval-seed", "int", 2019, "seed of the evaluation set"},
   {"capsules", "int", 3, "object capsules", min = 1},
   {"votes", "int", 4, "votes (predicted parts) of each capsule", min = 1},
@@ -44,8 +46,9 @@ local model = ConstellationAE.new{capsules = opts.capsules, votes = opts.votes, 
   layers = opts.layers, heads = opts.heads, gen = gen}
 local examples = opts.steps_per_epoch * opts.batch
 local optimizer = experiment.adam({model}, opts, {n = examples})
-experiment.say(("capsrun constellation: %s, %d parameters; %d steps of %d sets an epoch, Adam lr %g")
-  :format(model:describe(), model:num_parameters(), opts.steps_per_epoch, opts.batch, opts.lr))
+experiment.say(("capsrun constellation: %s, %d parameters; %d steps of %d sets an epoch, %s lr %g")
+  :format(model:describe(), model:num_parameters(), opts.steps_per_epoch, opts.batch,
+  opts.optimizer == "rmsprop" and "RMSProp" or "Adam", opts.lr))
 
 -- segmentation accuracy of a batch, from the model's last forward
 local function segmented(batch)

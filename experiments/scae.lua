@@ -37,6 +37,8 @@ local opts = experiment.parse(arg, experiment.options({save = "runs/scae/scae.te
   {"maps", "int", 128, "feature maps of the part encoder's convolutions", min = 1},
   {"eval-examples", "int", 2000, "test images clustered and probed after each epoch", min = 10},
   {"probe-examples", "int", 2000, "training images the linear probe is fitted on", min = 10},
+  {"optimizer", "string", "adam", "adam, or rmsprop: the official code's (TensorFlow 1's RMSProp, momentum 0.9, "
+    .. "epsilon 1e-2 / batch^2)", choices = {"adam", "rmsprop"}},
   {"eval-seed", "int", 2019, "seed of the evaluation images' placement on the canvas"},
 }), "usage: capsrun experiments/scae.lua [options]")
 
@@ -56,8 +58,8 @@ end
 local optimizer = experiment.adam({model}, opts, train_set)
 experiment.say(("capsrun scae: %s, %d train / %d test images placed on %dx%d canvases"):format(opts.dataset,
   train_set.n, test_set.n, opts.canvas, opts.canvas))
-experiment.say(("%s: %d parameters, batch %d, Adam lr %g"):format(model:describe(), model:num_parameters(), opts.batch,
-  opts.lr))
+experiment.say(("%s: %d parameters, batch %d, %s lr %g"):format(model:describe(), model:num_parameters(), opts.batch,
+  opts.optimizer == "rmsprop" and "RMSProp" or "Adam", opts.lr))
 
 local function labels_of(set, first, n)
   local out = {}

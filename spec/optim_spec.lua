@@ -87,3 +87,40 @@ describe("Adam", function()
     capsrun.set_threads(threads)
   end)
 end)
+
+describe("RMSProp", function()
+  it("follows TensorFlow 1's update (ms from 1, momentum on lr g / sqrt(ms + eps)) with Adam's schedules", function()
+    local g = capsrun.generator(4)
+    local p = capsrun.zeros(7):uniform_(g, -1, 1)
+    local start = p:clone()
+    local grads = {}
+    for s = 1, 5 do grads[s] = capsrun.zeros(7):uniform_(g, -2, 2) end
+    local gbuf = capsrun.zeros(7)
+    local opt = capsrun.optim.RMSProp.new({p}, {gbuf}, {lr = 0.05, rho = 0.8, momentum = 0.7, eps = 1e-3,
+      decay_rate = 0.5, decay_steps = 2})
+    for s = 1, 5 do gbuf:copy_(grads[s]); opt:step() end
+    for i = 1, 7 do   -- the same five steps in double precision
+      local x, ms, mom = start:get(i), 1, 0
+      for s = 1, 5 do
+        local lr, gi = 0.05 * 0.5 ^ ((s - 1) / 2), grads[s]:get(i)
+        ms = 0.8 * ms + 0.2 * gi * gi
+        mom = 0.7 * mom + lr * gi / math.sqrt(ms + 1e-3)
+        x = x - mom
+      end
+      assert.near(x, p:get(i), 1e-5)
+    end
+    assert.equal(5, opt.step_count)
+  end)
+
+  it("minimises a quadratic and refuses bad hyper-parameters naming RMSProp", function()
+    local x = capsrun.new{3, -2}
+    local gx = capsrun.zeros(2)
+    local opt = capsrun.optim.RMSProp.new({x}, {gx}, {lr = 0.01})
+    for _ = 1, 500 do gx:copy_(x):mul_(2); opt:step() end
+    assert.is_true(x:norm() < 0.05, tostring(x:norm()))
+    assert.error_matches(function() capsrun.optim.RMSProp.new({x}, {}) end, "RMSProp.new: as many gradients")
+    assert.error_matches(function()
+      capsrun.native.rmsprop_step(x, gx, capsrun.ones(2), capsrun.zeros(2), 0.1, 1.5, 0.9, 1e-8)
+    end, "rho and momentum in %[0, 1%)")
+  end)
+end)

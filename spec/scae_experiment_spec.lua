@@ -105,12 +105,14 @@ describe("experiments/scae.lua", function()
   it("trains without labels, clusters and probes, resumes, and draws its figures", function()
     local dir = H.tmpdir()
     local base = ("experiments/scae.lua --data %s --limit 96 --batch 32 --parts 6 --capsules 5 --maps 8 "
-      .. "--eval-examples 16 --probe-examples 32 --threads 1 --save %s/s.tensors --checkpoint %s/ck"):format(H.mnist(),
+      .. "--eval-examples 16 --probe-examples 32 --threads 1 --optimizer rmsprop --lr 1e-4 --save %s/s.tensors "
+      .. "--checkpoint %s/ck"):format(H.mnist(),
       dir, dir)
     local code, out = H.run(base .. " --epochs 1")
     assert.equal(0, code, out)
     assert.truthy(out:find("epoch 1  loss [%d.%-]+  train k%-means acc [%d.]+%%  test k%-means acc [%d.]+%%  probe acc"),
       out)
+    assert.truthy(out:find("batch 32, RMSProp lr 0.0001", 1, true), out)
     local code2, out2 = H.run(base .. " --epochs 2 --resume")
     assert.equal(0, code2, out2)
     assert.truthy(out2:find("resumed from .*: epoch 2"), out2)

@@ -252,7 +252,10 @@ function experiment.parse(args, spec, usage)
 end
 
 --- adam(modules, opts, train_set) -> Adam over the parameters of all the
--- modules, lr opts.lr decaying by opts.lr_decay per epoch
+-- modules, lr opts.lr decaying by opts.lr_decay per epoch (or onecycle); with
+-- opts.optimizer == "rmsprop", TensorFlow 1's RMSProp with momentum 0.9 and
+-- epsilon 1e-2 / batch^2 on the same schedule (the stacked capsule
+-- autoencoders' official optimiser)
 function experiment.adam(modules, opts, train_set)
   local optim = require "capsrun.optim"
   local params, grads = {}, {}
@@ -262,9 +265,10 @@ function experiment.adam(modules, opts, train_set)
   end
   local per_epoch = (train_set.n + opts.batch - 1) // opts.batch
   local total = math.max(1, per_epoch * opts.epochs)
-  return optim.Adam.new(params, grads, {lr = opts.lr, decay_rate = opts.lr_decay, decay_steps = per_epoch,
+  local kind = opts.optimizer == "rmsprop" and optim.RMSProp or optim.Adam
+  return kind.new(params, grads, {lr = opts.lr, decay_rate = opts.lr_decay, decay_steps = per_epoch,
     schedule = opts.lr_schedule or "exp", total_steps = total,
-    warmup_steps = experiment.warmup_steps(opts.warmup or 0, total)})
+    warmup_steps = experiment.warmup_steps(opts.warmup or 0, total), momentum = 0.9, eps = 1e-2 / opts.batch ^ 2})
 end
 
 --- warmup_steps(fraction, total) -> steps of onecycle's warm-up: the fraction

@@ -1,4 +1,5 @@
---- Optimisers. Adam with one of two learning-rate schedules:
+--- Optimisers: Adam, and RMSProp with momentum (TensorFlow 1's, the stacked
+-- capsule autoencoders' optimiser), with one of two learning-rate schedules:
 --   "exp" (the paper's code): lr_t = lr * decay_rate ^ (step / decay_steps),
 --     e.g. decay_rate 0.9 with decay_steps = batches per epoch gives x0.9 per
 --     epoch; the official code used 0.96 every 2000 steps at batch 128.
@@ -51,6 +52,33 @@ function Adam:step()
   for i, p in ipairs(self.params) do
     native.adam_step(p, self.grads[i], self.m[i], self.v[i], lr, self.beta1, self.beta2,
       self.eps, self.step_count)
+  end
+end
+
+--- RMSProp.new(params, grads, {lr, rho = 0.9, momentum = 0.9, eps = 1e-10, schedule, ...}):
+-- TensorFlow 1's RMSPropOptimizer: ms = rho ms + (1 - rho) g^2 (ms starts at 1,
+-- as TensorFlow's), mom = momentum mom + lr g / sqrt(ms + eps), p -= mom. The
+-- schedules are Adam's; its state sits in m (mom) and v (ms), so checkpoints
+-- keep it as they keep Adam's.
+local RMSProp = setmetatable({}, {__index = Adam})
+RMSProp.__index = RMSProp
+optim.RMSProp = RMSProp
+
+function RMSProp.new(params, grads, opts)
+  opts = opts or {}
+  local ok, self = pcall(Adam.new, params, grads, opts)
+  if not ok then error((tostring(self):gsub("Adam%.new", "RMSProp.new")), 2) end
+  setmetatable(self, RMSProp)
+  self.rho, self.momentum, self.eps = opts.rho or 0.9, opts.momentum or 0.9, opts.eps or 1e-10
+  for _, v in ipairs(self.v) do v:fill_(1) end
+  return self
+end
+
+function RMSProp:step()
+  local lr = self:current_lr()
+  self.step_count = self.step_count + 1
+  for i, p in ipairs(self.params) do
+    native.rmsprop_step(p, self.grads[i], self.v[i], self.m[i], lr, self.rho, self.momentum, self.eps)
   end
 end
 

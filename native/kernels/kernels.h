@@ -166,6 +166,9 @@ double sigmoid_bce_loss(size_t B, size_t C, size_t K, const float *logits, const
 typedef struct AdamParams { float lr, beta1, beta2, eps; long step; } AdamParams;
 void adam_update(size_t n, float *param, const float *grad, float *m, float *v,
                  const AdamParams *p);
+/* adam.c: one RMSProp step (TensorFlow 1's, with momentum) over n parameters */
+typedef struct RMSPropParams { float lr, rho, momentum, eps; } RMSPropParams;
+void rmsprop_update(size_t n, float *param, const float *grad, float *ms, float *mom, const RMSPropParams *p);
 
 /* Matrix capsules with EM routing (Hinton, Sabour & Frosst 2018).
  * A capsule grid is (B, T, H, W, 17): T types on an H x W grid, each a 4x4

@@ -51,18 +51,11 @@ function ConstellationAE.new(opts)
   return self
 end
 
--- uniform noise of +-noise/2 on a logit while training (the official code's 'uniform' noise_type)
-function ConstellationAE:noisy(x)
-  if not self.training or self.config.noise == 0 then return x end
-  local n = x.tape:scratch(table.unpack(x.value:size())):uniform_(self.gen, -0.5, 0.5):mul_(self.config.noise)
-  return x + x.tape:constant(n)
-end
-
 -- the votes (B, K*V) x and y, their presence and scale, the capsule logits (B, K), the deformations
 function ConstellationAE:votes(tape, features, p)
   local K, V = self.config.capsules, self.config.votes
   local B = features.value:size(1)
-  local o = capsule_layer.outputs(features, p, V, function(x) return self:noisy(x) end)
+  local o = capsule_layer.outputs(features, p, V, self)
   local ccr, pres_caps, pres_vote, scale = o.ccr, o.pres_caps, o.pres_vote, o.scale
   -- the object's similarity transform, applied to each part's translation
   local s = ccr:narrow(3, 1, 1):sigmoid() + 1e-2

@@ -67,12 +67,6 @@ function ImageOCAE.new(opts)
   return self
 end
 
-function ImageOCAE:noisy(x)
-  if not self.training or self.config.noise == 0 then return x end
-  local n = x.tape:scratch(table.unpack(x.value:size())):uniform_(self.gen, -0.5, 0.5):mul_(self.config.noise)
-  return x + x.tape:constant(n)
-end
-
 -- entropy along axis of x normalised along it (x >= 0)
 local function entropy(x, axis)
   local q = x / (x:sum(axis, true) + 1e-8)
@@ -97,7 +91,7 @@ function ImageOCAE:compute(pose, p, presence, features)
   local absent = tape:constant(presence:view(B, P, 1)) * -1 + 1
   local parts = ag.cat({pose, absent, tape:constant(features)}, 3)              -- (B, P, 7 + F)
   local caps = self.encoder:compute(parts, self.encoder:leaves(tape))
-  local o = capsule_layer.outputs(caps, p, P, function(x) return self:noisy(x) end)
+  local o = capsule_layer.outputs(caps, p, P, self)
   -- the votes: object-viewer after capsule-part, (K, B, 1) with (K, B, P) -> (B, K, P) each
   local ov = geometry.affine(o.ccr, 3)
   local op = geometry.affine(o.cpr, 4)

@@ -37,10 +37,18 @@ local function batch_linear(p, name, x)
   return p[name .. ".bias"] and y + p[name .. ".bias"] or y
 end
 
---- outputs(features (B, K, n_features) Var, p, V, noisy) -> each group, capsule-major:
+-- uniform noise of +-noise/2 on a logit while module trains (the official code's 'uniform' noise_type)
+local function noisy(module, x)
+  if not module.training or module.config.noise == 0 then return x end
+  local n = x.tape:scratch(table.unpack(x.value:size())):uniform_(module.gen, -0.5, 0.5):mul_(module.config.noise)
+  return x + x.tape:constant(n)
+end
+
+--- outputs(features (B, K, n_features) Var, p, V, module) -> each group, capsule-major:
 -- cpr (K, B, V, 6: dynamic + static raw relations), dynamic (K, B, 6V), ccr (K, B, 6),
--- pres_caps (K, B, 1) and pres_vote (K, B, V) logits after noisy(), scale (K, B, V)
-function capsule_layer.outputs(features, p, V, noisy)
+-- pres_caps (K, B, 1) and pres_vote (K, B, V) logits (with module.config.noise while
+-- module trains, drawn from module.gen), scale (K, B, V)
+function capsule_layer.outputs(features, p, V, module)
   local tape = features.tape
   local K, B = features.value:size(2), features.value:size(1)
   local h = features:permute({2, 1, 3})                                 -- (K, B, n_features)
@@ -50,8 +58,8 @@ function capsule_layer.outputs(features, p, V, noisy)
   local dynamic = all:narrow(3, 1, 6 * V)
   return {dynamic = dynamic, cpr = dynamic:reshape(K, B, V, 6) + p.cpr_static,
     ccr = all:narrow(3, 6 * V + 1, 6) + p["bias.ccr"],
-    pres_caps = noisy(all:narrow(3, 6 * V + 7, 1) + p["bias.pres_caps"]),
-    pres_vote = noisy(all:narrow(3, 6 * V + 8, V) + p["bias.pres_vote"]),
+    pres_caps = noisy(module, all:narrow(3, 6 * V + 7, 1) + p["bias.pres_caps"]),
+    pres_vote = noisy(module, all:narrow(3, 6 * V + 8, V) + p["bias.pres_vote"]),
     scale = (all:narrow(3, 6 * V + 8 + V, V) + p["bias.scale"] + 0.5):softplus() + 1e-2}
 end
 

@@ -393,9 +393,17 @@ function experiment.open_metrics(path, columns, first_epoch)
       old:close()
     end
   end
-  local f, err = io.open(path, "w")
+  -- the kept rows reach the disk before training goes on: a resumed run killed in its
+  -- first epoch must not leave the earlier epochs' rows only in a write buffer
+  local tmp = path .. ".tmp"
+  local f, err = io.open(tmp, "w")
   if not f then experiment.fail(1, "cannot write the metrics: " .. err) end
   f:write(table.concat(kept, "\n"), "\n")
+  f:close()
+  local ok, rerr = os.rename(tmp, path)
+  if not ok then experiment.fail(1, "cannot write the metrics: " .. rerr) end
+  f, err = io.open(path, "a")
+  if not f then experiment.fail(1, "cannot write the metrics: " .. err) end
   return f
 end
 

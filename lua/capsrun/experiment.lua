@@ -265,10 +265,12 @@ function experiment.adam(modules, opts, train_set)
   end
   local per_epoch = (train_set.n + opts.batch - 1) // opts.batch
   local total = math.max(1, per_epoch * opts.epochs)
-  local kind = opts.optimizer == "rmsprop" and optim.RMSProp or optim.Adam
-  return kind.new(params, grads, {lr = opts.lr, decay_rate = opts.lr_decay, decay_steps = per_epoch,
+  local settings = {lr = opts.lr, decay_rate = opts.lr_decay, decay_steps = per_epoch,
     schedule = opts.lr_schedule or "exp", total_steps = total,
-    warmup_steps = experiment.warmup_steps(opts.warmup or 0, total), momentum = 0.9, eps = 1e-2 / opts.batch ^ 2})
+    warmup_steps = experiment.warmup_steps(opts.warmup or 0, total)}
+  if opts.optimizer ~= "rmsprop" then return optim.Adam.new(params, grads, settings) end
+  settings.momentum, settings.eps = 0.9, 1e-2 / opts.batch ^ 2
+  return optim.RMSProp.new(params, grads, settings)
 end
 
 --- warmup_steps(fraction, total) -> steps of onecycle's warm-up: the fraction

@@ -20,7 +20,8 @@
 -- log-likelihood per image; self.result keeps the poses (B, K, 6), the
 -- presences (B, K), the special features (B, K, F), and the mixture: its
 -- components (B, K + 1, H*W: the placed templates, then the background) and
--- their logits per pixel (the tape's buffers: valid until the next forward).
+-- their logits per pixel, and the mixing temperature (1,) (the tape's
+-- buffers: valid until the next forward).
 local Module = require "capsrun.Module"
 local TapeModule = require "capsrun.TapeModule"
 local layers = require "capsrun.layers"
@@ -104,7 +105,8 @@ function Head:compute(maps, p, images)
   local logits = mu / temperature:reshape(1, 1, 1) + log_presence:reshape(B, K + 1, 1)
   local logp = ag.image_mixture(mu, logits, images:view(B, H * W), 1)
   self.result = {pose = ag.cat(m, 3).value, presence = presence.value, features = features.value,
-    templates = templates.value, log_prob = logp.value, components = mu.value, logits = logits.value}
+    templates = templates.value, log_prob = logp.value, components = mu.value, logits = logits.value,
+    temperature = temperature.value}
   return -logp:mean(1):reshape(1)
 end
 

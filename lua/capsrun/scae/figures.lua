@@ -68,7 +68,7 @@ end
 -- (the largest posterior), present as that vote's presence, mixed with the
 -- background as the PCAE mixes its own parts
 function figures.ocae_reconstruction(scae, n)
-  local head, part, object = scae.pcae.head, scae.result.part, scae.result.object
+  local part, object = scae.result.part, scae.result.object
   local P, K = scae.config.parts, scae.config.capsules
   local H, W = scae.config.input[2], scae.config.input[3]
   local post, votes, pres = object.posterior, object.votes, object.vote_presence
@@ -88,9 +88,8 @@ function figures.ocae_reconstruction(scae, n)
     end
   end
   local placed = native.tape_template_warp(part.templates, inv, H, W)   -- (n, P, H, W)
-  local bg = 1 / (1 + math.exp(-head.bg_value:get(1)))
-  local tl = head.temperature_logit:get(1) + 0.5
-  local temperature = math.log(1 + math.exp(tl)) + 1e-4
+  -- the PCAE's own background value (its last component) and mixing temperature
+  local bg, temperature = part.components:get(1, P + 1, 1), part.temperature:reshape(1):get(1)
   local mu, logits = native.zeros(n, P + 1, H * W), native.zeros(n, P + 1, H * W)
   for b = 1, n do
     for j = 1, P + 1 do

@@ -137,4 +137,21 @@ describe("experiments/scae.lua", function()
       .. "(it needs at least 40)", 1, true), out)
     assert.is_nil(out:find("traceback"), out)
   end)
+
+  it("refuses colour images in one line: the templates have one channel", function()
+    local dir = H.tmpdir()
+    for _, split in ipairs{"train", "test"} do
+      for c, name in ipairs{"a", "b"} do
+        local d = ("%s/%s/%s"):format(dir, split, name)
+        assert(os.execute("mkdir -p '" .. d .. "'"))
+        local img = T.zeros(3, 16, 16):uniform_(T.generator(c))   -- colour noise
+        for i = 1, 2 do T.write_png_grid(("%s/%d.png"):format(d, i), img, {spacing = 0, rgb = true}) end
+      end
+    end
+    local code, out = H.run(("experiments/scae.lua --data %s --epochs 1"):format(dir))
+    assert.equal(1, code, out)
+    assert.truthy(out:find("greyscale images expected (the templates have one channel)", 1, true), out)
+    assert.is_nil(out:find("traceback", 1, true), out)
+    H.rm_rf(dir)
+  end)
 end)

@@ -3,14 +3,20 @@
 -- that sees only one digit capsule. Reports test accuracy and the mean
 -- per-pixel reconstruction error (decoder masked by the predicted capsule),
 -- and writes reconstructions.png: test images above their reconstructions.
+-- --model efficient trains Efficient-CapsNet with the same decoder (its paper's
+-- 0.392 x mean squared error is this 0.0005 x summed error on 28x28).
 --
 --   capsrun experiments/reconstruct.lua --epochs 3
+--   capsrun experiments/reconstruct.lua --model efficient --batch 16 --lr 5e-4 --lr-schedule exp --lr-decay 0.98
 --   capsrun experiments/reconstruct.lua --load runs/reconstruct/capsnet.tensors --epochs 0
 local capsrun = require "capsrun"
 local experiment = require "capsrun.experiment"
 local native = capsrun.native
 
-local extra = experiment.capsnet_options()
+local models = capsrun.models
+-- the models whose output is class capsules, which the decoder reconstructs from
+local function fits(d) return d.output == "capsules" end
+local extra = {models.option("capsnet", fits)}
 for _, o in ipairs{
   {"load", "string", nil, "start from these weights (model and decoder), or a checkpoint's"},
   {"recon-weight", "number", 0.0005, "weight of the summed squared reconstruction error"},
@@ -18,16 +24,21 @@ for _, o in ipairs{
   {"figure", "string", nil, "reconstruction figure (default: reconstructions.png beside --save)"},
   {"scale", "int", 3, "pixel scale of the figure", min = 1},
 } do extra[#extra + 1] = o end
-local opts = experiment.parse(arg, experiment.options({save = "runs/reconstruct/capsnet.tensors"}, extra),
+local opts = experiment.parse(arg, experiment.options({save = "runs/reconstruct/capsnet.tensors"},
+  models.options(extra, fits)),
   "usage: capsrun experiments/reconstruct.lua [options]")
 local gen = capsrun.manual_seed(opts.seed)
 local train_set, test_set = experiment.load_data(opts)
 local c, h, w = train_set.images:size(2), train_set.images:size(3), train_set.images:size(4)
 
-local model = experiment.capsnet(opts, train_set, gen, {decoder_pixels = c * h * w,
+if opts.model ~= "capsnet" and opts.save == "runs/reconstruct/capsnet.tensors" then
+  opts.save = ("runs/reconstruct/%s.tensors"):format(opts.model)
+end
+local described = models.get(opts.model)
+local model = models.build(opts, train_set, gen, {decoder_pixels = c * h * w,
   data_values = (train_set.read_values or train_set.images:numel()) +
   (test_set.read_values or test_set.images:numel())})
-local decoder = capsrun.Decoder.new(train_set.classes, model.config.digit_dim, c * h * w, nil, gen)
+local decoder = capsrun.Decoder.new(train_set.classes, described.capsule_dim(model), c * h * w, nil, gen)
 local clf = capsrun.train.autoencoder(model, decoder, {recon_weight = opts.recon_weight})
 if opts.load then
   experiment.try("reconstruct", capsrun.train.load, clf, opts.load)
@@ -38,9 +49,9 @@ local optimizer = experiment.adam({model, decoder}, opts, train_set)
 local say = experiment.say
 say(("capsrun reconstruct: %s, %d train / %d test images of %dx%dx%d from %s"):format(train_set.name,
   train_set.n, test_set.n, c, h, w, train_set.dir))
-say(("CapsNet + decoder: %d + %d parameters, %d routing iterations, batch %d, %d threads x %d ranks"):format(
-  model:num_parameters(), decoder:num_parameters(), opts.routing_iters, opts.batch, capsrun.get_threads(),
-  capsrun.dist.size()))
+say(("%s + decoder: %d + %d parameters, %s, batch %d, lr %g, %d threads x %d ranks"):format(described.name,
+  model:num_parameters(), decoder:num_parameters(), described.describe and described.describe(opts) or "",
+  opts.batch, opts.lr, capsrun.get_threads(), capsrun.dist.size()))
 
 experiment.train(clf, optimizer, train_set, test_set, gen, opts)
 if opts.epochs == 0 then

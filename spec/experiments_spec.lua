@@ -7,6 +7,27 @@ describe("experiments/reconstruct.lua and perturb.lua", function()
   setup(function() dir = H.tmpdir() end)
   teardown(function() H.rm_rf(dir) end)
 
+  it("train Efficient-CapsNet with the decoder on its paper's schedule, then reload and perturb it", function()
+    local code, out = H.run(("experiments/reconstruct.lua --data %s --limit 200 --epochs 1 --model efficient " ..
+      "--batch 16 --lr 5e-4 --lr-schedule exp --lr-decay 0.98 --save %s/eff/efficient.tensors"):format(H.mnist(), dir))
+    assert.equal(0, code, out)
+    assert.truthy(out:find("Efficient-CapsNet + decoder: 161824 + 1411344 parameters, self-attention routing, " ..
+      "batch 16, lr 0.0005", 1, true), out)
+    assert.truthy(out:find("test recon mse", 1, true), out)
+    assert.is_true(H.exists(dir .. "/eff/reconstructions.png"))
+    local model, decoder, cfg = capsrun.train.load_model(dir .. "/eff/efficient.tensors")
+    assert.equal("efficient", cfg.kind)
+    assert.equal(161824, model:num_parameters())
+    assert.equal(1411344, decoder:num_parameters())
+    local code2, out2 = H.run(("experiments/perturb.lua --data %s --load %s/eff/efficient.tensors --images 0 " ..
+      "--out %s/effpt --scale 1"):format(H.mnist(), dir, dir))
+    assert.equal(0, code2, out2)
+    -- CapsNet's options are not Efficient-CapsNet's
+    local code3, out3 = H.run(("experiments/reconstruct.lua --data %s --model cnn"):format(H.mnist()))
+    assert.equal(2, code3)
+    assert.truthy(out3:find("capsnet, efficient", 1, true), out3)
+  end)
+
   it("train an autoencoder, write the figures, and reload the checkpoint", function()
     local code, out = H.run(("experiments/reconstruct.lua --data %s --limit 300 --epochs 1 --routing-iters 1 " ..
       "--save %s/ae/capsnet.tensors"):format(H.mnist(), dir))

@@ -354,11 +354,12 @@ function train.load_model(path)
       .. "build the model yourself and use train.load)"):format(path), 2)
   end
   local c = train.config_of(t.config)
-  local model = require("capsrun.models").for_kind(c.kind).from_config(c)
+  local described = require("capsrun.models").for_kind(c.kind)
+  local model = described.from_config(c)
   local decoder
   if c.decoder then
     local pixels = c.input[1] * c.input[2] * c.input[3]
-    decoder = require("capsrun.Decoder").new(c.classes, model.config.digit_dim, pixels)
+    decoder = require("capsrun.Decoder").new(c.classes, described.capsule_dim(model), pixels)
     train.load({model = model, decoder = decoder}, path)
   else
     train.load(model, path)

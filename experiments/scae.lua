@@ -27,8 +27,9 @@ local match = require "capsrun.scae.match"
 local SCAE = require "capsrun.scae.SCAE"
 local native = capsrun.native
 
+-- the official schedule: x 0.96 every 10,000 steps of 128 images, 0.96^(469/10000) per MNIST epoch
 local opts = experiment.parse(arg, experiment.options({save = "runs/scae/scae.tensors", epochs = 10, lr = 3e-4,
-  lr_schedule = "exp", batch = 128, omit = {"resize", "flip", "routing-iters", "shift"}}, {
+  lr_schedule = "exp", lr_decay = 0.998, batch = 128, omit = {"resize", "flip", "routing-iters", "shift"}}, {
   {"canvas", "int", 40, "side of the canvas each digit is placed on", min = 1},
   {"max-shift", "int", 6, "the digit moves by up to this many pixels from the canvas's centre", min = 0},
   {"parts", "int", 24, "part capsules (templates): the paper's MNIST model; run_mnist.sh has 40", min = 1},
@@ -40,6 +41,8 @@ local opts = experiment.parse(arg, experiment.options({save = "runs/scae/scae.te
   {"optimizer", "string", "adam", "adam, or rmsprop: the official code's (TensorFlow 1's RMSProp, momentum 0.9, "
     .. "epsilon 1e-2 / batch^2)", choices = {"adam", "rmsprop"}},
   {"eval-seed", "int", 2019, "seed of the evaluation images' placement on the canvas"},
+  {"embedding", "string", "tsne", "presences.png: tsne (the paper's figure; about a minute for 2,000 images) "
+    .. "or pca (instant)", choices = {"tsne", "pca"}},
 }), "usage: capsrun experiments/scae.lua [options]")
 
 local train_set, test_set = experiment.load_data(opts)
@@ -143,8 +146,9 @@ experiment.try(nil, capsrun.write_png_captioned, dir .. "/parts.png", grid, capt
     .. "from the object capsules' votes (OCAE); each pixel in the colour of the part that explains it"})
 local labels = {}
 for i = 1, n_eval do labels[i] = eval_labels[i] end
-local img = figures.embedding(last_presences, labels)
+local img = figures.embedding(last_presences, labels, 256, opts.embedding, native.generator(opts.eval_seed))
 experiment.try(nil, capsrun.write_png_captioned, dir .. "/presences.png", img,
   {{("%d test images; legend, top left: labels 0 to %d"):format(n_eval, math.min(9, test_set.classes - 1))}},
-  {cols = 1, scale = 2, title = "object-capsule presences, first two principal components, coloured by the true label"})
+  {cols = 1, scale = 2, title = ("object-capsule presences, %s, coloured by the true label"):format(
+    opts.embedding == "tsne" and "t-SNE" or "first two principal components")})
 experiment.say(("figures: %s/templates.png, %s/parts.png, %s/presences.png"):format(dir, dir, dir))

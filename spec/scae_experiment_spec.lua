@@ -67,6 +67,12 @@ describe("scae figures", function()
     local red = figures.palette[1]
     assert.near(red[1], img:get(1, 1, 5, 5), 1e-6)
     assert.near(red[2], img:get(1, 2, 5, 5), 1e-6)
+    -- the paper's t-SNE instead, from a generator's start
+    local timg, info = figures.embedding(x, labels, 64, "tsne", T.generator(3))
+    assert.same({1, 3, 64, 64}, timg:size())
+    assert.is_true(info.kl > 0 and info.kl < 2, tostring(info.kl))
+    assert.error_matches(function() figures.embedding(x, labels, 64, "umap") end,
+      "figures.embedding: method 'pca' or 'tsne' expected, got 'umap'")
   end)
 end)
 

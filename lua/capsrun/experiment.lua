@@ -18,7 +18,7 @@ end
 
 
 --- options(defaults, extra) -> option spec: the common options, then extra
--- ones; defaults sets their defaults by key (epochs, lr, lr_schedule, save),
+-- ones; defaults sets their defaults by key (epochs, batch, lr, lr_decay, lr_schedule, save),
 -- and defaults.omit lists common options the script has no use for (it
 -- must not offer what it ignores)
 function experiment.options(defaults, extra)
@@ -31,7 +31,7 @@ function experiment.options(defaults, extra)
     {"epochs", "int", defaults.epochs or 2, "training epochs", min = 0},
     {"batch", "int", defaults.batch or 32, "batch size (32: best accuracy per hour, see docs/results.md)", min = 1},
     {"lr", "number", defaults.lr or 2e-3, "Adam learning rate (the peak, with onecycle)"},
-    {"lr-decay", "number", 0.9, "learning-rate factor per epoch (exponential, applied per step)"},
+    {"lr-decay", "number", defaults.lr_decay or 0.9, "learning-rate factor per epoch (exponential, applied per step)"},
     {"lr-schedule", "string", defaults.lr_schedule or "onecycle", "onecycle: warm-up, then cosine to 0 at the last epoch (fastest to "
       .. "99.3%, docs/performance.md); exp: x lr-decay per epoch, as the paper",
       choices = {"exp", "onecycle"}},

@@ -46,6 +46,7 @@ local capsrun = {
   random = require "capsrun.random",
   cli = require "capsrun.cli",
   plot = require "capsrun.plot",
+  tsne = require "capsrun.tsne",
   perturb = require "capsrun.perturb",
   checkpoint = require "capsrun.checkpoint",
   experiment = require "capsrun.experiment",

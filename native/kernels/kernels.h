@@ -243,4 +243,19 @@ void em_mean_half_log_var(size_t batch, size_t iters, size_t patches, size_t J, 
 double spread_loss(size_t B, size_t J, const float *act, const float *labels, float margin,
                    float *gact);
 
+/* tsne.c: exact t-SNE for figures (O(n^2) time and memory).
+ * tsne_affinities: x (n, d) -> P (n, n), the symmetric joint affinities whose
+ * per-point Gaussians have the given perplexity; returns how many points'
+ * bandwidth search did not converge. */
+size_t tsne_affinities(const float *x, size_t n, size_t d, double perplexity, float *P);
+typedef struct TsneSettings {
+  size_t iterations, exaggeration_iterations;   /* 1000 and 250 in the paper's code */
+  double exaggeration, learning_rate;          /* 12 and 200 */
+} TsneSettings;
+/* tsne_embed: Y (n, m <= 8) from the caller's start to the embedding; update,
+ * gains (n, m), num (n, n) and rowsum (n) scratch; returns the final
+ * KL(P || Q) */
+double tsne_embed(const float *P, size_t n, size_t m, const TsneSettings *s, float *Y, float *update,
+                  float *gains, float *num, double *rowsum);
+
 #endif

@@ -60,6 +60,7 @@ void lnet_register(lua_State *L);           /* download, sha256 */
 void lhttp_register(lua_State *L);          /* the board's web server, safe paths */
 void limage_register(lua_State *L);         /* PNG grids */
 void lplot_register(lua_State *L);          /* curves through cairo */
+void lembed_register(lua_State *L);         /* t-SNE */
 void ldist_register(lua_State *L);          /* MPI, or a world of one */
 void ldist_shutdown(int failed);            /* MPI_Finalize, or MPI_Abort on failure */
 int luaopen_capsrun_native(lua_State *L);

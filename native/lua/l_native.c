@@ -205,6 +205,7 @@ int luaopen_capsrun_native(lua_State *L) {
   lhttp_register(L);
   limage_register(L);
   lplot_register(L);
+  lembed_register(L);
   ldist_register(L);
   luaL_setfuncs(L, sys_funcs, 0);
   apply_flush_denormals(1);   /* see cpu_features.h: the default, before any training */

@@ -8,11 +8,12 @@
 --     background black), as bright as the reconstruction
 --   ocae_reconstruction(scae, n) -> (n, 1, H, W): the images as the object
 --     capsules' votes redraw their parts
---   embedding(x (N, D), labels) -> (1, 3, S, S) and the two axes' variance:
---     each row of x projected on its two principal components, drawn as a
---     dot in its label's colour (PCA: a documented stand-in for the paper's
---     t-SNE, deterministic and fast), a square per label in the top-left
---     corner (labels 0, 1, ... from the left) as the legend
+--   embedding(x (N, D), labels [, size, method, gen]) -> (1, 3, S, S), info:
+--     each row of x as a dot in its label's colour, a square per label in
+--     the top-left corner (labels 0, 1, ... from the left) as the legend;
+--     method "pca" (the default: the two principal components, info = their
+--     variances) or "tsne" (the paper's figure: capsrun.tsne from gen's
+--     start, info = {kl, unconverged, perplexity})
 local native = require "capsrun.native"
 
 local figures = {}
@@ -141,22 +142,38 @@ local function principal(rows, D)
   return dirs, values
 end
 
-function figures.embedding(x, labels, size)
-  size = size or 256
+-- rows of x on their top two principal components: points {{x, y}, ...} and the variances
+local function pca_points(x)
   local rows, D = x:totable(), x:size(2)
   local mean = {}
   for j = 1, D do mean[j] = 0 end
   for _, r in ipairs(rows) do for j = 1, D do mean[j] = mean[j] + r[j] / #rows end end
   for _, r in ipairs(rows) do for j = 1, D do r[j] = r[j] - mean[j] end end
   local dirs, values = principal(rows, D)
-  local pts, lo, hi = {}, {math.huge, math.huge}, {-math.huge, -math.huge}
+  local pts = {}
   for i, r in ipairs(rows) do
     local p = {0, 0}
-    for d = 1, 2 do
-      for j = 1, D do p[d] = p[d] + r[j] * dirs[d][j] end
-      lo[d], hi[d] = math.min(lo[d], p[d]), math.max(hi[d], p[d])
-    end
+    for d = 1, 2 do for j = 1, D do p[d] = p[d] + r[j] * dirs[d][j] end end
     pts[i] = p
+  end
+  return pts, values
+end
+
+function figures.embedding(x, labels, size, method, gen)
+  size = size or 256
+  local pts, info
+  if (method or "pca") == "pca" then
+    pts, info = pca_points(x)
+  elseif method == "tsne" then
+    local y
+    y, info = require("capsrun.tsne")(x, {gen = gen})
+    pts = y:totable()
+  else
+    error(("figures.embedding: method 'pca' or 'tsne' expected, got '%s'"):format(tostring(method)), 2)
+  end
+  local lo, hi = {math.huge, math.huge}, {-math.huge, -math.huge}
+  for _, p in ipairs(pts) do
+    for d = 1, 2 do lo[d], hi[d] = math.min(lo[d], p[d]), math.max(hi[d], p[d]) end
   end
   local img = native.ones(1, 3, size, size)
   for i, p in ipairs(pts) do
@@ -175,7 +192,7 @@ function figures.embedding(x, labels, size)
       if px <= size then for c = 1, 3 do img:set(1, c, py, px, colour(l)[c]) end end
     end end
   end
-  return img, values
+  return img, info
 end
 
 return figures

@@ -21,8 +21,8 @@ static int l_tsne(lua_State *L) {
   lt_check_ndim(L, 1, x, 2);
   lt_check_ndim(L, 2, y, 2);
   size_t n = x->shape[0], d = x->shape[1], m = y->shape[1];
-  if (n < 2 || n > TSNE_MAX_POINTS)
-    luaL_argerror(L, 1, lua_pushfstring(L, "between 2 and %d points (rows) expected, got %d", TSNE_MAX_POINTS, (int)n));
+  if (n < 4 || n > TSNE_MAX_POINTS)   /* perplexity >= 1 needs (n - 1) / 3 >= 1 */
+    luaL_argerror(L, 1, lua_pushfstring(L, "between 4 and %d points (rows) expected, got %d", TSNE_MAX_POINTS, (int)n));
   if (d < 1) luaL_argerror(L, 1, "points of at least one dimension expected");
   if (y->shape[0] != n || m < 1 || m > 3)
     luaL_argerror(L, 2, lua_pushfstring(L, "a start of shape (%d, 1..3) expected, got (%d, %d)", (int)n,

@@ -78,10 +78,31 @@ describe("autograd ops", function()
         check("softmax " .. axis, function(v) return v:softmax(axis) end, {x:clone()})
         check("log_softmax " .. axis, function(v) return v:log_softmax(axis) end, {x:clone()})
         check("squash " .. axis, function(v) return v:squash(axis) end, {x:clone()})
+        check("layer_norm " .. axis, function(v) return v:layer_norm(axis) end, {x:clone()})
       end
     end
     assert.same({2, 4}, (function() local t = ag.tape(); return t:leaf(x, nil, true):sum(2).value:size() end)())
-    check("layer_norm", function(v) return v:layer_norm(-1) end, {x:clone()})
+    -- the fused layer norm is the composition of the ops it replaced, forward and backward
+    local function composed(v, axis, eps)
+      local centred = v - v:mean(axis, true)
+      return centred / ((centred * centred):mean(axis, true) + eps):sqrt()
+    end
+    local function rel(a, b) return (a - b):norm() / b:norm() end
+    local R = T.zeros(2, 3, 4):uniform_(T.generator(12), -1, 1)
+    for _, axis in ipairs{1, -1} do
+      local values, grads = {}, {}
+      for k, f in ipairs{function(v) return v:layer_norm(axis, 1e-3) end, function(v) return composed(v, axis, 1e-3) end} do
+        local tape = ag.tape()
+        local v = tape:leaf(x:clone(), nil, true)
+        local y = f(v)
+        tape:backward(y, R)
+        values[k], grads[k] = y.value:clone(), ag.grad_of(v):clone()
+      end
+      assert.is_true(rel(values[1], values[2]) < 1e-6 and rel(grads[1], grads[2]) < 1e-5,
+        ("axis %d: %g %g"):format(axis, rel(values[1], values[2]), rel(grads[1], grads[2])))
+    end
+    assert.error_matches(function() local t = ag.tape(); t:leaf(x):layer_norm(4) end,
+      "tape_layer_norm: axis 4 out of range for a tensor of shape %(2, 3, 4%)")
     for _, training in ipairs{true, false} do
       check("batch_norm " .. tostring(training), function(v, w, b)
         return v:batch_norm(w, b, T.zeros(3):fill_(0.1), T.ones(3):fill_(0.7), training, 0.9, 1e-3)

@@ -290,11 +290,17 @@ return function(autograd, h)
   end
 
   --- layer_norm(x [, axis = -1, eps = 1e-5]): zero mean and unit variance along axis
+  --- layer_norm(x [, axis = -1, eps = 1e-5]): (x - mean) / sqrt(var + eps) over the axis, the
+  -- biased variance (PyTorch's); one fused C kernel each way (gain and bias are the caller's)
   function autograd.layer_norm(x, axis, eps)
-    axis = axis or -1
-    local centred = x - x:mean(axis, true)
-    local var = (centred * centred):mean(axis, true)
-    return centred / (var + (eps or 1e-5)):sqrt()
+    local tape = need_tape("layer_norm", x)
+    local ax = axis_of(x, axis or -1)
+    local y, rstd = native.tape_layer_norm(x.value, ax, eps or 1e-5, buffer(tape), buffer(tape, tape.aux))
+    pooled(tape, y)
+    pooled(tape, rstd, tape.aux)
+    return record(tape, y, {x}, function(node, g)
+      native.tape_layer_norm_backward(node.value, rstd, g, ax, grad_of(x))
+    end)
   end
 
   for name, fn in pairs(autograd) do

@@ -1,5 +1,5 @@
 /* tape_axis.c: ops along one axis of a tensor seen as (outer, n, inner):
- * reductions, softmax, squash, slices. Accumulation in double. */
+ * reductions, softmax, squash, layer norm, slices. Accumulation in double. */
 #include <math.h>
 #include <string.h>
 #include "tape_ops.h"
@@ -121,6 +121,43 @@ void tape_softmax_backward(const TapeAxis *a, int log_out, const float *y, const
     for (size_t k = 0; k < a->n; k++) {
       size_t at = AT(a, o, k, i);
       gx[at] += (float)(log_out ? gy[at] - exp((double)y[at]) * dot : y[at] * (gy[at] - dot));
+    }
+  }
+}
+
+void tape_layer_norm_forward(const TapeAxis *a, double eps, const float *x, float *y, float *rstd) {
+#pragma omp parallel for schedule(static) if (PAR(a))
+  for (long l = 0; l < (long)LINES(a); l++) {
+    size_t o = (size_t)l / a->inner, i = (size_t)l % a->inner;
+    double mean = 0, var = 0;
+    for (size_t k = 0; k < a->n; k++) mean += x[AT(a, o, k, i)];
+    mean /= (double)a->n;
+    for (size_t k = 0; k < a->n; k++) {
+      double c = x[AT(a, o, k, i)] - mean;
+      var += c * c;
+    }
+    double r = 1.0 / sqrt(var / (double)a->n + eps);
+    rstd[l] = (float)r;
+    for (size_t k = 0; k < a->n; k++) y[AT(a, o, k, i)] = (float)((x[AT(a, o, k, i)] - mean) * r);
+  }
+}
+
+/* y is the normalised x: gx = rstd (gy - mean(gy) - y mean(gy y)) */
+void tape_layer_norm_backward(const TapeAxis *a, const float *y, const float *rstd, const float *gy, float *gx) {
+#pragma omp parallel for schedule(static) if (PAR(a))
+  for (long l = 0; l < (long)LINES(a); l++) {
+    size_t o = (size_t)l / a->inner, i = (size_t)l % a->inner;
+    double mg = 0, mgy = 0;
+    for (size_t k = 0; k < a->n; k++) {
+      size_t at = AT(a, o, k, i);
+      mg += gy[at];
+      mgy += (double)gy[at] * y[at];
+    }
+    mg /= (double)a->n;
+    mgy /= (double)a->n;
+    for (size_t k = 0; k < a->n; k++) {
+      size_t at = AT(a, o, k, i);
+      gx[at] += (float)(rstd[l] * (gy[at] - mg - y[at] * mgy));
     }
   }
 }

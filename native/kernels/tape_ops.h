@@ -48,6 +48,11 @@ void tape_reduce_backward(int op, const TapeAxis *a, const float *x, const float
 /* softmax (or log-softmax) over the axis: y has x's shape */
 void tape_softmax_forward(const TapeAxis *a, int log, const float *x, float *y);
 void tape_softmax_backward(const TapeAxis *a, int log, const float *y, const float *gy, float *gx);
+/* layer normalisation over the axis: y = (x - mean) / sqrt(var + eps), the
+ * biased variance (PyTorch's); rstd (outer, inner) = 1 / sqrt(var + eps),
+ * kept with y for backward, which ADDS into gx */
+void tape_layer_norm_forward(const TapeAxis *a, double eps, const float *x, float *y, float *rstd);
+void tape_layer_norm_backward(const TapeAxis *a, const float *y, const float *rstd, const float *gy, float *gx);
 /* squash over the axis, as caps_squash (eps inside the root) */
 void tape_squash_forward(const TapeAxis *a, const float *s, float *v);
 void tape_squash_backward(const TapeAxis *a, const float *s, const float *gv, float *gs);

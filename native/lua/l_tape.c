@@ -217,6 +217,34 @@ static int l_squash_backward(lua_State *L) {
   return 0;
 }
 
+/* tape_layer_norm(x, axis, eps [, out, rstd]) -> y, rstd (the axis kept at size 1) */
+static int l_layer_norm(lua_State *L) {
+  Tensor *x = lt_check(L, 1);
+  int ax;
+  TapeAxis a = check_axis(L, 2, x, "tape_layer_norm", &ax);
+  double eps = luaL_checknumber(L, 3);
+  if (a.n == 0) return luaL_error(L, "tape_layer_norm: a non-empty axis expected");
+  if (!(eps > 0 && eps < 1)) return luaL_argerror(L, 3, "an epsilon in (0, 1) expected");
+  size_t shape[CAPS_MAXDIM];
+  memcpy(shape, x->shape, sizeof shape);
+  shape[ax] = 1;
+  Tensor *y = lt_push_reuse(L, 4, x->ndim, x->shape);
+  Tensor *rstd = lt_push_reuse(L, 5, x->ndim, shape);
+  tape_layer_norm_forward(&a, eps, x->data, y->data, rstd->data);
+  return 2;
+}
+
+/* tape_layer_norm_backward(y, rstd, gy, axis, gx) */
+static int l_layer_norm_backward(lua_State *L) {
+  Tensor *y = lt_check(L, 1), *rstd = lt_check(L, 2);
+  TapeAxis a = check_axis(L, 4, y, "tape_layer_norm_backward", NULL);
+  Tensor *gy = grad_arg(L, 3, y, "tape_layer_norm_backward"), *gx = grad_arg(L, 5, y, "tape_layer_norm_backward");
+  if (!gy || !gx || rstd->numel != a.outer * a.inner)
+    return luaL_error(L, "tape_layer_norm_backward: tensors of the forward's shapes expected");
+  tape_layer_norm_backward(&a, y->data, rstd->data, gy->data, gx->data);
+  return 0;
+}
+
 /* tape_matmul(a, b [, out]): a (..., M, K) x b (..., K, N), leading dimensions broadcast */
 static int matmul_dims(lua_State *L, const char *fn, const Tensor *a, const Tensor *b, TapeMatmul *d, size_t *oshape) {
   char x[128], y[128];
@@ -488,6 +516,7 @@ static const luaL_Reg tape_funcs[] = {
   {"tape_reduce", l_reduce}, {"tape_reduce_backward", l_reduce_backward},
   {"tape_softmax", l_softmax}, {"tape_softmax_backward", l_softmax_backward},
   {"tape_squash", l_squash}, {"tape_squash_backward", l_squash_backward},
+  {"tape_layer_norm", l_layer_norm}, {"tape_layer_norm_backward", l_layer_norm_backward},
   {"tape_matmul", l_matmul}, {"tape_matmul_backward", l_matmul_backward},
   {"tape_permute", l_permute}, {"tape_permute_backward", l_permute_backward},
   {"tape_expand", l_expand}, {"tape_expand_backward", l_expand_backward},

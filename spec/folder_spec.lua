@@ -259,6 +259,13 @@ describe("CIFAR-10 files", function()
     assert.equal(0, code, out)
     assert.truthy(out:find("24 train / 4 test images of 3x32x32", 1, true), out)
     assert.truthy(out:find("epoch 1", 1, true), out)
+    -- Efficient-CapsNet too, with its decoder redrawing colour images
+    code, out = H.run(("experiments/reconstruct.lua --model efficient --dataset cifar10 --data %s --limit 24 " ..
+      "--epochs 1 --batch 8 --columns 4 --save %s/eff/m.tensors"):format(dir, dir))
+    assert.equal(0, code, out)
+    assert.truthy(out:find("Efficient-CapsNet + decoder", 1, true), out)
+    assert.equal(3, capsrun.read_png(dir .. "/eff/reconstructions.png", 3):size(1))
+    assert.same({3, 32, 32}, capsrun.train.load_model(dir .. "/eff/m.tensors").config.input)
   end)
 end)
 

@@ -169,19 +169,21 @@ describe("smallNORB reader", function()
     assert.has_error(function() T.jitter_(x, g, -1, 0.5, 1.5) end)
   end)
 
-  it("trains the EM model with classify.lua --dataset smallnorb", function()
-    local out = tmpdir()
-    local cmd = ("%s experiments/classify.lua --model em --em-sizes 4,2,3,3 --em-iters 2 --dataset smallnorb "
-      .. "--data %s --epochs 1 --batch 4 --save %s/em.tensors 2>&1"):format(os.getenv("CAPSRUN_BIN") or "build/capsrun",
-      dir, out)
-    local p = io.popen(cmd); local text = p:read("a"); local ok = p:close()
-    assert.is_true(ok, text)
-    assert.truthy(text:find("smallnorb, 12 train / 7 test images of 1x32x32", 1, true), text)
-    assert.truthy(text:find("MatrixCapsNet", 1, true), text)
-    assert.truthy(text:find("epoch 1 ", 1, true), text)
-    local model = capsrun.train.load_model(out .. "/em.tensors")
-    assert.equal("em", model.kind)
-    assert.same({1, 32, 32}, model.config.input)
-    os.execute("rm -rf " .. out)
+  it("trains the EM model and Efficient-CapsNet with classify.lua --dataset smallnorb", function()
+    for _, m in ipairs{{"em", "--em-sizes 4,2,3,3 --em-iters 2", "MatrixCapsNet"}, {"efficient", "", "Efficient-CapsNet"}} do
+      local out = tmpdir()
+      local cmd = ("%s experiments/classify.lua --model %s %s --dataset smallnorb "
+        .. "--data %s --epochs 1 --batch 4 --save %s/m.tensors 2>&1"):format(os.getenv("CAPSRUN_BIN") or "build/capsrun",
+        m[1], m[2], dir, out)
+      local p = io.popen(cmd); local text = p:read("a"); local ok = p:close()
+      assert.is_true(ok, text)
+      assert.truthy(text:find("smallnorb, 12 train / 7 test images of 1x32x32", 1, true), text)
+      assert.truthy(text:find(m[3], 1, true), text)
+      assert.truthy(text:find("epoch 1 ", 1, true), text)
+      local model = capsrun.train.load_model(out .. "/m.tensors")
+      assert.equal(m[1], model.kind)
+      assert.same({1, 32, 32}, model.config.input)
+      os.execute("rm -rf " .. out)
+    end
   end)
 end)

@@ -1,6 +1,8 @@
 """The official part capsule autoencoder for MNIST (primary.py:
 CapsuleImageEncoder 'conv_att' over a 4-layer CNN, TemplateBasedImageDecoder
-with the mixture likelihood) written again in PyTorch, float64, with
+with the mixture likelihood; with run_mnist.sh's sigmoid, coloured,
+alpha-mixed templates when the parameters hold templates_alpha) written
+again in PyTorch, float64, with
 capsrun's parameter names and conventions (the template placed by the
 inverse of its part's pose through affine_grid + grid_sample), without the
 presence noise, for spec/scae_pcae_spec.lua.
@@ -49,15 +51,27 @@ def pcae_loss(p, x, K, Fe, prefix="head."):
     m = torch.stack([torch.stack([a, b, tx], -1), torch.stack([cc, d, ty], -1)], -2)   # (B, K, 2, 3)
     top = torch.cat([m, torch.tensor([0., 0., 1.], dtype=DTYPE).expand(B, K, 1, 3)], -2)
     inv = torch.linalg.inv(top)[..., :2, :]                                    # canvas -> template
-    tm = p[prefix + "templates"].clamp(0, 1)
+    official = prefix + "templates_alpha" in p   # run_mnist.sh: sigmoid, colorize_templates, use_alpha_channel
+    tm = torch.sigmoid(p[prefix + "templates"]) if official else p[prefix + "templates"].clamp(0, 1)
     grid = F.affine_grid(inv.reshape(B * K, 2, 3), (B * K, 1, H, W), align_corners=False)
-    src = tm.unsqueeze(0).expand(B, -1, -1, -1).reshape(B * K, 1, tm.shape[1], tm.shape[2])
-    placed = F.grid_sample(src, grid, align_corners=False).reshape(B, K, H * W)
+
+    def place(t):
+        src = t.unsqueeze(0).expand(B, -1, -1, -1).reshape(B * K, 1, t.shape[1], t.shape[2])
+        return F.grid_sample(src, grid, align_corners=False).reshape(B, K, H * W)
+
+    placed = place(tm)
+    if official:   # the template times its colour, an MLP of the part's features (snt.nets.MLP([32, 1]))
+        h1 = F.relu(features @ p[prefix + "color.1.weight"] + p[prefix + "color.1.bias"])
+        placed = placed * torch.sigmoid(h1 @ p[prefix + "color.2.weight"] + p[prefix + "color.2.bias"])
     bg = torch.sigmoid(p[prefix + "bg_value"]).expand(B, 1, H * W)
     mu = torch.cat([placed, bg], 1)
-    temperature = F.softplus(p[prefix + "temperature_logit"] + .5) + 1e-4
     log_pres = torch.cat([torch.log(presence + 1e-16), torch.zeros(B, 1, dtype=DTYPE)], 1)
-    logits = mu / temperature + log_pres.unsqueeze(-1)
+    if official:
+        bg_logit = F.softplus(p[prefix + "bg_mixing_logit"]).expand(B, 1, H * W)
+        logits = torch.cat([place(p[prefix + "templates_alpha"]), bg_logit], 1) + log_pres.unsqueeze(-1)
+    else:
+        temperature = F.softplus(p[prefix + "temperature_logit"] + .5) + 1e-4
+        logits = mu / temperature + log_pres.unsqueeze(-1)
     mix = MixtureSameFamily(Categorical(logits=logits.transpose(1, 2)), Normal(mu.transpose(1, 2), 1.0))
     loss = -mix.log_prob(x.reshape(B, H * W)).sum(1).mean()
     return loss, m, presence, features

@@ -35,6 +35,9 @@ local opts = experiment.parse(arg, experiment.options({save = "runs/scae/scae.te
   {"parts", "int", 24, "part capsules (templates): the paper's MNIST model; run_mnist.sh has 40", min = 1},
   {"capsules", "int", 32, "object capsules", min = 1},
   {"template", "int", 11, "side of a template", min = 1},
+  {"templates", "string", "relu1", "relu1 (templates clamped to [0, 1], mixed by their value / a temperature) or "
+    .. "official (run_mnist.sh's: sigmoid templates coloured by the part's features, mixed by learned alpha "
+    .. "templates)", choices = {"relu1", "official"}},
   {"maps", "int", 128, "feature maps of the part encoder's convolutions", min = 1},
   {"eval-examples", "int", 2000, "test images clustered and probed after each epoch", min = 10},
   {"probe-examples", "int", 2000, "training images the linear probe is fitted on", min = 10},
@@ -52,7 +55,7 @@ if train_set.images:size(2) ~= 1 then
 end
 local gen = capsrun.manual_seed(opts.seed)
 local model = SCAE.new{parts = opts.parts, capsules = opts.capsules, template = opts.template, maps = opts.maps,
-  input = opts.canvas, classes = train_set.classes, gen = gen}
+  input = opts.canvas, classes = train_set.classes, templates = opts.templates, gen = gen}
 local h, w = train_set.images:size(3), train_set.images:size(4)
 if opts.canvas < math.max(h, w) + 2 * opts.max_shift then
   experiment.fail(1, ("scae.lua: --canvas %d is too small for %dx%d images moved by up to --max-shift %d pixels "

@@ -77,10 +77,15 @@ describe("scae figures", function()
 end)
 
 describe("scae figures: the OCAE's reconstruction", function()
-  it("redraws the PCAE's own reconstruction when the winning votes are the parts' poses and presences", function()
+  for _, templates in ipairs{"relu1", "official"} do
+  it("redraws the PCAE's own reconstruction when the winning votes are the parts' poses and presences ("
+      .. templates .. " templates)", function()
     local SCAE = require "capsrun.scae.SCAE"
     local m = SCAE.new{parts = 4, capsules = 2, maps = 8, features = 2, dims = 8, out_dims = 8, layers = 1,
-      gen = T.generator(21)}
+      templates = templates, gen = T.generator(21)}
+    for _, e in ipairs(m:named_parameters()) do   -- alpha templates away from their zero start
+      if e.name:find("alpha") or e.name:find("mixing") then e.param:uniform_(T.generator(23), -1, 1) end
+    end
     m:evaluate()
     local x = T.zeros(2, 1, 40, 40):uniform_(T.generator(22))
     m:forward(x)
@@ -105,9 +110,22 @@ describe("scae figures: the OCAE's reconstruction", function()
     assert.is_true(worst < 1e-4, "largest difference " .. worst)
     assert.is_true(bright > 0.1, "a reconstruction with something in it")
   end)
+  end
 end)
 
 describe("experiments/scae.lua", function()
+  it("trains with the official script's templates (sigmoid, coloured, alpha-mixed)", function()
+    local dir = H.tmpdir()
+    local code, out = H.run(("experiments/scae.lua --data %s --limit 64 --batch 32 --parts 4 --capsules 3 --maps 8 "
+      .. "--eval-examples 12 --probe-examples 16 --threads 1 --epochs 1 --templates official --embedding pca "
+      .. "--save %s/s.tensors"):format(H.mnist(), dir))
+    assert.equal(0, code, out)
+    assert.truthy(out:find("11x11 official (sigmoid, colour, alpha) templates", 1, true), out)
+    assert.truthy(out:find("epoch 1  loss [%d.]+"), out)
+    assert.truthy(capsrun.read_png(dir .. "/parts.png", 3))
+    H.rm_rf(dir)
+  end)
+
   it("trains without labels, clusters and probes, resumes, and draws its figures", function()
     local dir = H.tmpdir()
     local base = ("experiments/scae.lua --data %s --limit 96 --batch 32 --parts 6 --capsules 5 --maps 8 "

@@ -12,22 +12,33 @@ describe("PCAE", function()
   local run = (torch_ok or os.getenv("CI") == "true") and it or pending
   run("equals PyTorch's version of the official code on identical weights: loss and gradients within 1e-4", function()
     assert.is_true(torch_ok, "python3-torch is required under CI")
-    local g = T.generator(3)
-    local m = PCAE.new{gen = g, parts = 3, maps = 8, features = 2}
-    m:evaluate()
-    for _, e in ipairs(m:named_parameters()) do   -- away from the initialisation: every path has a gradient
-      if e.name:find("head%.") and not e.name:find("templates") then e.param:add_(T.zeros(e.param:size()):uniform_(g, -0.3, 0.3)) end
+    -- relu1 templates, and run_mnist.sh's sigmoid templates coloured by the features and mixed by alpha templates
+    for _, templates in ipairs{"relu1", "official"} do
+      local g = T.generator(3)
+      local m = PCAE.new{gen = g, parts = 3, maps = 8, features = 2, templates = templates}
+      m:evaluate()
+      for _, e in ipairs(m:named_parameters()) do   -- away from the initialisation: every path has a gradient
+        if e.name:find("head%.") and (not e.name:find("templates") or e.name:find("alpha")) then
+          e.param:add_(T.zeros(e.param:size()):uniform_(g, -0.3, 0.3))
+        end
+      end
+      local images = T.zeros(2, 1, 40, 40):uniform_(g, 0, 1)
+      m:zero_grad()
+      local loss = m:forward(images)
+      m:backward(images, T.ones(1))
+      local entries = {images = images, config = "parts=3 features=2"}
+      local ref = H.torch_reference("pcae_torch.py", entries, m)
+      assert.near(ref.loss:get(1), loss:get(1), 1e-4 * math.abs(ref.loss:get(1)))
+      assert.is_true(H.rel(m.result.presence, ref.presence) < 1e-4)
+      assert.is_true(H.rel(m.result.pose, ref.poses) < 1e-4)
+      H.assert_grads_match(m, ref)
+      if templates == "official" then
+        assert.is_not_nil(ref["grad.head.templates_alpha"])
+        assert.is_nil(m.result.temperature)
+        assert.same({2, 3, 1}, m.result.color:size())
+      end
     end
-    local images = T.zeros(2, 1, 40, 40):uniform_(g, 0, 1)
-    m:zero_grad()
-    local loss = m:forward(images)
-    m:backward(images, T.ones(1))
-    local entries = {images = images, config = "parts=3 features=2"}
-    local ref = H.torch_reference("pcae_torch.py", entries, m)
-    assert.near(ref.loss:get(1), loss:get(1), 1e-4 * math.abs(ref.loss:get(1)))
-    assert.is_true(H.rel(m.result.presence, ref.presence) < 1e-4)
-    assert.is_true(H.rel(m.result.pose, ref.poses) < 1e-4)
-    H.assert_grads_match(m, ref)
+    assert.error_matches(function() PCAE.new{templates = "soft"} end, "templates 'relu1' or 'official' expected, got 'soft'")
   end)
 
   it("learns: a few Adam steps on generated digits lower the loss", function()

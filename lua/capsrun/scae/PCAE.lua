@@ -16,6 +16,12 @@
 --     learned grey background, mixing logits = template value / a learned
 --     temperature + log presence, Normal components of scale 1
 --     (autograd.image_mixture, a fused C kernel)
+--   templates = "official" (run_mnist.sh's colorize_templates,
+--     use_alpha_channel, template_nonlin sigmoid): sigmoid templates, each
+--     part's template scaled per image by a colour, sigmoid of an MLP
+--     (features -> 32 -> 1) of its special features, and mixing logits from
+--     a learned alpha template placed by the same pose (zero where it does
+--     not reach) + log presence, the background's softplus(a learned logit)
 -- forward(images (B, 1, H, W)) returns the loss (1,): minus the mean
 -- log-likelihood per image; self.result keeps the poses (B, K, 6), the
 -- presences (B, K), the special features (B, K, F), and the mixture: its
@@ -69,7 +75,17 @@ function Head.new(c, gen)
   self:add_parameter("att.bias", native.zeros(n))
   self:add_parameter("templates", orthogonal_templates(c.parts, c.template, gen))
   self:add_parameter("bg_value", native.zeros(1))
-  self:add_parameter("temperature_logit", native.zeros(1))
+  if c.templates == "official" then
+    local b1, b2 = 1 / math.sqrt(c.features), 1 / math.sqrt(32)
+    self:add_parameter("color.1.weight", native.zeros(c.features, 32):uniform_(gen, -b1, b1))
+    self:add_parameter("color.1.bias", native.zeros(32))
+    self:add_parameter("color.2.weight", native.zeros(32, 1):uniform_(gen, -b2, b2))
+    self:add_parameter("color.2.bias", native.zeros(1))
+    self:add_parameter("templates_alpha", native.zeros(c.parts, c.template, c.template))
+    self:add_parameter("bg_mixing_logit", native.zeros(1))
+  else
+    self:add_parameter("temperature_logit", native.zeros(1))
+  end
   self.gen = gen
   return self
 end
@@ -95,18 +111,35 @@ function Head:compute(maps, p, images)
   local m = geometry.affine(pose, 3)
   local inv = geometry.inverse(m)
   local warp_pose = ag.cat(inv, 3)                                           -- (B, K, 6)
-  local templates = p.templates:relu() - (p.templates - 1):relu()           -- relu1: clamped to [0, 1]
+  local official = c.templates == "official"
+  local templates = official and p.templates:sigmoid()
+    or p.templates:relu() - (p.templates - 1):relu()                        -- relu1: clamped to [0, 1]
   local H, W = images:size(3), images:size(4)
   local placed = ag.template_warp(templates, warp_pose, H, W):reshape(B, K, H * W)
+  local color
+  if official then   -- the warp is linear: colouring the placed template colours the template
+    color = (features:reshape(B * K, c.features):matmul(p["color.1.weight"]) + p["color.1.bias"]):relu()
+    color = (color:matmul(p["color.2.weight"]) + p["color.2.bias"]):sigmoid():reshape(B, K, 1)
+    placed = placed * color
+  end
   local bg = p.bg_value:sigmoid():reshape(1, 1, 1):expand({B, 1, H * W})
   local mu = ag.cat({placed, bg}, 2)                                         -- (B, K + 1, P)
-  local temperature = (p.temperature_logit + 0.5):softplus() + 1e-4
   local log_presence = ag.cat({(presence + 1e-16):log(), tape:constant(tape:scratch(B, 1):fill_(0))}, 2)
-  local logits = mu / temperature:reshape(1, 1, 1) + log_presence:reshape(B, K + 1, 1)
+  local mixing, temperature, bg_logit
+  if official then
+    bg_logit = p.bg_mixing_logit:softplus()
+    mixing = ag.cat({ag.template_warp(p.templates_alpha, warp_pose, H, W):reshape(B, K, H * W),
+      bg_logit:reshape(1, 1, 1):expand({B, 1, H * W})}, 2)
+  else
+    temperature = (p.temperature_logit + 0.5):softplus() + 1e-4
+    mixing = mu / temperature:reshape(1, 1, 1)
+  end
+  local logits = mixing + log_presence:reshape(B, K + 1, 1)
   local logp = ag.image_mixture(mu, logits, images:view(B, H * W), 1)
   self.result = {pose = ag.cat(m, 3).value, presence = presence.value, features = features.value,
     templates = templates.value, log_prob = logp.value, components = mu.value, logits = logits.value,
-    temperature = temperature.value}
+    temperature = temperature and temperature.value, color = color and color.value,
+    templates_alpha = official and p.templates_alpha.value or nil, bg_logit = bg_logit and bg_logit.value}
   return -logp:mean(1):reshape(1)
 end
 
@@ -114,13 +147,17 @@ end
 -- result.pose (B, K, 6), result.presence (B, K), result.features (B, K, F)
 local PCAE = Module.class("PCAE")
 
---- PCAE.new{parts = 16 (24 in the paper), features = 16, template = 11, maps = 128, input = 40, noise = 4, gen}
+--- PCAE.new{parts = 16 (24 in the paper), features = 16, template = 11, maps = 128, input = 40, noise = 4,
+-- templates = "relu1" (or "official": sigmoid, coloured, alpha-mixed), gen}
 function PCAE.new(opts)
   opts = opts or {}
   local self = Module.new(PCAE)
   local gen = opts.gen or random.default()
   local c = {parts = opts.parts or 16, features = opts.features or 16, template = opts.template or 11,
-    maps = opts.maps or 128, input = opts.input or 40, noise = opts.noise or 4}
+    maps = opts.maps or 128, input = opts.input or 40, noise = opts.noise or 4, templates = opts.templates or "relu1"}
+  if c.templates ~= "relu1" and c.templates ~= "official" then
+    error(("PCAE.new: templates 'relu1' or 'official' expected, got '%s'"):format(tostring(c.templates)), 2)
+  end
   local size = c.input
   local cnn = Sequential.new()
   for i, stride in ipairs{2, 2, 1, 1} do
@@ -151,8 +188,9 @@ end
 
 function PCAE:describe()
   local c = self.config
-  return ("PCAE(%dx%d -> 4 convolutions of %d -> %d part capsules, %dx%d templates, %d features)"):format(c.input,
-    c.input, c.maps, c.parts, c.template, c.template, c.features)
+  return ("PCAE(%dx%d -> 4 convolutions of %d -> %d part capsules, %dx%d %stemplates, %d features)"):format(c.input,
+    c.input, c.maps, c.parts, c.template, c.template, c.templates == "official" and "official (sigmoid, colour, alpha) "
+    or "", c.features)
 end
 
 return PCAE

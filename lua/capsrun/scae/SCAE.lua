@@ -20,19 +20,21 @@ local random = require "capsrun.random"
 -- between them); forward(images (B, 1, H, W)) -> loss (1,); result.part, result.object
 local SCAE = Module.class("SCAE")
 
---- SCAE.new{parts = 40, capsules = 32, features = 16, template = 11, maps = 128, input = 40, classes = 10, gen}
+--- SCAE.new{parts = 40, capsules = 32, features = 16, template = 11, maps = 128, input = 40, classes = 10,
+-- templates = "relu1" or "official" (the PCAE's), gen}
 function SCAE.new(opts)
   opts = opts or {}
   local self = Module.new(SCAE)
   local gen = opts.gen or random.default()
   local parts, features = opts.parts or 40, opts.features or 16
   self:add_child("pcae", PCAE.new{parts = parts, features = features, template = opts.template, maps = opts.maps,
-    input = opts.input, noise = opts.part_noise, gen = gen})
+    input = opts.input, noise = opts.part_noise, templates = opts.templates, gen = gen})
   self:add_child("ocae", ImageOCAE.new{parts = parts, features = features, capsules = opts.capsules or 32,
     dims = opts.dims, out_dims = opts.out_dims, layers = opts.layers, heads = opts.heads, classes = opts.classes,
     noise = opts.object_noise, gen = gen})
   self.config = {parts = parts, features = features, capsules = self.ocae.config.capsules,
-    input = {1, self.pcae.config.input, self.pcae.config.input}, template = self.pcae.config.template}
+    input = {1, self.pcae.config.input, self.pcae.config.input}, template = self.pcae.config.template,
+    templates = self.pcae.config.templates}
   self.kind = "scae"
   self.one = native.ones(1)
   return self

@@ -89,15 +89,21 @@ function figures.ocae_reconstruction(scae, n)
     end
   end
   local placed = native.tape_template_warp(part.templates, inv, H, W)   -- (n, P, H, W)
-  -- the PCAE's own background value (its last component) and mixing temperature
-  local bg, temperature = part.components:get(1, P + 1, 1), part.temperature:reshape(1):get(1)
+  -- the PCAE's own background value (its last component) and mixing: by the template's value over a
+  -- temperature, or (official templates) by alpha templates placed alike, each part in its colour
+  local bg = part.components:get(1, P + 1, 1)
+  local temperature = part.temperature and part.temperature:reshape(1):get(1)
+  local alpha = part.templates_alpha and native.tape_template_warp(part.templates_alpha, inv, H, W)
   local mu, logits = native.zeros(n, P + 1, H * W), native.zeros(n, P + 1, H * W)
   for b = 1, n do
     for j = 1, P + 1 do
+      local tint = j <= P and part.color and part.color:get(b, j, 1) or 1
       for p = 1, H * W do
-        local v = j <= P and placed:get(b, j, (p - 1) // W + 1, (p - 1) % W + 1) or bg
+        local y, x = (p - 1) // W + 1, (p - 1) % W + 1
+        local v = j <= P and placed:get(b, j, y, x) * tint or bg
         mu:set(b, j, p, v)
-        logits:set(b, j, p, v / temperature + (j <= P and logp:get(b, j) or 0))
+        local mix = alpha and (j <= P and alpha:get(b, j, y, x) or part.bg_logit:get(1)) or v / temperature
+        logits:set(b, j, p, mix + (j <= P and logp:get(b, j) or 0))
       end
     end
   end

@@ -131,16 +131,15 @@ experiment.say("saved parameters to " .. opts.save)
 
 -- the figures: templates, digits decomposed into parts, the presences' embedding
 local dir = experiment.dirname(opts.save)
-local t = model.pcae.head.templates
-local relu1 = t:clone():clamp_(0, 1)
-local captions = {}
-for k = 1, opts.parts do captions[k] = {tostring(k)} end
-experiment.try(nil, capsrun.write_png_captioned, dir .. "/templates.png", figures.templates(relu1), captions,
-  {cols = math.min(10, opts.parts), scale = 4, title = ("the %d learned templates (part shapes)"):format(opts.parts)})
 local n = math.min(8, n_eval)
 local x = canvas.shifted(test_set.images:narrow(1, n), opts.canvas, opts.max_shift, native.generator(opts.eval_seed))
 model:evaluate()
 model:forward(x)
+local captions = {}
+for k = 1, opts.parts do captions[k] = {tostring(k)} end
+-- the templates as the decoder uses them (clamped, or through the sigmoid), before any colour
+experiment.try(nil, capsrun.write_png_captioned, dir .. "/templates.png", figures.templates(model.result.part.templates),
+  captions, {cols = math.min(10, opts.parts), scale = 4, title = ("the %d learned templates (part shapes)"):format(opts.parts)})
 captions = {}
 for i = 1, 4 * n do captions[i] = {i <= n and ("digit %d"):format(eval_labels[i]) or ""} end
 local grid = figures.decomposition(x, model.result.part, figures.ocae_reconstruction(model, n))
@@ -149,7 +148,9 @@ experiment.try(nil, capsrun.write_png_captioned, dir .. "/parts.png", grid, capt
     .. "from the object capsules' votes (OCAE); each pixel in the colour of the part that explains it"})
 local labels = {}
 for i = 1, n_eval do labels[i] = eval_labels[i] end
-local img = figures.embedding(last_presences, labels, 256, opts.embedding, native.generator(opts.eval_seed))
+-- (a run resumed after its last epoch trained nothing, so it measures the presences here)
+local img = figures.embedding(last_presences or presences(test_set, 1, n_eval, opts.eval_seed), labels, 256,
+  opts.embedding, native.generator(opts.eval_seed))
 experiment.try(nil, capsrun.write_png_captioned, dir .. "/presences.png", img,
   {{("%d test images; legend, top left: labels 0 to %d"):format(n_eval, math.min(9, test_set.classes - 1))}},
   {cols = 1, scale = 2, title = ("object-capsule presences, %s, coloured by the true label"):format(

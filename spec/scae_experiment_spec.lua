@@ -140,6 +140,12 @@ describe("experiments/scae.lua", function()
     local code2, out2 = H.run(base .. " --epochs 2 --resume")
     assert.equal(0, code2, out2)
     assert.truthy(out2:find("resumed from .*: epoch 2"), out2)
+    -- resumed after its last epoch: nothing to train, the weights and figures written again
+    os.remove(dir .. "/presences.png")
+    local code3, out3 = H.run(base .. " --epochs 2 --resume")
+    assert.equal(0, code3, out3)
+    assert.truthy(out3:find("resumed from .*: epoch 3"), out3)
+    assert.truthy(capsrun.read_png(dir .. "/presences.png", 3))
     local t = capsrun.plot.read_csv(dir .. "/metrics.csv")
     assert.equal(2, #t.rows)
     for _, r in ipairs(t.rows) do

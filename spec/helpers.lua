@@ -176,9 +176,15 @@ function helpers.run_killed_mid_epoch(args, ck, log, epoch)
   local p = io.popen(("%s %s > %s 2>&1 & echo $!"):format(helpers.bin, args, log))
   local pid = p:read("l"); p:close()
   local state
-  for _ = 1, 1500 do
-    local ok, c = pcall(checkpoint.load, ck)
-    if ok and c.meta.epoch == (epoch or 2) and c.meta.done > 0 then state = c; break end
+  -- the run is frozen (SIGSTOP) while its checkpoint is read: a fast machine cannot finish
+  -- the run between the checkpoint we saw and the kill
+  for _ = 1, 3000 do
+    if helpers.exists(ck) then
+      os.execute("kill -STOP " .. pid)
+      local ok, c = pcall(checkpoint.load, ck)
+      if ok and c.meta.epoch == (epoch or 2) and c.meta.done > 0 then state = c; break end
+      os.execute("kill -CONT " .. pid)
+    end
     os.execute("sleep 0.02")
   end
   os.execute("kill -9 " .. pid)

@@ -6,7 +6,9 @@ parameter names, without the presence noise (capsrun's evaluation mode),
 for spec/scae_ocae_spec.lua.
 
     python3 bench/image_ocae_torch.py IN.tensors OUT.tensors
-IN: pose (B, P, 6), presence (B, P), features (B, P, F), config,
+IN: pose (B, P, 6), presence (B, P), features (B, P, F), optionally
+templates (P, T) and colour (B, P) (feed_templates: each part's template,
+scaled by its colour, joins its encoder input, without a gradient), config,
 param.<name>; OUT: loss, log_prob, caps_presence (B, K), mass (B, K),
 grad.pose and grad.<name> of every parameter.
 """
@@ -42,12 +44,16 @@ def entropy(x, dim):
     return -(q * torch.log(q + 1e-8)).sum(dim)
 
 
-def loss_of(p, pose, presence, features, cfg):
+def loss_of(p, pose, presence, features, cfg, templates=None, colour=None):
     K, P = int(cfg["capsules"]), pose.shape[1]
     B = pose.shape[0]
     w = {k: float(cfg[k]) for k in ("classes", "dynamic_l2_weight", "prior_within", "prior_between",
                                     "prior_within_constant", "posterior_within", "posterior_between")}
-    parts = torch.cat([pose, 1 - presence.unsqueeze(-1), features], -1)
+    parts = [pose, 1 - presence.unsqueeze(-1), features]
+    if templates is not None:   # models/scae.py, feed_templates: templates * colour, stop_gradient, BatchFlatten
+        t = templates.unsqueeze(0).expand(B, -1, -1)
+        parts.append(t * colour.unsqueeze(-1) if colour is not None else t)
+    parts = torch.cat(parts, -1)
     feats = encode(p, parts, torch.ones(B, P, dtype=DTYPE), int(cfg["layers"]), int(cfg["heads"]), 0,
                    prefix="encoder.")                                            # (B, K, out_dims)
 
@@ -83,7 +89,9 @@ def run(t):
     pose = torch.tensor(t["pose"], dtype=DTYPE, requires_grad=True)
     presence = torch.tensor(t["presence"], dtype=DTYPE)
     features = torch.tensor(t["features"], dtype=DTYPE)
-    loss, log_prob, caps_presence, mass = loss_of(p, pose, presence, features, cfg)
+    templates = torch.tensor(t["templates"], dtype=DTYPE) if "templates" in t else None
+    colour = torch.tensor(t["colour"], dtype=DTYPE) if "colour" in t else None
+    loss, log_prob, caps_presence, mass = loss_of(p, pose, presence, features, cfg, templates, colour)
     loss.backward()
     res = {"loss": loss.detach().reshape(1).numpy(), "log_prob": log_prob.detach().reshape(1).numpy(),
            "caps_presence": caps_presence.detach().numpy(), "mass": mass.detach().numpy(),

@@ -38,6 +38,8 @@ local opts = experiment.parse(arg, experiment.options({save = "runs/scae/scae.te
   {"templates", "string", "relu1", "relu1 (templates clamped to [0, 1], mixed by their value / a temperature) or "
     .. "official (run_mnist.sh's: sigmoid templates coloured by the part's features, mixed by learned alpha "
     .. "templates)", choices = {"relu1", "official"}},
+  {"feed-templates", "string", "yes", "yes: the object encoder sees each part's template beside its pose, presence and "
+    .. "features (the official feed_templates); no: not its template", choices = {"yes", "no"}},
   {"maps", "int", 128, "feature maps of the part encoder's convolutions", min = 1},
   {"eval-examples", "int", 2000, "test images clustered and probed after each epoch", min = 10},
   {"probe-examples", "int", 2000, "training images the linear probe is fitted on", min = 10},

@@ -8,9 +8,9 @@ local T = capsrun.native
 local ImageOCAE = require "capsrun.scae.ImageOCAE"
 local SCAE = require "capsrun.scae.SCAE"
 
-local function small(gen)
+local function small(gen, templates)
   return ImageOCAE.new{gen = gen, parts = 5, features = 3, capsules = 4, dims = 8, out_dims = 12, layers = 1,
-    heads = 2, caps_params = 6, hidden = 8}
+    heads = 2, caps_params = 6, hidden = 8, templates = templates}
 end
 
 -- part capsules as a PCAE gives them: affine poses, presences in (0, 1), features
@@ -44,6 +44,37 @@ describe("ImageOCAE", function()
     assert.is_false(ok)
     assert.truthy(tostring(err):find("features (2, 5, 3) expected, got (2, 5, 4)", 1, true), err)
     assert.has_error(function() ImageOCAE.new{parts = 0} end)
+    assert.has_error(function() ImageOCAE.new{templates = -1} end)
+  end)
+
+  it("refuses templates of the wrong shape, and templates it was not built for", function()
+    local g = T.generator(5)
+    local pose, pres, feats = parts(g, 2, 5, 3)
+    local fed = small(g, 9)
+    local ok, err = pcall(fed.forward, fed, pose, pres, feats)
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("ImageOCAE: templates (5, 9) expected, got nil", 1, true), err)
+    ok, err = pcall(fed.forward, fed, pose, pres, feats, T.zeros(5, 8))
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("templates (5, 9) expected, got (5, 8)", 1, true), err)
+    ok, err = pcall(fed.forward, fed, pose, pres, feats, T.zeros(5, 9), T.zeros(3, 5))
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("colour (2, 5) expected, got (3, 5)", 1, true), err)
+    local blind = small(g)
+    ok, err = pcall(blind.forward, blind, pose, pres, feats, T.zeros(5, 9))
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("no templates expected", 1, true), err)
+    assert.truthy(tostring(fed):find("5 parts with their templates", 1, true), tostring(fed))
+  end)
+
+  it("passes the finite-difference gradient check with coloured templates fed to the encoder", function()
+    local g = T.generator(8)
+    local m = small(g, 9)
+    m:evaluate()
+    local pose, pres, feats = parts(g, 3, 5, 3)
+    local r = capsrun.gradcheck.check(m, pose, {args = {pres, feats, T.zeros(5, 9):uniform_(g), T.zeros(3, 5):uniform_(g)},
+      gen = T.generator(4), samples = 20, h = 1e-2, check_params = false})   -- float32: smaller steps are rounding
+    assert.is_true(r.input < 1e-2, "worst relative error " .. r.input)
   end)
 
   it("adds noise to the presence logits only while training", function()
@@ -61,18 +92,23 @@ end)
 describe("ImageOCAE against PyTorch", function()
   local torch_ok = H.have_torch()
   local run = (torch_ok or os.getenv("CI") == "true") and it or pending
-  run("equals PyTorch's version of the official model on identical weights: loss and gradients within 1e-4", function()
+  -- templates: nil (the parts alone), "plain" (each part's template, as relu1 templates),
+  -- "coloured" (scaled by a colour per image and part, as --templates official)
+  local function compare(templates)
     assert.is_true(torch_ok, "python3-torch is required under CI")
     local g = T.generator(7)
-    local m = small(g)
+    local m = small(g, templates and 9 or nil)
     m:evaluate()
     for _, e in ipairs(m:named_parameters()) do e.param:add_(T.zeros(e.param:size()):uniform_(g, -0.2, 0.2)) end
     local pose, pres, feats = parts(g, 4, 5, 3)
+    local tpl = templates and T.zeros(5, 9):uniform_(g, 0, 1)
+    local colour = templates == "coloured" and T.zeros(4, 5):uniform_(g, 0.1, 0.9) or nil
     m:zero_grad()
-    local loss = m:forward(pose, pres, feats)
+    local loss = m:forward(pose, pres, feats, tpl, colour)
     local gp = m:backward(pose, T.ones(1)):clone()
     local c = m.config
-    local entries = {pose = pose, presence = pres, features = feats, config = ("layers=%d heads=%d capsules=%d "
+    local entries = {pose = pose, presence = pres, features = feats, templates = tpl, colour = colour,
+      config = ("layers=%d heads=%d capsules=%d "
       .. "classes=%d dynamic_l2_weight=%g prior_within=%g prior_between=%g prior_within_constant=%g "
       .. "posterior_within=%g posterior_between=%g"):format(c.layers, c.heads, c.capsules, c.classes,
       c.dynamic_l2_weight, c.prior_within, c.prior_between, c.prior_within_constant, c.posterior_within,
@@ -84,37 +120,65 @@ describe("ImageOCAE against PyTorch", function()
     assert.is_true(H.rel(m.result.mass, ref.mass) < 1e-4)
     assert.is_true(H.rel(gp, ref["grad.pose"]) < 1e-4, "pose gradient: " .. H.rel(gp, ref["grad.pose"]))
     H.assert_grads_match(m, ref)
+    return loss:get(1)
+  end
+  run("equals PyTorch's version of the official model on identical weights: loss and gradients within 1e-4", function()
+    compare(nil)
+  end)
+  run("equals it with the templates fed to the encoder (feed_templates), plain and coloured per image", function()
+    local plain, coloured = compare("plain"), compare("coloured")
+    assert.are_not.equal(plain, coloured)   -- the colour reaches the encoder
   end)
 end)
 
 describe("SCAE", function()
-  local function model(seed)
+  local function model(seed, templates, feed)
     return SCAE.new{parts = 4, capsules = 3, maps = 8, features = 2, dims = 8, out_dims = 8, layers = 1,
-      gen = T.generator(seed)}
+      templates = templates, feed_templates = feed, gen = T.generator(seed)}
   end
 
-  it("sums the two losses, and the object loss sends no gradient into the part autoencoder", function()
+  for _, templates in ipairs{"relu1", "official"} do
+    it("sums the two losses, and the object loss sends no gradient into the part autoencoder (" .. templates
+      .. " templates, fed to the object encoder)", function()
+      local x = T.zeros(2, 1, 40, 40):uniform_(T.generator(1))
+      local m = model(11, templates)
+      assert.is_true(m.config.feed_templates)
+      assert.equal(121, m.ocae.config.templates)
+      m:evaluate()
+      m:zero_grad()
+      local total = m:forward(x):get(1)
+      assert.near(m.result.part_loss + m.result.object_loss, total, 1e-3)
+      local gx = m:backward(x, T.ones(1)):clone()
+      -- the same PCAE alone: identical gradients, input's and templates' included
+      local alone = model(11, templates).pcae
+      alone:evaluate()
+      alone:zero_grad()
+      assert.near(m.result.part_loss, alone:forward(x):get(1), 1e-6)
+      assert.equal(0, (alone:backward(x, T.ones(1)) - gx):norm())
+      local mine = m.pcae:named_parameters()
+      for i, e in ipairs(alone:named_parameters()) do
+        assert.equal(0, (e.grad - mine[i].grad):norm(), e.name)
+      end
+      -- and the OCAE's parameters have gradients of their own
+      local sum = 0
+      for _, e in ipairs(m.ocae:named_parameters()) do sum = sum + e.grad:norm() end
+      assert.is_true(sum > 0)
+    end)
+  end
+
+  it("feeds the templates to the object encoder unless told not to: only the OCAE's loss changes", function()
     local x = T.zeros(2, 1, 40, 40):uniform_(T.generator(1))
-    local m = model(11)
-    m:evaluate()
-    m:zero_grad()
-    local total = m:forward(x):get(1)
-    assert.near(m.result.part_loss + m.result.object_loss, total, 1e-3)
-    local gx = m:backward(x, T.ones(1)):clone()
-    -- the same PCAE alone: identical gradients, input's included
-    local alone = model(11).pcae
-    alone:evaluate()
-    alone:zero_grad()
-    assert.near(m.result.part_loss, alone:forward(x):get(1), 1e-6)
-    assert.equal(0, (alone:backward(x, T.ones(1)) - gx):norm())
-    local mine = m.pcae:named_parameters()
-    for i, e in ipairs(alone:named_parameters()) do
-      assert.equal(0, (e.grad - mine[i].grad):norm(), e.name)
-    end
-    -- and the OCAE's parameters have gradients of their own
-    local sum = 0
-    for _, e in ipairs(m.ocae:named_parameters()) do sum = sum + e.grad:norm() end
-    assert.is_true(sum > 0)
+    local fed, blind = model(11), model(11, nil, false)
+    fed:evaluate(); blind:evaluate()
+    fed:forward(x); blind:forward(x)
+    assert.equal(fed.result.part_loss, blind.result.part_loss)
+    assert.are_not.equal(fed.result.object_loss, blind.result.object_loss)
+    assert.is_false(blind.config.feed_templates)
+    assert.equal(0, blind.ocae.config.templates)
+    -- the encoder's first layer reads 7 + 2 features (+ 121 template values when fed)
+    assert.equal(fed:num_parameters() - blind:num_parameters(), 121 * 8)
+    assert.truthy(tostring(fed):find("4 parts with their templates", 1, true))
+    assert.falsy(tostring(blind):find("with their templates", 1, true))
   end)
 
   it("allocates no Lua objects step after step (its tape's buffers and scratch tensors are reused)", function()

@@ -1,12 +1,15 @@
 --- ImageOCAE: the object capsule autoencoder over part capsules (Kosiorek et
 -- al. 2019, section 3.2; the official models/scae.py ImageCapsule with
 -- capsule.py's CapsuleLayer and CapsuleLikelihood), on the tape.
--- forward(pose (B, P, 6), presence (B, P), features (B, P, F)) returns the
--- loss (1,): the part capsules' poses (the PCAE's affine maps as rows
--- a b tx c d ty), presences and special features. The SCAE gives them as
--- the PCAE's values, so no gradient flows back into the PCAE (the
--- stop-gradient of the paper and the official code).
---   features = SetTransformer([pose, 1 - presence, features])   (B, K, 256)   K object capsules
+-- forward(pose (B, P, 6), presence (B, P), features (B, P, F)[, templates
+-- (P, T)[, colour (B, P)]]) returns the loss (1,): the part capsules' poses
+-- (the PCAE's affine maps as rows a b tx c d ty), presences and special
+-- features, and with templates = T (new) each part's template flattened,
+-- scaled by its colour in each image when given (the official
+-- feed_templates: the template tells the set transformer which part it
+-- sees). The SCAE gives them as the PCAE's values, so no gradient flows
+-- back into the PCAE (the stop-gradient of the paper and the official code).
+--   features = SetTransformer([pose, 1 - presence, features, templates])   (B, K, 256)   K object capsules
 --   capsule_layer: per capsule its own MLP -> the object-viewer relation
 --     (an affine map, geometry.affine), a capsule-part relation per part
 --     (dynamic + learned static), capsule and vote presence logits (uniform
@@ -35,14 +38,16 @@ local random = require "capsrun.random"
 local ag = require "capsrun.autograd"
 
 --- ImageOCAE: the object capsule autoencoder over part capsules; forward(pose (B, P, 6),
--- presence (B, P), features (B, P, F)) -> loss (1,); result.caps_presence (B, K)
+-- presence (B, P), features (B, P, F)[, templates (P, T)[, colour (B, P)]]) -> loss (1,);
+-- result.caps_presence (B, K)
 local ImageOCAE = TapeModule.class("ImageOCAE")
 
 local LOG_DUMMY = -2 * math.log(10)
 local HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 --- ImageOCAE.new{parts = 40, features = 16, capsules = 32, dims = 16, out_dims = 256, layers = 3,
---   heads = 1, caps_params = 32, hidden = 128, noise = 4, classes = 10, prior_within_constant = 4.3, ...}
+--   heads = 1, caps_params = 32, hidden = 128, noise = 4, classes = 10, prior_within_constant = 4.3,
+--   templates = 0 (values of a part's template given to the encoder: 0 for none), ...}
 function ImageOCAE.new(opts)
   opts = opts or {}
   local self = TapeModule.new(ImageOCAE)
@@ -53,14 +58,15 @@ function ImageOCAE.new(opts)
     classes = opts.classes or 10, dynamic_l2_weight = opts.dynamic_l2_weight or 10,
     prior_within = opts.prior_within or 2, prior_between = opts.prior_between or 0.35,
     prior_within_constant = opts.prior_within_constant or 4.3,
-    posterior_within = opts.posterior_within or 0.7, posterior_between = opts.posterior_between or 0.2}
-  for _, k in ipairs{"parts", "features", "capsules", "classes"} do
-    if math.type(c[k]) ~= "integer" or c[k] < (k == "features" and 0 or 1) then
+    posterior_within = opts.posterior_within or 0.7, posterior_between = opts.posterior_between or 0.2,
+    templates = opts.templates or 0}
+  for _, k in ipairs{"parts", "features", "capsules", "classes", "templates"} do
+    if math.type(c[k]) ~= "integer" or c[k] < ((k == "features" or k == "templates") and 0 or 1) then
       error(("ImageOCAE.new: %s must be a positive integer, got %s"):format(k, tostring(c[k])), 2)
     end
   end
   self.config, self.kind = c, "image_ocae"
-  self:add_child("encoder", SetTransformer.new{input = 7 + c.features, dims = c.dims, out_dims = c.out_dims,
+  self:add_child("encoder", SetTransformer.new{input = 7 + c.features + c.templates, dims = c.dims, out_dims = c.out_dims,
     outputs = c.capsules, layers = c.layers, heads = c.heads, gen = gen})
   capsule_layer.add_parameters(self, c.capsules, c.parts, c.out_dims, c.caps_params, c.hidden, gen)
   self.gen = gen
@@ -73,23 +79,40 @@ local function entropy(x, axis)
   return (q * (q + 1e-8):log()):sum(axis) * -1
 end
 
-local function check(name, t, want)
+local function check(name, t, want, level)
   local got = t:size()
   local ok = #got == #want
   for i = 1, #want do ok = ok and got[i] == want[i] end
   if not ok then
-    error(("ImageOCAE: %s (%s) expected, got (%s)"):format(name, table.concat(want, ", "), table.concat(got, ", ")), 4)
+    error(("ImageOCAE: %s (%s) expected, got (%s)"):format(name, table.concat(want, ", "), table.concat(got, ", ")), level or 4)
   end
 end
 
-function ImageOCAE:compute(pose, p, presence, features)
+-- the encoder's input: (B, P, 7 + F + T)
+local function encoder_input(c, pose, presence, features, templates, colour)
+  local tape, B, P = pose.tape, pose.value:size(1), c.parts
+  check("presence", presence, {B, P}, 5)
+  check("features", features, {B, P, c.features}, 5)
+  local absent = tape:constant(presence:view(B, P, 1)) * -1 + 1
+  if c.templates == 0 then
+    if templates then error("ImageOCAE: no templates expected (built with templates = 0), got a tensor", 5) end
+    return ag.cat({pose, absent, tape:constant(features)}, 3)
+  end
+  if not templates then error(("ImageOCAE: templates (%d, %d) expected, got nil"):format(P, c.templates), 5) end
+  check("templates", templates, {P, c.templates}, 5)
+  local t = tape:constant(templates:view(1, P, c.templates)):expand({B, P, c.templates})
+  if colour then
+    check("colour", colour, {B, P}, 5)
+    t = t * tape:constant(colour:view(B, P, 1))
+  end
+  return ag.cat({pose, absent, tape:constant(features), t}, 3)
+end
+
+function ImageOCAE:compute(pose, p, presence, features, templates, colour)
   local c, tape = self.config, pose.tape
   local B, P, K = pose.value:size(1), c.parts, c.capsules
   check("pose", pose.value, {B, P, 6})
-  check("presence", presence, {B, P})
-  check("features", features, {B, P, c.features})
-  local absent = tape:constant(presence:view(B, P, 1)) * -1 + 1
-  local parts = ag.cat({pose, absent, tape:constant(features)}, 3)              -- (B, P, 7 + F)
+  local parts = encoder_input(c, pose, presence, features, templates, colour)
   local caps = self.encoder:compute(parts, self.encoder:leaves(tape))
   local o = capsule_layer.outputs(caps, p, P, self)
   -- the votes: object-viewer after capsule-part, (K, B, 1) with (K, B, P) -> (B, K, P) each
@@ -133,7 +156,8 @@ end
 
 function ImageOCAE:describe()
   local c = self.config
-  return ("ImageOCAE(%d parts -> %s -> %d object capsules)"):format(c.parts, self.encoder:describe(), c.capsules)
+  return ("ImageOCAE(%d parts%s -> %s -> %d object capsules)"):format(c.parts,
+    c.templates > 0 and " with their templates" or "", self.encoder:describe(), c.capsules)
 end
 
 return ImageOCAE

@@ -7,9 +7,12 @@
 -- constants (their values, no tape): the stop-gradient of the paper
 -- (stop_grad_caps_inpt and stop_grad_caps_target of the official code), so
 -- the OCAE's loss trains the OCAE only and the image likelihood the PCAE.
+-- With feed_templates (the default, as the official code) the OCAE also
+-- sees each part's template (coloured per image with --templates official),
+-- also as a constant.
 -- After forward, self.result holds part (the PCAE's result), object (the
 -- OCAE's) and the two losses.
---   SCAE.new{parts = 40, capsules = 32, features = 16, template = 11, input = 40, gen = g, ...}
+--   SCAE.new{parts = 40, capsules = 32, features = 16, template = 11, input = 40, feed_templates = true, gen = g, ...}
 local Module = require "capsrun.Module"
 local PCAE = require "capsrun.scae.PCAE"
 local ImageOCAE = require "capsrun.scae.ImageOCAE"
@@ -21,20 +24,21 @@ local random = require "capsrun.random"
 local SCAE = Module.class("SCAE")
 
 --- SCAE.new{parts = 40, capsules = 32, features = 16, template = 11, maps = 128, input = 40, classes = 10,
--- templates = "relu1" or "official" (the PCAE's), gen}
+-- templates = "relu1" or "official" (the PCAE's), feed_templates = true (the OCAE sees the templates), gen}
 function SCAE.new(opts)
   opts = opts or {}
   local self = Module.new(SCAE)
   local gen = opts.gen or random.default()
   local parts, features = opts.parts or 40, opts.features or 16
+  local feed = opts.feed_templates ~= false
   self:add_child("pcae", PCAE.new{parts = parts, features = features, template = opts.template, maps = opts.maps,
     input = opts.input, noise = opts.part_noise, templates = opts.templates, gen = gen})
   self:add_child("ocae", ImageOCAE.new{parts = parts, features = features, capsules = opts.capsules or 32,
     dims = opts.dims, out_dims = opts.out_dims, layers = opts.layers, heads = opts.heads, classes = opts.classes,
-    noise = opts.object_noise, gen = gen})
+    noise = opts.object_noise, templates = feed and self.pcae.config.template * self.pcae.config.template or 0, gen = gen})
   self.config = {parts = parts, features = features, capsules = self.ocae.config.capsules,
     input = {1, self.pcae.config.input, self.pcae.config.input}, template = self.pcae.config.template,
-    templates = self.pcae.config.templates}
+    templates = self.pcae.config.templates, feed_templates = feed}
   self.kind = "scae"
   self.one = native.ones(1)
   return self
@@ -45,7 +49,12 @@ function SCAE:forward(images)
   local r = self.pcae.result
   if not self.pose or self.pose:size(1) ~= r.pose:size(1) then self.pose = native.zeros(r.pose:size()) end
   self.pose:copy_(r.pose)   -- the tape's buffers change with the next forward
-  local object_loss = self.ocae:forward(self.pose, r.presence, r.features):get(1)
+  local templates, colour
+  if self.config.feed_templates then
+    local K, t = self.config.parts, self.config.template
+    templates, colour = r.templates:view(K, t * t), r.color and r.color:view(r.pose:size(1), K)
+  end
+  local object_loss = self.ocae:forward(self.pose, r.presence, r.features, templates, colour):get(1)
   self.result = {part = r, object = self.ocae.result, part_loss = part_loss, object_loss = object_loss}
   self.output = self.output or native.zeros(1)
   self.output:set(1, part_loss + object_loss)

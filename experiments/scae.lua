@@ -75,18 +75,22 @@ local function labels_of(set, first, n)
   return out
 end
 
--- train.step's forward and backward: the digits placed on canvases, the loss the model's output;
--- "correct" is the batch's own k-means accuracy (a noisy view of the test accuracy)
-local clf = {model = model, criterion = {}}
+-- train.step's forward and backward of the canvases (placed by loop.prepare below): the loss the
+-- model's output; "correct" is the batch's own k-means accuracy (a noisy view of the test accuracy),
+-- seeded by the step so that measuring it draws nothing from the training generator
+local clf = {model = model, criterion = {}, collective = capsrun.dist.size() > 1}
 local one = native.ones(1)
-function clf.forward_backward(_, images, labels)
-  local x = canvas.shifted(images, opts.canvas, opts.max_shift, gen)
+local kmeans_gen = native.generator(opts.seed)
+function clf.forward_backward(_, x, labels, first, n)
+  if clf.collective then model:set_shard(first, n) end   -- the whole batch's noise and sparsity terms
   local loss = model:forward(x):get(1)
   model:backward(x, one)
+  model:set_shard()
   local truth = {}
   for i = 1, labels:size(1) do truth[i] = math.tointeger(labels:get(i)) end
   local k = math.min(train_set.classes, #truth)
-  local clusters = cluster.kmeans(model.result.object.caps_presence, k, gen, {restarts = 1, iterations = 20})
+  kmeans_gen:seed(opts.seed * 1000003 + optimizer.step_count)
+  local clusters = cluster.kmeans(model.result.object.caps_presence, k, kmeans_gen, {restarts = 1, iterations = 20})
   return loss, match.cluster_accuracy(clusters, truth) * #truth
 end
 
@@ -123,7 +127,9 @@ local function probe()
     test_set.classes)
 end
 
-opts.loop = {evaluate = evaluate, accuracy = "k-means acc"}
+-- each batch placed on canvases whole, before it is split across ranks
+opts.loop = {evaluate = evaluate, accuracy = "k-means acc",
+  prepare = function(images) return (canvas.shifted(images, opts.canvas, opts.max_shift, gen)) end}
 opts.epoch_metrics = {{"probe_acc", probe}}
 opts.title = "stacked capsule autoencoder, " .. opts.dataset .. " without labels"
 experiment.train(clf, optimizer, train_set, test_set, gen, opts)

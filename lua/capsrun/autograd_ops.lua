@@ -4,6 +4,7 @@
 -- Var (a:matmul(b)); +, -, *, / and unary minus work on Vars, tensors and
 -- numbers, x ^ p raises to a number.
 local native = require "capsrun.native"
+local dist = require "capsrun.dist"
 
 return function(autograd, h)
   local Var, record, tape_of, as_var, grad_of = h.Var, h.record, h.tape_of, h.as_var, h.grad_of
@@ -289,7 +290,6 @@ return function(autograd, h)
     end)
   end
 
-  --- layer_norm(x [, axis = -1, eps = 1e-5]): zero mean and unit variance along axis
   --- layer_norm(x [, axis = -1, eps = 1e-5]): (x - mean) / sqrt(var + eps) over the axis, the
   -- biased variance (PyTorch's); one fused C kernel each way (gain and bias are the caller's)
   function autograd.layer_norm(x, axis, eps)
@@ -301,6 +301,20 @@ return function(autograd, h)
     return record(tape, y, {x}, function(node, g)
       native.tape_layer_norm_backward(node.value, rstd, g, ax, grad_of(x))
     end)
+  end
+
+  --- all_sum(x [, scale = 1]): x summed over the ranks of a data-parallel run (one MPI
+  -- allreduce; x itself in one process), for terms of a loss that depend on the whole batch;
+  -- backward: the gradient times scale into x (the whole batch over this rank's share of it,
+  -- so the ranks' gradients, averaged by share as train.step does, are one process's)
+  function autograd.all_sum(x, scale)
+    local tape = need_tape("all_sum", x)
+    local out = buffer(tape)
+    if not out or out:numel() ~= x.value:numel() then out = native.zeros(x.value:size()) end
+    out = pooled(tape, out:view(x.value:size()):copy_(x.value))
+    dist.allreduce_(out, "sum")
+    scale = scale or 1
+    return record(tape, out, {x}, function(_, g) grad_of(x):view(-1):add_(g:view(-1), scale) end)
   end
 
   for name, fn in pairs(autograd) do

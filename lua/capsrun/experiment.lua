@@ -483,6 +483,7 @@ end
 -- opts.loop changes what an epoch trains on and how it is measured, for
 -- experiments whose examples are not the images of a set (multimnist.lua):
 --   batches(start): train.epoch's hook (clf.forward_backward then trains on them);
+--   prepare(images) -> images: each batch, whole, before it is split across ranks;
 --   evaluate(clf, test_set) -> accuracy, loss, recon mse, predicted counts;
 --   accuracy: what the accuracy is called on the epoch line ("acc").
 -- Returns the rows.
@@ -527,7 +528,7 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
       local show = main and experiment.progress(epoch, t0, opts)
       local batches = 0
       local eopts = {batch = opts.batch, gen = gen, shift = opts.shift, flip = opts.flip, order = order, start = start,
-                     batches = loop.batches}
+                     batches = loop.batches, prepare = loop.prepare}
       eopts.on_batch = function(done, total, loss)
         if show then show(done, total, loss) end
         watch_loss(loss, optimizer)

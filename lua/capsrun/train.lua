@@ -62,9 +62,10 @@ function train.correct(scores, labels)
 end
 
 -- forward and backward of one (shard of a) batch: gradients accumulate
--- into the parameters' buffers; returns loss, number correct, sse
-local function forward_backward(clf, images, labels)
-  if clf.forward_backward then return clf:forward_backward(images, labels) end
+-- into the parameters' buffers; returns loss, number correct, sse. The
+-- shard is rows first + 1 .. of a batch of n (first = 0 in one process).
+local function forward_backward(clf, images, labels, first, n)
+  if clf.forward_backward then return clf:forward_backward(images, labels, first, n) end
   local model = clf.model
   local v = model:forward(images)                         -- capsules (b, J, D) or logits (b, J)
   local scores = scores_of(clf, v)                        -- (b, J)
@@ -98,8 +99,12 @@ end
 -- Under MPI each rank takes its shard of the batch and the gradients are
 -- averaged with one allreduce, so every rank makes the update that one
 -- process would make for the whole batch; the figures returned are global.
--- clf.forward_backward(clf, batch, labels) -> loss, correct, sse, when
--- present, replaces the classifier's own forward and backward.
+-- clf.forward_backward(clf, batch, labels, first, n) -> loss, correct, sse,
+-- when present, replaces the classifier's own forward and backward (its
+-- batch: rows first + 1 .. first + count of the whole batch of n). With
+-- clf.collective (a forward that communicates across ranks: the stacked
+-- capsule autoencoder's batch-wide terms) a batch smaller than the number
+-- of ranks, which would leave a rank out, is skipped.
 function train.step(clf, optimizer, images, labels)
   if optimizer.total_steps then
     -- the spread loss's margin rises, and an annealed E-step temperature
@@ -112,14 +117,16 @@ function train.step(clf, optimizer, images, labels)
   if clf.decoder then clf.decoder:zero_grad() end
   local n, size = labels:size(1), dist.size()
   if size == 1 then
-    local loss, correct, sse = forward_backward(clf, images, labels)
+    local loss, correct, sse = forward_backward(clf, images, labels, 0, n)
     optimizer:step()
     return loss, correct, sse
   end
+  if clf.collective and n < size then return 0, 0, nil end
   local first, count = dist.shard(n)
   local loss, correct, sse = 0, 0, 0
   if count > 0 then
-    loss, correct, sse = forward_backward(clf, narrow_batch(images, first + 1, count), labels:narrow(first + 1, count))
+    loss, correct, sse = forward_backward(clf, narrow_batch(images, first + 1, count), labels:narrow(first + 1, count),
+      first, n)
   end
   local share = count * size / n                          -- a shard's mean -> its part of the batch mean
   for _, g in ipairs(optimizer.grads) do g:mul_(share) end
@@ -195,7 +202,9 @@ end
 -- shuffled images, for examples drawn afresh (multimnist.lua's pairs): then
 -- set.n counts the examples of an epoch, set.pixels the pixels of one
 -- reconstruction, and the batch may be a table of tensors, which
--- clf.forward_backward takes (see train.step).
+-- clf.forward_backward takes (see train.step). opts.prepare(images) ->
+-- images transforms each whole batch before train.step splits it (random
+-- placements drawn for the batch, so every rank draws what one process does).
 -- The means cover the images of this call only.
 function train.epoch(clf, optimizer, set, opts)
   local loss_sum, correct, seen, sse_sum = 0, 0, 0, 0
@@ -210,6 +219,7 @@ function train.epoch(clf, optimizer, set, opts)
                                              order = opts.order, start = done})
   end
   for images, labels, n in batches do
+    if opts.prepare then images = opts.prepare(images) end   -- the whole batch, the same on every rank
     local loss, c, sse = train.step(clf, optimizer, images, labels)
     if loss ~= loss or math.abs(loss) == math.huge then
       error(("training diverged: loss is %s at step %d (epoch image %d); parameters not saved"):format(

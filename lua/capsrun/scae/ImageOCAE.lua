@@ -24,7 +24,9 @@
 --          each capsule present in B / 10 examples), weights 2 and 0.35
 --        + posterior sparsity (entropy: of each example's part mass per
 --          capsule, minimised, weight 0.7; of the batch's, maximised, weight 0.2)
--- After forward, self.result holds caps_presence (B, K: the capsule's largest
+-- Under data parallel, self.shard = {first, n} (this rank's rows of a batch
+-- of n; SCAE:set_shard) makes the noise and the batch-wide sparsity terms
+-- those of the whole batch. After forward, self.result holds caps_presence (B, K: the capsule's largest
 -- vote presence, what k-means clusters), mass (B, K: the part mass each
 -- capsule explains), vote presences (B, K, P), the posterior logits (B,
 -- K + 1, P: capsules, then the dummy), the votes as six (K, B, P) tensors
@@ -137,10 +139,11 @@ function ImageOCAE:compute(pose, p, presence, features, templates, colour)
   local log_prob = (posterior:logsumexp(2) * part_presence:reshape(B, P)):sum(2):mean(1)
   -- sparsity: the prior on capsule presences, the posterior on the part mass each capsule explains
   local caps_presence = vote_presence:max(3)                                          -- (B, K)
-  local prior_within, prior_between = capsule_layer.prior_sparsity(caps_presence, c.classes, c.prior_within_constant)
+  local prior_within, prior_between = capsule_layer.prior_sparsity(caps_presence, c.classes, c.prior_within_constant,
+    self.shard)
   local mass = (posterior:softmax(2):narrow(2, 1, K) * part_presence):sum(3)         -- (B, K)
   local post_within = entropy(mass, 2):mean(1)
-  local post_between = entropy(mass:sum(1), 1)
+  local post_between = entropy((capsule_layer.batch_sum(mass, self.shard)), 1)
   local dynamic_l2 = (o.dynamic * o.dynamic):sum(3):sum(2):sum(1) * (0.5 / B)
   local loss = -log_prob + dynamic_l2 * c.dynamic_l2_weight + prior_within * c.prior_within
     + prior_between * c.prior_between + post_within * c.posterior_within - post_between * c.posterior_between

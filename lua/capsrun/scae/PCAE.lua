@@ -36,6 +36,7 @@ local native = require "capsrun.native"
 local random = require "capsrun.random"
 local ag = require "capsrun.autograd"
 local geometry = require "capsrun.scae.geometry"
+local capsule_layer = require "capsrun.scae.capsule_layer"
 
 -- the tape part: from the CNN's maps and the image to the loss
 local Head = TapeModule.class("PCAEHead")
@@ -104,10 +105,7 @@ function Head:compute(maps, p, images)
   local caps = (feats * att):sum(2):reshape(B, K, D)
   local pose, features = caps:narrow(3, 1, 6), caps:narrow(3, 7, c.features)
   local logit = caps:narrow(3, 7 + c.features, 1):reshape(B, K)
-  if self.training and c.noise > 0 then
-    logit = logit + tape:constant(tape:scratch(B, K):uniform_(self.gen, -0.5, 0.5):mul_(c.noise))
-  end
-  local presence = logit:sigmoid()
+  local presence = capsule_layer.noisy(self, logit, 1, c.noise):sigmoid()   -- self.shard: SCAE:set_shard
   local m = geometry.affine(pose, 3)
   local inv = geometry.inverse(m)
   local warp_pose = ag.cat(inv, 3)                                           -- (B, K, 6)

@@ -44,6 +44,19 @@ function SCAE.new(opts)
   return self
 end
 
+--- set_shard(first, n): under data parallel this process's images are rows first + 1 .. of a
+-- batch of n: the noise and the batch-wide sparsity terms become the whole batch's, so ranks
+-- train as one process (collective: every rank's forward then takes part); set_shard() to end
+function SCAE:set_shard(first, n)
+  local shard = nil
+  if first then
+    self.shard = self.shard or {}
+    self.shard.first, self.shard.n = first, n
+    shard = self.shard
+  end
+  self.pcae.head.shard, self.ocae.shard = shard, shard
+end
+
 function SCAE:forward(images)
   local part_loss = self.pcae:forward(images):get(1)
   local r = self.pcae.result

@@ -145,9 +145,9 @@ end
 
 function SetTransformer:describe()
   local c = self.config
-  return ("SetTransformer(%d -> %d dims, %d %s blocks of %d heads%s -> %d outputs of %d)"):format(c.input, c.dims, c.layers,
-    c.inducing > 0 and ("ISAB(" .. c.inducing .. ")") or "self-attention", c.heads, c.layer_norm and ", layer norm" or "",
-    c.outputs, c.out_dims)
+  return ("SetTransformer(%d -> %d dims, %d %s blocks of %d head%s%s -> %d outputs of %d)"):format(c.input, c.dims,
+    c.layers, c.inducing > 0 and ("ISAB(" .. c.inducing .. ")") or "self-attention", c.heads, c.heads == 1 and "" or "s",
+    c.layer_norm and ", layer norm" or "", c.outputs, c.out_dims)
 end
 
 return SetTransformer

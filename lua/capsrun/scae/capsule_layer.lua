@@ -37,11 +37,26 @@ local function batch_linear(p, name, x)
   return p[name .. ".bias"] and y + p[name .. ".bias"] or y
 end
 
--- uniform noise of +-noise/2 on a logit while module trains (the official code's 'uniform' noise_type)
-local function noisy(module, x)
-  if not module.training or module.config.noise == 0 then return x end
-  local n = x.tape:scratch(table.unpack(x.value:size())):uniform_(module.gen, -0.5, 0.5):mul_(module.config.noise)
-  return x + x.tape:constant(n)
+--- noisy(module, x Var, axis, width) -> x + uniform noise of +-width/2 while module trains (the
+-- official 'uniform' noise_type), drawn from module.gen. Under data parallel (module.shard =
+-- {first, n}: this rank's rows of a batch of n along axis) it is drawn for the whole batch and
+-- the rank takes its rows, so ranks add what one process adds.
+function capsule_layer.noisy(module, x, axis, width)
+  if not module.training or width == 0 then return x end
+  local size = x.value:size()
+  local rows, shard = size[axis], module.shard
+  if shard then size[axis] = shard.n end
+  local noise = x.tape:constant(x.tape:scratch(table.unpack(size)):uniform_(module.gen, -0.5, 0.5):mul_(width))
+  if shard and shard.n ~= rows then noise = noise:narrow(axis, shard.first + 1, rows) end
+  return x + noise
+end
+
+--- batch_sum(x (B, ...) Var, shard) -> the sum over the batch axis 1 (the whole batch's under data
+-- parallel: shard = {first, n}, nil in one process) and the batch's size
+function capsule_layer.batch_sum(x, shard)
+  local s = x:sum(1)
+  if not shard then return s, x.value:size(1) end
+  return ag.all_sum(s, shard.n / x.value:size(1)), shard.n
 end
 
 --- outputs(features (B, K, n_features) Var, p, V, module) -> each group, capsule-major:
@@ -58,18 +73,20 @@ function capsule_layer.outputs(features, p, V, module)
   local dynamic = all:narrow(3, 1, 6 * V)
   return {dynamic = dynamic, cpr = dynamic:reshape(K, B, V, 6) + p.cpr_static,
     ccr = all:narrow(3, 6 * V + 1, 6) + p["bias.ccr"],
-    pres_caps = noisy(module, all:narrow(3, 6 * V + 7, 1) + p["bias.pres_caps"]),
-    pres_vote = noisy(module, all:narrow(3, 6 * V + 8, V) + p["bias.pres_vote"]),
+    pres_caps = capsule_layer.noisy(module, all:narrow(3, 6 * V + 7, 1) + p["bias.pres_caps"], 2, module.config.noise),
+    pres_vote = capsule_layer.noisy(module, all:narrow(3, 6 * V + 8, V) + p["bias.pres_vote"], 2, module.config.noise),
     scale = (all:narrow(3, 6 * V + 8 + V, V) + p["bias.scale"] + 0.5):softplus() + 1e-2}
 end
 
---- prior_sparsity(caps_presence (B, K) Var, classes, within_constant): the l2
+--- prior_sparsity(caps_presence (B, K) Var, classes, within_constant [, shard]): the l2
 -- prior of the paper: each example's presences summing to within_constant
--- (K / classes when nil), each capsule present in B / classes examples
-function capsule_layer.prior_sparsity(caps_presence, classes, within_constant)
+-- (K / classes when nil), each capsule present in B / classes examples (of
+-- the whole batch under data parallel: shard, see batch_sum)
+function capsule_layer.prior_sparsity(caps_presence, classes, within_constant, shard)
   local B, K = caps_presence.value:size(1), caps_presence.value:size(2)
   local within = (caps_presence:sum(2) - (within_constant or K / classes)):pow(2):sum(1) * (1 / B)
-  local between = (caps_presence:sum(1) - B / classes):pow(2):sum(1) * (1 / K)
+  local per_capsule, n = capsule_layer.batch_sum(caps_presence, shard)
+  local between = (per_capsule - n / classes):pow(2):sum(1) * (1 / K)
   return within, between
 end
 

@@ -38,8 +38,9 @@ local opts = experiment.parse(arg, experiment.options({save = "runs/scae/scae.te
   {"templates", "string", "relu1", "relu1 (templates clamped to [0, 1], mixed by their value / a temperature) or "
     .. "official (run_mnist.sh's: sigmoid templates coloured by the part's features, mixed by learned alpha "
     .. "templates)", choices = {"relu1", "official"}},
-  {"feed-templates", "string", "yes", "yes: the object encoder sees each part's template beside its pose, presence and "
-    .. "features (the official feed_templates); no: not its template", choices = {"yes", "no"}},
+  {"feed-templates", "string", "no", "yes: the object encoder also sees each part's template (the official "
+    .. "feed_templates; slower to learn in the first epochs here, docs/results.md); no: its pose, presence and "
+    .. "features only", choices = {"yes", "no"}},
   {"maps", "int", 128, "feature maps of the part encoder's convolutions", min = 1},
   {"eval-examples", "int", 2000, "test images clustered and probed after each epoch", min = 10},
   {"probe-examples", "int", 2000, "training images the linear probe is fitted on", min = 10},
@@ -57,7 +58,8 @@ if train_set.images:size(2) ~= 1 then
 end
 local gen = capsrun.manual_seed(opts.seed)
 local model = SCAE.new{parts = opts.parts, capsules = opts.capsules, template = opts.template, maps = opts.maps,
-  input = opts.canvas, classes = train_set.classes, templates = opts.templates, gen = gen}
+  input = opts.canvas, classes = train_set.classes, templates = opts.templates,
+  feed_templates = opts.feed_templates == "yes", gen = gen}   -- nil: a checkpoint from before the option
 local h, w = train_set.images:size(3), train_set.images:size(4)
 if opts.canvas < math.max(h, w) + 2 * opts.max_shift then
   experiment.fail(1, ("scae.lua: --canvas %d is too small for %dx%d images moved by up to --max-shift %d pixels "

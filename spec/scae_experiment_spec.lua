@@ -114,13 +114,14 @@ describe("scae figures: the OCAE's reconstruction", function()
 end)
 
 describe("experiments/scae.lua", function()
-  it("trains with the official script's templates (sigmoid, coloured, alpha-mixed)", function()
+  it("trains with the official script's templates (sigmoid, coloured, alpha-mixed), fed to the object encoder", function()
     local dir = H.tmpdir()
     local code, out = H.run(("experiments/scae.lua --data %s --limit 64 --batch 32 --parts 4 --capsules 3 --maps 8 "
       .. "--eval-examples 12 --probe-examples 16 --threads 1 --epochs 1 --templates official --embedding pca "
-      .. "--save %s/s.tensors"):format(H.mnist(), dir))
+      .. "--feed-templates yes --save %s/s.tensors"):format(H.mnist(), dir))
     assert.equal(0, code, out)
     assert.truthy(out:find("11x11 official (sigmoid, colour, alpha) templates", 1, true), out)
+    assert.truthy(out:find("ImageOCAE(4 parts with their templates -> SetTransformer(144 -> ", 1, true), out)
     assert.truthy(out:find("epoch 1  loss [%d.]+"), out)
     assert.truthy(capsrun.read_png(dir .. "/parts.png", 3))
     H.rm_rf(dir)
@@ -137,6 +138,7 @@ describe("experiments/scae.lua", function()
     assert.truthy(out:find("epoch 1  loss [%d.%-]+  train k%-means acc [%d.]+%%  test k%-means acc [%d.]+%%  probe acc"),
       out)
     assert.truthy(out:find("batch 32, RMSProp lr 0.0001", 1, true), out)
+    assert.truthy(out:find("ImageOCAE(6 parts -> SetTransformer(23 -> ", 1, true), out)   -- no templates by default
     local code2, out2 = H.run(base .. " --epochs 2 --resume")
     assert.equal(0, code2, out2)
     assert.truthy(out2:find("resumed from .*: epoch 2"), out2)

@@ -9,8 +9,8 @@ if ! dpkg-query -W -f='${Status}' clang libclang-rt-14-dev 2>/dev/null | grep -q
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev >/dev/null
 fi
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCAPSRUN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target fuzz_idx fuzz_tensorio fuzz_png fuzz_norb fuzz_http >/dev/null
-for t in idx tensorio png norb http; do
+cmake --build build-fuzz -j"$(nproc)" --target fuzz_idx fuzz_tensorio fuzz_png fuzz_norb fuzz_http fuzz_matfile >/dev/null
+for t in idx tensorio png norb http matfile; do
   work=build-fuzz/corpus-$t
   mkdir -p "$work"
   cp -n fuzz/corpus/$t/* "$work"/ 2>/dev/null || true

@@ -61,9 +61,21 @@ data.datasets.smallnorb = {
   side = 48, crop = 32,
 }
 
+-- SVHN (Netzer et al. 2011), cropped digits: 73,257 training and 26,032
+-- test images of 32x32 in colour (the extra 531,131 are not read)
+data.datasets.svhn = {
+  format = "svhn",
+  files = {train = {"train_32x32.mat"}, test = {"test_32x32.mat"}},
+  system_dirs = {},
+  how_to_get = "download train_32x32.mat and test_32x32.mat (format 2, cropped digits) from " ..
+    "http://ufldl.stanford.edu/housenumbers/ into one of these folders",
+  classes = 10,
+}
+
 local MNIST_NAMES = {}
 for d = 0, 9 do MNIST_NAMES[d + 1] = tostring(d) end
 data.datasets.mnist.class_names = MNIST_NAMES
+data.datasets.svhn.class_names = MNIST_NAMES
 
 local function readable(path)
   local f = io.open(path, "rb")
@@ -181,6 +193,13 @@ local function load_norb(dir, names, opts, info)
   return native.standardize_(a), b, read
 end
 
+local function load_svhn(dir, names, opts)
+  local images, labels = native.read_svhn(locate(dir, names[1]))
+  local read = images:numel()
+  local a, b = limited(images, labels, opts.limit)
+  return a, b, read
+end
+
 -- class names from CIFAR-10's batches.meta.txt (one per line), when there
 local function cifar_names(dir, classes)
   local f = io.open(dir .. "/batches.meta.txt", "r")
@@ -216,6 +235,9 @@ function data.load(dataset, split, opts)
     classes, names = info.classes, cifar_names(dir, info.classes)
   elseif info.format == "norb" then
     images, labels, read = load_norb(dir, info.files[split], opts, info)
+    classes, names = info.classes, info.class_names
+  elseif info.format == "svhn" then
+    images, labels, read = load_svhn(dir, info.files[split], opts)
     classes, names = info.classes, info.class_names
   else
     images, labels, read = load_idx(dir, info.files[split], opts)

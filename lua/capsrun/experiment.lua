@@ -25,8 +25,8 @@ function experiment.options(defaults, extra)
   local spec = {
     {"data", "string", nil, "folder holding the dataset's files, or an image folder (DIR/train/<class>/*.png, "
       .. "DIR/test/<class>/*.png); else $CAPSRUN_DATA/<dataset>, ./data/<dataset>"},
-    {"dataset", "string", "mnist", "mnist, fashion, cifar10 or smallnorb (an image folder is recognised by itself)",
-      choices = {"mnist", "fashion", "cifar10", "smallnorb"}},
+    {"dataset", "string", "mnist", "mnist, fashion, cifar10, smallnorb or svhn (an image folder is recognised by "
+      .. "itself)", choices = {"mnist", "fashion", "cifar10", "smallnorb", "svhn"}},
     {"resize", "string", nil, "bring every image to HxW (bilinear), e.g. 28x28"},
     {"epochs", "int", defaults.epochs or 2, "training epochs", min = 0},
     {"batch", "int", defaults.batch or 32, "batch size (32: best accuracy per hour, see docs/results.md)", min = 1},

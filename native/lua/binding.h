@@ -56,6 +56,7 @@ void lscae_register(lua_State *L);          /* SCAE's fused tape kernels: templa
 void loptim_register(lua_State *L);         /* Adam */
 void ldata_register(lua_State *L);          /* idx, shifts, tensor files */
 void lnorb_register(lua_State *L);          /* smallNORB files */
+void lmat_register(lua_State *L);           /* MAT-files, SVHN */
 void lnet_register(lua_State *L);           /* download, sha256 */
 void lhttp_register(lua_State *L);          /* the board's web server, safe paths */
 void limage_register(lua_State *L);         /* PNG grids */

@@ -201,6 +201,7 @@ int luaopen_capsrun_native(lua_State *L) {
   loptim_register(L);
   ldata_register(L);
   lnorb_register(L);
+  lmat_register(L);
   lnet_register(L);
   lhttp_register(L);
   limage_register(L);

@@ -1,5 +1,6 @@
 -- The OpenBLAS core: never OpenBLAS's generic kernels on a CPU with AVX2 or
 -- AVX-512 unless the user asked for them, and a user's OPENBLAS_CORETYPE wins.
+-- libgomp's spinning: GOMP_SPINCOUNT=1000 unless the user chose.
 local H = require "spec.helpers"
 local native = capsrun.native
 
@@ -65,5 +66,29 @@ describe("BLAS core", function()
       assert.equal("SkylakeX", core)
       assert.equal("set by OPENBLAS_CORETYPE", origin)
     end
+  end)
+end)
+
+describe("OpenMP spinning", function()
+  local show = "-e 'print(os.getenv(\"GOMP_SPINCOUNT\"))'"
+  it("runs with GOMP_SPINCOUNT=1000 (set before libgomp reads it: capsrun restarts once)", function()
+    local code, out = H.run_env("-u GOMP_SPINCOUNT -u OMP_WAIT_POLICY", show)
+    assert.equal(0, code, out)
+    assert.equal("1000\n", out)
+    -- together with the BLAS core's restart: one more, not two, and both settings hold
+    code, out = H.run_env("-u GOMP_SPINCOUNT OPENBLAS_CORETYPE=Prescott CAPSRUN_BLAS_SIMULATE_FALLBACK=1",
+      "-v " .. show)
+    assert.equal(0, code, out)
+    assert.truthy(out:find("chosen by capsrun: OpenBLAS picked Prescott", 1, true), out)
+    assert.truthy(out:find("\n1000\n", 1, true), out)
+  end)
+
+  it("leaves a user's GOMP_SPINCOUNT or OMP_WAIT_POLICY alone", function()
+    local code, out = H.run_env("GOMP_SPINCOUNT=7", show)
+    assert.equal(0, code, out)
+    assert.equal("7\n", out)
+    code, out = H.run_env("-u GOMP_SPINCOUNT OMP_WAIT_POLICY=passive", show)
+    assert.equal(0, code, out)
+    assert.equal("nil\n", out)
   end)
 end)

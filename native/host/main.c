@@ -14,6 +14,7 @@
 #include "binding.h"
 #include "blas_core.h"
 #include "blas_select.h"
+#include "omp_spin.h"
 
 #define CAPSRUN_VERSION "0.1.0"
 #define PROMPT "capsrun> "
@@ -277,7 +278,9 @@ done:
 
 int main(int argc, char **argv) {
   char blas_origin[128];
+  int restart = omp_spin_setenv();                             /* libgomp's spinning, for the next exec */
   blas_select_core(argv, blas_origin, sizeof blas_origin);   /* may re-execute capsrun */
+  if (restart) omp_spin_restart(argv);
   lua_State *L = luaL_newstate();
   if (!L) { fprintf(stderr, "capsrun: cannot create Lua state: not enough memory\n"); return 1; }
   lua_pushstring(L, blas_origin);

@@ -141,7 +141,7 @@ describe("SCAE", function()
     it("sums the two losses, and the object loss sends no gradient into the part autoencoder (" .. templates
       .. " templates, fed to the object encoder)", function()
       local x = T.zeros(2, 1, 40, 40):uniform_(T.generator(1))
-      local m = model(11, templates)
+      local m = model(11, templates, true)
       assert.is_true(m.config.feed_templates)
       assert.equal(121, m.ocae.config.templates)
       m:evaluate()
@@ -150,7 +150,7 @@ describe("SCAE", function()
       assert.near(m.result.part_loss + m.result.object_loss, total, 1e-3)
       local gx = m:backward(x, T.ones(1)):clone()
       -- the same PCAE alone: identical gradients, input's and templates' included
-      local alone = model(11, templates).pcae
+      local alone = model(11, templates, true).pcae
       alone:evaluate()
       alone:zero_grad()
       assert.near(m.result.part_loss, alone:forward(x):get(1), 1e-6)
@@ -166,9 +166,9 @@ describe("SCAE", function()
     end)
   end
 
-  it("feeds the templates to the object encoder unless told not to: only the OCAE's loss changes", function()
+  it("feeds the templates to the object encoder when told to (not by default): only the OCAE's loss changes", function()
     local x = T.zeros(2, 1, 40, 40):uniform_(T.generator(1))
-    local fed, blind = model(11), model(11, nil, false)
+    local fed, blind = model(11, nil, true), model(11)
     fed:evaluate(); blind:evaluate()
     fed:forward(x); blind:forward(x)
     assert.equal(fed.result.part_loss, blind.result.part_loss)

@@ -7,12 +7,13 @@
 -- constants (their values, no tape): the stop-gradient of the paper
 -- (stop_grad_caps_inpt and stop_grad_caps_target of the official code), so
 -- the OCAE's loss trains the OCAE only and the image likelihood the PCAE.
--- With feed_templates (the default, as the official code) the OCAE also
--- sees each part's template (coloured per image with --templates official),
--- also as a constant.
+-- With feed_templates = true (the official code's default; not capsrun's,
+-- which learned faster without, docs/scae.md) the OCAE also sees each
+-- part's template (coloured per image with --templates official), also as
+-- a constant.
 -- After forward, self.result holds part (the PCAE's result), object (the
 -- OCAE's) and the two losses.
---   SCAE.new{parts = 40, capsules = 32, features = 16, template = 11, input = 40, feed_templates = true, gen = g, ...}
+--   SCAE.new{parts = 40, capsules = 32, features = 16, template = 11, input = 40, feed_templates = false, gen = g, ...}
 local Module = require "capsrun.Module"
 local PCAE = require "capsrun.scae.PCAE"
 local ImageOCAE = require "capsrun.scae.ImageOCAE"
@@ -24,13 +25,13 @@ local random = require "capsrun.random"
 local SCAE = Module.class("SCAE")
 
 --- SCAE.new{parts = 40, capsules = 32, features = 16, template = 11, maps = 128, input = 40, classes = 10,
--- templates = "relu1" or "official" (the PCAE's), feed_templates = true (the OCAE sees the templates), gen}
+-- templates = "relu1" or "official" (the PCAE's), feed_templates = false (true: the OCAE sees the templates), gen}
 function SCAE.new(opts)
   opts = opts or {}
   local self = Module.new(SCAE)
   local gen = opts.gen or random.default()
   local parts, features = opts.parts or 40, opts.features or 16
-  local feed = opts.feed_templates ~= false
+  local feed = opts.feed_templates == true
   self:add_child("pcae", PCAE.new{parts = parts, features = features, template = opts.template, maps = opts.maps,
     input = opts.input, noise = opts.part_noise, templates = opts.templates, gen = gen})
   self:add_child("ocae", ImageOCAE.new{parts = parts, features = features, capsules = opts.capsules or 32,

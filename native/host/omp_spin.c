@@ -24,6 +24,6 @@ int omp_spin_setenv(void) {
 void omp_spin_restart(char **argv) {
   execv("/proc/self/exe", argv);
   fprintf(stderr, "capsrun: warning: restarting with GOMP_SPINCOUNT=1000 failed (%s); running with "
-          "libgomp's default spinning\n", strerror(errno));
+          "libgomp's default spinning (set GOMP_SPINCOUNT yourself to skip the restart)\n", strerror(errno));
   unsetenv("GOMP_SPINCOUNT");
 }

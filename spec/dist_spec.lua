@@ -115,6 +115,16 @@ describe("dist", function()
     assert_close(a, b)
   end)
 
+  run("skips a stacked-autoencoder batch smaller than the ranks (its forward is collective) instead of hanging", function()
+    assert.is_true(have_mpi(), "MPI is required under CI")
+    local p = io.popen(("timeout 120 %s%s experiments/scae.lua --data %s --limit 16 --batch 15 --epochs 1 --parts 4 "
+      .. "--capsules 3 --maps 8 --eval-examples 10 --probe-examples 16 --threads 1 --embedding pca --save %s/scae3/s.tensors "
+      .. "2>&1"):format(MPIRUN, H.bin, H.mnist(), dir))
+    local out = p:read("a")
+    assert.is_true(p:close(), out)   -- batches of 15 and 1: the second is skipped on both ranks
+    assert.truthy(out:find("epoch 1 ", 1, true), out)
+  end)
+
   run("all-reduces and broadcasts across ranks", function()
     local p = io.popen(MPIRUN .. H.bin .. [[ -e 'local d = capsrun.dist
       local t = capsrun.ones(3):mul_(d.rank() + 1); d.allreduce_(t, "sum")

@@ -5,15 +5,6 @@
 
 #define PAR_MIN 32768   /* below this many values a thread team costs more than it saves */
 
-static float binary(int op, float a, float b) {
-  switch (op) {
-    case TAPE_ADD: return a + b;
-    case TAPE_SUB: return a - b;
-    case TAPE_MUL: return a * b;
-    default: return a / b;
-  }
-}
-
 /* rows: all but the last dimension, flattened; row r's offset at strides st */
 static size_t rows_of(const size_t *shape) { return shape[0] * shape[1] * shape[2] * shape[3]; }
 static size_t row_offset(const size_t *shape, const size_t *st, size_t r) {
@@ -22,16 +13,39 @@ static size_t row_offset(const size_t *shape, const size_t *st, size_t r) {
   return off;
 }
 
+/* one row of out = a op b; the common strides (1 or 0: a broadcast value)
+ * get their own loops so that the compiler vectorises them */
+#define ROW_LOOP(EXPR)                                                     \
+  do {                                                                     \
+    if (as == 1 && bs == 1) {                                              \
+      for (size_t i = 0; i < n; i++) { float x = pa[i], y = pb[i]; po[i] = (EXPR); } \
+    } else if (as == 1 && bs == 0) {                                       \
+      const float y = pb[0];                                               \
+      for (size_t i = 0; i < n; i++) { float x = pa[i]; po[i] = (EXPR); }  \
+    } else {                                                               \
+      for (size_t i = 0; i < n; i++) {                                     \
+        float x = pa[i * as], y = pb[i * bs];                              \
+        po[i] = (EXPR);                                                    \
+      }                                                                    \
+    }                                                                      \
+  } while (0)
+
+static void binary_row(int op, size_t n, const float *pa, size_t as, const float *pb, size_t bs, float *po) {
+  switch (op) {
+    case TAPE_ADD: ROW_LOOP(x + y); break;
+    case TAPE_SUB: ROW_LOOP(x - y); break;
+    case TAPE_MUL: ROW_LOOP(x * y); break;
+    default: ROW_LOOP(x / y); break;
+  }
+}
+
 void tape_binary_forward(int op, const TapeBroadcast *s, const float *a, const float *b, float *out) {
   size_t rows = rows_of(s->shape), n = s->shape[TAPE_DIMS - 1];
   size_t as = s->astride[TAPE_DIMS - 1], bs = s->bstride[TAPE_DIMS - 1];
 #pragma omp parallel for schedule(static) if (rows * n > PAR_MIN)
-  for (long r = 0; r < (long)rows; r++) {
-    const float *pa = a + row_offset(s->shape, s->astride, (size_t)r);
-    const float *pb = b + row_offset(s->shape, s->bstride, (size_t)r);
-    float *po = out + (size_t)r * n;
-    for (size_t i = 0; i < n; i++) po[i] = binary(op, pa[i * as], pb[i * bs]);
-  }
+  for (long r = 0; r < (long)rows; r++)
+    binary_row(op, n, a + row_offset(s->shape, s->astride, (size_t)r), as,
+               b + row_offset(s->shape, s->bstride, (size_t)r), bs, out + (size_t)r * n);
 }
 
 /* d(a op b)/da (which = 0) or /db (which = 1) times g */
@@ -44,14 +58,12 @@ static float partial(int op, int which, float a, float b, float g) {
   }
 }
 
-/* an operand that is not broadcast anywhere has one output per element:
- * its gradient rows can be written in parallel */
-static int full_operand(const size_t *shape, const size_t *st) {
-  size_t want = 1;
-  for (int k = TAPE_DIMS - 1; k >= 0; k--) {
-    if (shape[k] > 1 && st[k] != want) return 0;
-    want *= shape[k];
-  }
+/* an operand broadcast along no row dimension (only, perhaps, along the
+ * last) gets each row's gradient in places no other row touches: its rows
+ * can be written in parallel, each summed in the order one thread would */
+static int rows_apart(const size_t *shape, const size_t *st) {
+  for (int k = 0; k < TAPE_DIMS - 1; k++)
+    if (shape[k] > 1 && st[k] == 0) return 0;
   return 1;
 }
 
@@ -60,7 +72,7 @@ static void binary_grad(int op, int which, const TapeBroadcast *s, const float *
   const size_t *gst = which ? s->bstride : s->astride;
   size_t rows = rows_of(s->shape), n = s->shape[TAPE_DIMS - 1];
   size_t as = s->astride[TAPE_DIMS - 1], bs = s->bstride[TAPE_DIMS - 1], gs = which ? bs : as;
-  int par = full_operand(s->shape, gst) && rows * n > PAR_MIN;
+  int par = rows_apart(s->shape, gst) && rows * n > PAR_MIN;
 #pragma omp parallel for schedule(static) if (par)
   for (long r = 0; r < (long)rows; r++) {
     const float *pa = a + row_offset(s->shape, s->astride, (size_t)r);

@@ -8,8 +8,12 @@ inverse of its part's pose through affine_grid + grid_sample), without the
 presence noise, for spec/scae_pcae_spec.lua.
 
     python3 bench/pcae_torch.py IN.tensors OUT.tensors
-IN: images (B, 1, H, W), config (parts, features), param.<name>; OUT: loss,
-poses (B, K, 6), presence (B, K), grad.<name> of every parameter.
+IN: images (B, C, H, W), config (parts, features), param.<name>; OUT: loss,
+poses (B, K, 6), presence (B, K), grad.<name> of every parameter. Colour
+(C > 1) as the official decoder's n_channels: templates of C channels placed
+by their part's pose, each channel its own per-pixel mixture (the official
+MixtureDistribution over [B, K, H, W, C]), the colour MLP with C outputs,
+one alpha template per part for all channels.
 """
 import math
 import sys
@@ -27,8 +31,8 @@ DTYPE = torch.float64   # the reference; bench/scae_torch.py runs float32 as cap
 
 
 def pcae_loss(p, x, K, Fe, prefix="head."):
-    """minus the mean log-likelihood of images x (B, 1, H, W); the poses (B, K, 2, 3), presences, features"""
-    B, _, H, W = x.shape
+    """minus the mean log-likelihood of images x (B, Ch, H, W); the poses (B, K, 2, 3), presences, features"""
+    B, Ch, H, W = x.shape
     h = x
     for i, stride in zip((1, 3, 5, 7), (2, 2, 1, 1)):
         cnn = prefix.replace("head.", "cnn.")
@@ -55,25 +59,28 @@ def pcae_loss(p, x, K, Fe, prefix="head."):
     tm = torch.sigmoid(p[prefix + "templates"]) if official else p[prefix + "templates"].clamp(0, 1)
     grid = F.affine_grid(inv.reshape(B * K, 2, 3), (B * K, 1, H, W), align_corners=False)
 
-    def place(t):
-        src = t.unsqueeze(0).expand(B, -1, -1, -1).reshape(B * K, 1, t.shape[1], t.shape[2])
-        return F.grid_sample(src, grid, align_corners=False).reshape(B, K, H * W)
+    def place(t, chans):   # t (K * chans, h, w): template k's channels at rows k * chans ...
+        src = t.reshape(K, chans, t.shape[1], t.shape[2]).unsqueeze(0).expand(B, -1, -1, -1, -1)
+        src = src.reshape(B * K, chans, t.shape[1], t.shape[2])
+        return F.grid_sample(src, grid, align_corners=False).reshape(B, K, chans, H * W)
 
-    placed = place(tm)
-    if official:   # the template times its colour, an MLP of the part's features (snt.nets.MLP([32, 1]))
+    placed = place(tm, Ch)
+    if official:   # the template times its colour, an MLP of the part's features (snt.nets.MLP([32, C]))
         h1 = F.relu(features @ p[prefix + "color.1.weight"] + p[prefix + "color.1.bias"])
-        placed = placed * torch.sigmoid(h1 @ p[prefix + "color.2.weight"] + p[prefix + "color.2.bias"])
-    bg = torch.sigmoid(p[prefix + "bg_value"]).expand(B, 1, H * W)
+        placed = placed * torch.sigmoid(h1 @ p[prefix + "color.2.weight"] + p[prefix + "color.2.bias"]).unsqueeze(-1)
+    placed = placed.reshape(B, K, Ch * H * W)
+    bg = torch.sigmoid(p[prefix + "bg_value"]).expand(B, 1, Ch * H * W)
     mu = torch.cat([placed, bg], 1)
     log_pres = torch.cat([torch.log(presence + 1e-16), torch.zeros(B, 1, dtype=DTYPE)], 1)
     if official:
-        bg_logit = F.softplus(p[prefix + "bg_mixing_logit"]).expand(B, 1, H * W)
-        logits = torch.cat([place(p[prefix + "templates_alpha"]), bg_logit], 1) + log_pres.unsqueeze(-1)
+        bg_logit = F.softplus(p[prefix + "bg_mixing_logit"]).expand(B, 1, Ch * H * W)
+        alpha = place(p[prefix + "templates_alpha"], 1).expand(B, K, Ch, H * W).reshape(B, K, Ch * H * W)
+        logits = torch.cat([alpha, bg_logit], 1) + log_pres.unsqueeze(-1)
     else:
         temperature = F.softplus(p[prefix + "temperature_logit"] + .5) + 1e-4
         logits = mu / temperature + log_pres.unsqueeze(-1)
     mix = MixtureSameFamily(Categorical(logits=logits.transpose(1, 2)), Normal(mu.transpose(1, 2), 1.0))
-    loss = -mix.log_prob(x.reshape(B, H * W)).sum(1).mean()
+    loss = -mix.log_prob(x.reshape(B, Ch * H * W)).sum(1).mean()
     return loss, m, presence, features
 
 

@@ -52,13 +52,14 @@ local opts = experiment.parse(arg, experiment.options({save = "runs/scae/scae.te
 }), "usage: capsrun experiments/scae.lua [options]")
 
 local train_set, test_set = experiment.load_data(opts)
-if train_set.images:size(2) ~= 1 then
-  experiment.fail(1, ("scae.lua: greyscale images expected (the templates have one channel), %s has %d channels")
-    :format(opts.dataset, train_set.images:size(2)))
+local channels = train_set.images:size(2)
+if channels ~= 1 and channels ~= 3 then
+  experiment.fail(1, ("scae.lua: greyscale or colour images expected (1 or 3 channels), %s has %d channels")
+    :format(opts.dataset, channels))
 end
 local gen = capsrun.manual_seed(opts.seed)
 local model = SCAE.new{parts = opts.parts, capsules = opts.capsules, template = opts.template, maps = opts.maps,
-  input = opts.canvas, classes = train_set.classes, templates = opts.templates,
+  input = opts.canvas, classes = train_set.classes, templates = opts.templates, channels = channels,
   feed_templates = opts.feed_templates == "yes", gen = gen}   -- nil: a checkpoint from before the option
 local h, w = train_set.images:size(3), train_set.images:size(4)
 if opts.canvas < math.max(h, w) + 2 * opts.max_shift then
@@ -66,7 +67,8 @@ if opts.canvas < math.max(h, w) + 2 * opts.max_shift then
     .. "(it needs at least %d)"):format(opts.canvas, h, w, opts.max_shift, math.max(h, w) + 2 * opts.max_shift))
 end
 local optimizer = experiment.adam({model}, opts, train_set)
-experiment.say(("capsrun scae: %s, %d train / %d test images placed on %dx%d canvases"):format(opts.dataset,
+experiment.say(("capsrun scae: %s, %d train / %d test images placed on %dx%d canvases"):format(
+  train_set.name == "folder" and ("image folder " .. opts.data) or opts.dataset,
   train_set.n, test_set.n, opts.canvas, opts.canvas))
 experiment.say(("%s: %d parameters, batch %d, %s lr %g"):format(model:describe(), model:num_parameters(), opts.batch,
   opts.optimizer == "rmsprop" and "RMSProp" or "Adam", opts.lr))
@@ -148,13 +150,18 @@ model:forward(x)
 local captions = {}
 for k = 1, opts.parts do captions[k] = {tostring(k)} end
 -- the templates as the decoder uses them (clamped, or through the sigmoid), before any colour
-experiment.try(nil, capsrun.write_png_captioned, dir .. "/templates.png", figures.templates(model.result.part.templates),
+experiment.try(nil, capsrun.write_png_captioned, dir .. "/templates.png",
+  figures.templates(model.result.part.templates, channels),
   captions, {cols = math.min(10, opts.parts), scale = 4, title = ("the %d learned templates (part shapes)"):format(opts.parts)})
 captions = {}
-for i = 1, 4 * n do captions[i] = {i <= n and ("digit %d"):format(eval_labels[i]) or ""} end
+local digits = train_set.name == "mnist" or train_set.name == "svhn"
+local function label_name(l)   -- "digit 7"; a folder's class name
+  return (not digits and test_set.class_names and test_set.class_names[l + 1]) or ("digit %d"):format(l)
+end
+for i = 1, 4 * n do captions[i] = {i <= n and label_name(eval_labels[i]) or ""} end
 local grid = figures.decomposition(x, model.result.part, figures.ocae_reconstruction(model, n))
 experiment.try(nil, capsrun.write_png_captioned, dir .. "/parts.png", grid, captions, {cols = n, scale = 3,
-  row_labels = {"input", "PCAE", "OCAE", "parts"}, title = "test digits; reconstructed from the part capsules (PCAE) and "
+  row_labels = {"input", "PCAE", "OCAE", "parts"}, title = "test images; reconstructed from the part capsules (PCAE) and "
     .. "from the object capsules' votes (OCAE); each pixel in the colour of the part that explains it"})
 local labels = {}
 for i = 1, n_eval do labels[i] = eval_labels[i] end

@@ -65,6 +65,21 @@ describe("canvases", function()
     assert.is_true(out:min() >= 0 and out:max() <= 1)
   end)
 
+  it("move every channel of a colour image alike", function()
+    local grey = blocks(20).images                                       -- (20, 1, 28, 28)
+    local colour = T.zeros(20, 3, 28, 28)
+    local scales = {1, 0.5, 0.25}
+    for i = 1, 20 do for c = 1, 3 do for y = 1, 28 do for x = 1, 28 do
+      colour:set(i, c, y, x, grey:get(i, 1, y, x) * scales[c])
+    end end end end
+    local a = canvas.shifted(grey, 40, 6, T.generator(2))
+    local b = canvas.shifted(colour, 40, 6, T.generator(2))
+    assert.same({20, 3, 40, 40}, b:size())
+    for i = 1, 20 do for c = 1, 3 do for y = 1, 40, 3 do for x = 1, 40, 3 do
+      assert.near(a:get(i, 1, y, x) * scales[c], b:get(i, c, y, x), 1e-6)
+    end end end end
+  end)
+
   it("make MultiMNIST pairs of different classes, merged as min(a + b, 1), seeded", function()
     local set = blocks(50)
     local a = canvas.multimnist(set, 200, T.generator(5))

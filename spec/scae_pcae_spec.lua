@@ -12,17 +12,21 @@ describe("PCAE", function()
   local run = (torch_ok or os.getenv("CI") == "true") and it or pending
   run("equals PyTorch's version of the official code on identical weights: loss and gradients within 1e-4", function()
     assert.is_true(torch_ok, "python3-torch is required under CI")
-    -- relu1 templates, and run_mnist.sh's sigmoid templates coloured by the features and mixed by alpha templates
-    for _, templates in ipairs{"relu1", "official"} do
+    -- relu1 templates, and run_mnist.sh's sigmoid templates coloured by the features and mixed by alpha
+    -- templates; grey, and colour (3 channels: the official decoder's n_channels)
+    for _, case in ipairs{{"relu1", 1}, {"official", 1}, {"relu1", 3}, {"official", 3}} do
+      local templates, channels = case[1], case[2]
       local g = T.generator(3)
-      local m = PCAE.new{gen = g, parts = 3, maps = 8, features = 2, templates = templates}
+      local m = PCAE.new{gen = g, parts = 3, maps = 8, features = 2, templates = templates, channels = channels}
       m:evaluate()
       for _, e in ipairs(m:named_parameters()) do   -- away from the initialisation: every path has a gradient
         if e.name:find("head%.") and (not e.name:find("templates") or e.name:find("alpha")) then
           e.param:add_(T.zeros(e.param:size()):uniform_(g, -0.3, 0.3))
+        elseif e.name == "head.templates" then   -- off relu1's kinks at 0 and 1, where the two sides differ
+          e.param:mul_(0.98):add_(0.01)
         end
       end
-      local images = T.zeros(2, 1, 40, 40):uniform_(g, 0, 1)
+      local images = T.zeros(2, channels, 40, 40):uniform_(g, 0, 1)
       m:zero_grad()
       local loss = m:forward(images)
       m:backward(images, T.ones(1))
@@ -35,9 +39,12 @@ describe("PCAE", function()
       if templates == "official" then
         assert.is_not_nil(ref["grad.head.templates_alpha"])
         assert.is_nil(m.result.temperature)
-        assert.same({2, 3, 1}, m.result.color:size())
+        assert.same({2, 3, channels}, m.result.color:size())
       end
+      assert.same({3 * channels, 11, 11}, m.result.templates:size())
+      assert.same({2, 4, channels * 40 * 40}, m.result.components:size())
     end
+    assert.error_matches(function() PCAE.new{channels = 5} end, "channels 1 to 4 expected, got 5")
     assert.error_matches(function() PCAE.new{templates = "soft"} end, "templates 'relu1' or 'official' expected, got 'soft'")
   end)
 

@@ -7,7 +7,7 @@
 --     classes, merged as min(a + b, 1), with both labels and both digits
 --   affine(images, gen [, ranges]) -> each digit on a 40x40 canvas under a
 --     random rotation, shear, scale and translation (affNIST's ranges)
--- Images are (n, 1, h, w) in [0, 1]; resampling is native.affine_warp.
+-- Images are (n, c, h, w) in [0, 1] (every channel moves alike); resampling is native.affine_warp.
 local native = require "capsrun.native"
 
 local canvas = {}
@@ -22,7 +22,7 @@ end
 -- a uniform integer in [-k, k]
 local function offset(gen, k) return gen:random(2 * k + 1) - k - 1 end
 
---- shifted(images, size, max_shift, gen) -> canvases (n, 1, size, size), shifts {{dy, dx}, ...}
+--- shifted(images, size, max_shift, gen) -> canvases (n, c, size, size), shifts {{dy, dx}, ...}
 function canvas.shifted(images, size, max_shift, gen)
   local n, h, w = images:size(1), images:size(3), images:size(4)
   local pad_y, pad_x = (size - h) // 2, (size - w) // 2

@@ -100,8 +100,9 @@ void resize_bilinear(size_t planes, size_t H, size_t W, const float *in, size_t 
 
 /* affine.c: planes (h, w) -> (oh, ow); output pixel centre (x', y') reads
  * the input at (m0 x' + m1 y' + m2, m3 x' + m4 y' + m5), bilinear, zero
- * outside; m holds 6 values per plane (the inverse transformation) */
-void affine_warp(size_t planes, size_t h, size_t w, const float *in, size_t oh, size_t ow,
+ * outside; m holds 6 values per image of `channels` consecutive planes
+ * (the inverse transformation) */
+void affine_warp(size_t planes, size_t channels, size_t h, size_t w, const float *in, size_t oh, size_t ow,
                  const float *m, float *out);
 
 /* augment.c: n images of `size` values each: zero mean and unit variance

@@ -208,22 +208,24 @@ static int l_resize_bilinear(lua_State *L) {
   return 1;
 }
 
-/* affine_warp(images (n, h, w) or (n, 1, h, w), height, width, m (n, 6)) ->
- * (n, 1, height, width): output pixel centre (x', y') reads the input at
- * (m1 x' + m2 y' + m3, m4 x' + m5 y' + m6), bilinearly, zero outside */
+/* affine_warp(images (n, h, w) or (n, c, h, w), height, width, m (n, 6)) ->
+ * (n, 1 or c, height, width): output pixel centre (x', y') reads the input
+ * at (m1 x' + m2 y' + m3, m4 x' + m5 y' + m6), bilinearly, zero outside;
+ * every channel of an image moves alike */
 static int l_affine_warp(lua_State *L) {
   Tensor *src = lt_check(L, 1);
   size_t oh = lt_check_size(L, 2, 1, MAX_SIDE), ow = lt_check_size(L, 3, 1, MAX_SIDE);
   Tensor *m = lt_check(L, 4);
-  if (!(src->ndim == 3 || (src->ndim == 4 && src->shape[1] == 1)) || src->numel == 0)
-    luaL_argerror(L, 1, "non-empty grey images (n, h, w) or (n, 1, h, w) expected");
-  size_t n = src->shape[0], h = src->shape[src->ndim - 2], w = src->shape[src->ndim - 1];
-  size_t mshape[2] = {n, 6}, oshape[4] = {n, 1, oh, ow};
+  if (!(src->ndim == 3 || src->ndim == 4) || src->numel == 0)
+    luaL_argerror(L, 1, "non-empty images (n, h, w) or (n, channels, h, w) expected");
+  size_t n = src->shape[0], c = src->ndim == 4 ? src->shape[1] : 1;
+  size_t h = src->shape[src->ndim - 2], w = src->shape[src->ndim - 1];
+  size_t mshape[2] = {n, 6}, oshape[4] = {n, c, oh, ow};
   lt_check_shape(L, 4, m, 2, mshape);
   for (size_t i = 0; i < m->numel; i++)
     if (!isfinite(m->data[i])) luaL_argerror(L, 4, "finite transformation values expected");
   Tensor *out = lt_push_new(L, 4, oshape);
-  affine_warp(n, h, w, src->data, oh, ow, m->data, out->data);
+  affine_warp(n * c, c, h, w, src->data, oh, ow, m->data, out->data);
   return 1;
 }
 

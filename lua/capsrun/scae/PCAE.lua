@@ -41,9 +41,10 @@ local capsule_layer = require "capsrun.scae.capsule_layer"
 -- the tape part: from the CNN's maps and the image to the loss
 local Head = TapeModule.class("PCAEHead")
 
-local function orthogonal_templates(K, t, gen)
-  -- rows of a random orthogonal matrix (Gram-Schmidt), scaled to [0, 1] as the official init
-  local n = t * t
+local function orthogonal_templates(K, t, C, gen)
+  -- rows of a random orthogonal matrix (Gram-Schmidt), scaled to [0, 1] as the official init;
+  -- a row is one template of C channels: (K, t, t) for grey, (K * C, t, t) for colour
+  local n = C * t * t
   local rows = {}
   for k = 1, K do
     local v = {}
@@ -61,7 +62,7 @@ local function orthogonal_templates(K, t, gen)
   end
   local lo, hi = math.huge, -math.huge
   for _, r in ipairs(rows) do for i = 1, n do lo, hi = math.min(lo, r[i]), math.max(hi, r[i]) end end
-  local out = native.zeros(K, t, t)
+  local out = native.zeros(K * C, t, t)
   for k = 1, K do for i = 1, n do out:view(-1):set((k - 1) * n + i, (rows[k][i] - lo) / (hi - lo)) end end
   return out
 end
@@ -74,14 +75,14 @@ function Head.new(c, gen)
   local bound = 1 / math.sqrt(c.maps)
   self:add_parameter("att.weight", native.zeros(c.maps, n):uniform_(gen, -bound, bound))
   self:add_parameter("att.bias", native.zeros(n))
-  self:add_parameter("templates", orthogonal_templates(c.parts, c.template, gen))
+  self:add_parameter("templates", orthogonal_templates(c.parts, c.template, c.channels, gen))
   self:add_parameter("bg_value", native.zeros(1))
   if c.templates == "official" then
     local b1, b2 = 1 / math.sqrt(c.features), 1 / math.sqrt(32)
     self:add_parameter("color.1.weight", native.zeros(c.features, 32):uniform_(gen, -b1, b1))
     self:add_parameter("color.1.bias", native.zeros(32))
-    self:add_parameter("color.2.weight", native.zeros(32, 1):uniform_(gen, -b2, b2))
-    self:add_parameter("color.2.bias", native.zeros(1))
+    self:add_parameter("color.2.weight", native.zeros(32, c.channels):uniform_(gen, -b2, b2))
+    self:add_parameter("color.2.bias", native.zeros(c.channels))
     self:add_parameter("templates_alpha", native.zeros(c.parts, c.template, c.template))
     self:add_parameter("bg_mixing_logit", native.zeros(1))
   else
@@ -112,28 +113,34 @@ function Head:compute(maps, p, images)
   local official = c.templates == "official"
   local templates = official and p.templates:sigmoid()
     or p.templates:relu() - (p.templates - 1):relu()                        -- relu1: clamped to [0, 1]
-  local H, W = images:size(3), images:size(4)
-  local placed = ag.template_warp(templates, warp_pose, H, W):reshape(B, K, H * W)
+  local Ch, H, W = c.channels, images:size(3), images:size(4)
+  local P = Ch * H * W                                                        -- values per image
+  -- colour: each channel of a template is a template of its own, placed by its part's pose
+  local tpose = Ch == 1 and warp_pose or warp_pose:reshape(B, K, 1, 6):expand({B, K, Ch, 6}):reshape(B, K * Ch, 6)
+  local placed = ag.template_warp(templates, tpose, H, W):reshape(B, K, P)
   local color
   if official then   -- the warp is linear: colouring the placed template colours the template
     color = (features:reshape(B * K, c.features):matmul(p["color.1.weight"]) + p["color.1.bias"]):relu()
-    color = (color:matmul(p["color.2.weight"]) + p["color.2.bias"]):sigmoid():reshape(B, K, 1)
-    placed = placed * color
+    color = (color:matmul(p["color.2.weight"]) + p["color.2.bias"]):sigmoid():reshape(B, K, Ch)
+    if Ch == 1 then placed = placed * color
+    else placed = (placed:reshape(B, K, Ch, H * W) * color:reshape(B, K, Ch, 1)):reshape(B, K, P) end
   end
-  local bg = p.bg_value:sigmoid():reshape(1, 1, 1):expand({B, 1, H * W})
-  local mu = ag.cat({placed, bg}, 2)                                         -- (B, K + 1, P)
+  local bg = p.bg_value:sigmoid():reshape(1, 1, 1):expand({B, 1, P})
+  local mu = ag.cat({placed, bg}, 2)                                         -- (B, K + 1, C*H*W)
   local log_presence = ag.cat({(presence + 1e-16):log(), tape:constant(tape:scratch(B, 1):fill_(0))}, 2)
   local mixing, temperature, bg_logit
-  if official then
+  if official then   -- one alpha template per part, for all its channels
     bg_logit = p.bg_mixing_logit:softplus()
-    mixing = ag.cat({ag.template_warp(p.templates_alpha, warp_pose, H, W):reshape(B, K, H * W),
-      bg_logit:reshape(1, 1, 1):expand({B, 1, H * W})}, 2)
+    local alpha = ag.template_warp(p.templates_alpha, warp_pose, H, W)
+    alpha = Ch == 1 and alpha:reshape(B, K, P)
+      or alpha:reshape(B, K, 1, H * W):expand({B, K, Ch, H * W}):reshape(B, K, P)
+    mixing = ag.cat({alpha, bg_logit:reshape(1, 1, 1):expand({B, 1, P})}, 2)
   else
     temperature = (p.temperature_logit + 0.5):softplus() + 1e-4
     mixing = mu / temperature:reshape(1, 1, 1)
   end
   local logits = mixing + log_presence:reshape(B, K + 1, 1)
-  local logp = ag.image_mixture(mu, logits, images:view(B, H * W), 1)
+  local logp = ag.image_mixture(mu, logits, images:view(B, P), 1)   -- each channel its own mixture
   self.result = {pose = ag.cat(m, 3).value, presence = presence.value, features = features.value,
     templates = templates.value, log_prob = logp.value, components = mu.value, logits = logits.value,
     temperature = temperature and temperature.value, color = color and color.value,
@@ -141,25 +148,29 @@ function Head:compute(maps, p, images)
   return -logp:mean(1):reshape(1)
 end
 
---- PCAE: the part capsule autoencoder; forward(images (B, 1, H, W)) -> loss (1,);
+--- PCAE: the part capsule autoencoder; forward(images (B, C, H, W)) -> loss (1,);
 -- result.pose (B, K, 6), result.presence (B, K), result.features (B, K, F)
 local PCAE = Module.class("PCAE")
 
 --- PCAE.new{parts = 16 (24 in the paper), features = 16, template = 11, maps = 128, input = 40, noise = 4,
--- templates = "relu1" (or "official": sigmoid, coloured, alpha-mixed), gen}
+-- templates = "relu1" (or "official": sigmoid, coloured, alpha-mixed), channels = 1 (3: colour), gen}
 function PCAE.new(opts)
   opts = opts or {}
   local self = Module.new(PCAE)
   local gen = opts.gen or random.default()
   local c = {parts = opts.parts or 16, features = opts.features or 16, template = opts.template or 11,
-    maps = opts.maps or 128, input = opts.input or 40, noise = opts.noise or 4, templates = opts.templates or "relu1"}
+    maps = opts.maps or 128, input = opts.input or 40, noise = opts.noise or 4, templates = opts.templates or "relu1",
+    channels = opts.channels or 1}
+  if math.type(c.channels) ~= "integer" or c.channels < 1 or c.channels > 4 then
+    error(("PCAE.new: channels 1 to 4 expected, got %s"):format(tostring(c.channels)), 2)
+  end
   if c.templates ~= "relu1" and c.templates ~= "official" then
     error(("PCAE.new: templates 'relu1' or 'official' expected, got '%s'"):format(tostring(c.templates)), 2)
   end
   local size = c.input
   local cnn = Sequential.new()
   for i, stride in ipairs{2, 2, 1, 1} do
-    cnn:add(layers.Conv2d.new(i == 1 and 1 or c.maps, c.maps, 3, stride, 0, gen)):add(layers.ReLU.new())
+    cnn:add(layers.Conv2d.new(i == 1 and c.channels or c.maps, c.maps, 3, stride, 0, gen)):add(layers.ReLU.new())
     size = (size - 3) // stride + 1
   end
   if size < 1 then error(("PCAE.new: a %dx%d input is too small for 4 convolutions"):format(c.input, c.input), 2) end

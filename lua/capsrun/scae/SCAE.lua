@@ -25,7 +25,8 @@ local random = require "capsrun.random"
 local SCAE = Module.class("SCAE")
 
 --- SCAE.new{parts = 40, capsules = 32, features = 16, template = 11, maps = 128, input = 40, classes = 10,
--- templates = "relu1" or "official" (the PCAE's), feed_templates = false (true: the OCAE sees the templates), gen}
+-- templates = "relu1" or "official" (the PCAE's), feed_templates = false (true: the OCAE sees the templates),
+-- channels = 1 (3: colour images), gen}
 function SCAE.new(opts)
   opts = opts or {}
   local self = Module.new(SCAE)
@@ -33,13 +34,17 @@ function SCAE.new(opts)
   local parts, features = opts.parts or 40, opts.features or 16
   local feed = opts.feed_templates == true
   self:add_child("pcae", PCAE.new{parts = parts, features = features, template = opts.template, maps = opts.maps,
-    input = opts.input, noise = opts.part_noise, templates = opts.templates, gen = gen})
+    input = opts.input, noise = opts.part_noise, templates = opts.templates, channels = opts.channels, gen = gen})
+  local pc = self.pcae.config
+  if feed and pc.channels > 1 and pc.templates == "official" then
+    error("SCAE.new: feed_templates with coloured (official) templates of more than one channel is not supported", 2)
+  end
   self:add_child("ocae", ImageOCAE.new{parts = parts, features = features, capsules = opts.capsules or 32,
     dims = opts.dims, out_dims = opts.out_dims, layers = opts.layers, heads = opts.heads, classes = opts.classes,
-    noise = opts.object_noise, templates = feed and self.pcae.config.template * self.pcae.config.template or 0, gen = gen})
+    noise = opts.object_noise, templates = feed and pc.channels * pc.template * pc.template or 0, gen = gen})
   self.config = {parts = parts, features = features, capsules = self.ocae.config.capsules,
-    input = {1, self.pcae.config.input, self.pcae.config.input}, template = self.pcae.config.template,
-    templates = self.pcae.config.templates, feed_templates = feed}
+    input = {pc.channels, pc.input, pc.input}, template = pc.template,
+    templates = pc.templates, feed_templates = feed}
   self.kind = "scae"
   self.one = native.ones(1)
   return self
@@ -66,7 +71,7 @@ function SCAE:forward(images)
   local templates, colour
   if self.config.feed_templates then
     local K, t = self.config.parts, self.config.template
-    templates, colour = r.templates:view(K, t * t), r.color and r.color:view(r.pose:size(1), K)
+    templates, colour = r.templates:view(K, self.config.input[1] * t * t), r.color and r.color:view(r.pose:size(1), K)
   end
   local object_loss = self.ocae:forward(self.pose, r.presence, r.features, templates, colour):get(1)
   self.result = {part = r, object = self.ocae.result, part_loss = part_loss, object_loss = object_loss}

@@ -1,13 +1,15 @@
 --- figures: what people look at in a stacked capsule autoencoder, as
 -- image tensors for capsrun.write_png_captioned:
---   templates(T (K, t, t)) -> (K, 1, t, t): the learned templates
---   decomposition(images (n, 1, H, W), result [, ocae]) -> (3n or 4n, 3, H, W):
+--   templates(T (K*C, t, t) [, C = 1]) -> (K, C, t, t): the learned templates
+--   decomposition(images (n, C, H, W), result [, ocae]) -> (3n or 4n, 3, H, W):
 --     rows of n: the input, the PCAE's reconstruction (the mixture's mean
 --     per pixel), the OCAE's (ocae_reconstruction, when given) and the parts,
 --     each pixel in the colour of the part most responsible for it (the
 --     background black), as bright as the reconstruction
---   ocae_reconstruction(scae, n) -> (n, 1, H, W): the images as the object
+--   ocae_reconstruction(scae, n) -> (n, C, H, W): the images as the object
 --     capsules' votes redraw their parts
+-- Colour (C = 3): each channel its own mixture, the parts row coloured by
+-- the part most responsible in the first channel.
 --   embedding(x (N, D), labels [, size, method, gen]) -> (1, 3, S, S), info:
 --     each row of x as a dot in its label's colour, a square per label in
 --     the top-left corner (labels 0, 1, ... from the left) as the legend;
@@ -25,8 +27,9 @@ figures.palette = {{0.90, 0.10, 0.10}, {0.10, 0.60, 0.95}, {0.20, 0.80, 0.20}, {
 
 local function colour(i) return figures.palette[(i - 1) % #figures.palette + 1] end
 
-function figures.templates(t)
-  return t:clone():reshape(t:size(1), 1, t:size(2), t:size(3))
+function figures.templates(t, channels)
+  channels = channels or 1
+  return t:clone():reshape(t:size(1) // channels, channels, t:size(2), t:size(3))
 end
 
 -- the mixture's mean and most responsible component at pixel p of image b
@@ -43,27 +46,32 @@ local function mixture_at(mu, logits, b, p)
 end
 
 function figures.decomposition(images, result, ocae)
-  local n, H, W = images:size(1), images:size(3), images:size(4)
-  local mu, logits = result.components, result.logits           -- (B, K + 1, H*W): templates, then background
-  local K1 = mu:size(2)
+  local n, C, H, W = images:size(1), images:size(2), images:size(3), images:size(4)
+  local mu, logits = result.components, result.logits           -- (B, K + 1, C*H*W): templates, then background
+  local K1, HW = mu:size(2), H * W
   local rows = ocae and 4 or 3
   local out = native.zeros(rows * n, 3, H, W)
   for b = 1, n do
     for y = 1, H do for x = 1, W do
-      local mean, at = mixture_at(mu, logits, b, (y - 1) * W + x)
+      local p, shade, mean, at = (y - 1) * W + x, 0, {}, nil
+      for c = 1, C do   -- each channel is its own mixture; the part shown is the first channel's
+        local m, a = mixture_at(mu, logits, b, (c - 1) * HW + p)
+        mean[c], at, shade = m, at or a, shade + m / C
+      end
       local rgb = at < K1 and colour(at) or {0, 0, 0}
       for c = 1, 3 do
-        out:set(b, c, y, x, images:get(b, 1, y, x))
-        out:set(n + b, c, y, x, mean)
-        if ocae then out:set(2 * n + b, c, y, x, ocae:get(b, 1, y, x)) end
-        out:set((rows - 1) * n + b, c, y, x, rgb[c] * mean)
+        local cc = C == 3 and c or 1
+        out:set(b, c, y, x, images:get(b, cc, y, x))
+        out:set(n + b, c, y, x, mean[cc])
+        if ocae then out:set(2 * n + b, c, y, x, ocae:get(b, cc, y, x)) end
+        out:set((rows - 1) * n + b, c, y, x, rgb[c] * shade)
       end
     end end
   end
   return out
 end
 
---- ocae_reconstruction(scae, n) -> (n, 1, H, W): the first n images of the
+--- ocae_reconstruction(scae, n) -> (n, C, H, W): the first n images of the
 -- SCAE's last forward as the object capsules explain them: each part's
 -- template placed by the vote of the capsule that explains the part best
 -- (the largest posterior), present as that vote's presence, mixed with the
@@ -88,29 +96,42 @@ function figures.ocae_reconstruction(scae, n)
       logp:set(b, j, math.log(pres:get(b, k, j) + 1e-16))
     end
   end
-  local placed = native.tape_template_warp(part.templates, inv, H, W)   -- (n, P, H, W)
+  -- each channel of a template is a template of its own, placed by its part's pose
+  local C = scae.config.input[1]
+  local cinv = inv
+  if C > 1 then
+    cinv = native.zeros(n, P * C, 6)
+    for b = 1, n do for j = 1, P do for c = 1, C do for i = 1, 6 do
+      cinv:set(b, (j - 1) * C + c, i, inv:get(b, j, i))
+    end end end end
+  end
+  local placed = native.tape_template_warp(part.templates, cinv, H, W)   -- (n, P * C, H, W)
   -- the PCAE's own background value (its last component) and mixing: by the template's value over a
   -- temperature, or (official templates) by alpha templates placed alike, each part in its colour
   local bg = part.components:get(1, P + 1, 1)
   local temperature = part.temperature and part.temperature:reshape(1):get(1)
   local alpha = part.templates_alpha and native.tape_template_warp(part.templates_alpha, inv, H, W)
-  local mu, logits = native.zeros(n, P + 1, H * W), native.zeros(n, P + 1, H * W)
+  local HW = H * W
+  local mu, logits = native.zeros(n, P + 1, C * HW), native.zeros(n, P + 1, C * HW)
   for b = 1, n do
     for j = 1, P + 1 do
-      local tint = j <= P and part.color and part.color:get(b, j, 1) or 1
-      for p = 1, H * W do
-        local y, x = (p - 1) // W + 1, (p - 1) % W + 1
-        local v = j <= P and placed:get(b, j, y, x) * tint or bg
-        mu:set(b, j, p, v)
-        local mix = alpha and (j <= P and alpha:get(b, j, y, x) or part.bg_logit:get(1)) or v / temperature
-        logits:set(b, j, p, mix + (j <= P and logp:get(b, j) or 0))
+      for c = 1, C do
+        local tint = j <= P and part.color and part.color:get(b, j, c) or 1
+        for p = 1, HW do
+          local y, x = (p - 1) // W + 1, (p - 1) % W + 1
+          local v = j <= P and placed:get(b, (j - 1) * C + c, y, x) * tint or bg
+          local q = (c - 1) * HW + p
+          mu:set(b, j, q, v)
+          local mix = alpha and (j <= P and alpha:get(b, j, y, x) or part.bg_logit:get(1)) or v / temperature
+          logits:set(b, j, q, mix + (j <= P and logp:get(b, j) or 0))
+        end
       end
     end
   end
-  local out = native.zeros(n, 1, H, W)
-  for b = 1, n do for p = 1, H * W do
-    out:set(b, 1, (p - 1) // W + 1, (p - 1) % W + 1, (mixture_at(mu, logits, b, p)))
-  end end
+  local out = native.zeros(n, C, H, W)
+  for b = 1, n do for c = 1, C do for p = 1, HW do
+    out:set(b, c, (p - 1) // W + 1, (p - 1) % W + 1, (mixture_at(mu, logits, b, (c - 1) * HW + p)))
+  end end end
   return out
 end
 

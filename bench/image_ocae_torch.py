@@ -52,7 +52,10 @@ def loss_of(p, pose, presence, features, cfg, templates=None, colour=None):
     parts = [pose, 1 - presence.unsqueeze(-1), features]
     if templates is not None:   # models/scae.py, feed_templates: templates * colour, stop_gradient, BatchFlatten
         t = templates.unsqueeze(0).expand(B, -1, -1)
-        parts.append(t * colour.unsqueeze(-1) if colour is not None else t)
+        if colour is not None:   # one colour per part, or per channel of a C-channel template
+            col = colour if colour.dim() == 3 else colour.unsqueeze(-1)
+            t = (t.reshape(B, P, col.shape[-1], -1) * col.unsqueeze(-1)).reshape(B, P, -1)
+        parts.append(t)
     parts = torch.cat(parts, -1)
     feats = encode(p, parts, torch.ones(B, P, dtype=DTYPE), int(cfg["layers"]), int(cfg["heads"]), 0,
                    prefix="encoder.")                                            # (B, K, out_dims)

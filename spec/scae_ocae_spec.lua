@@ -102,7 +102,8 @@ describe("ImageOCAE against PyTorch", function()
     for _, e in ipairs(m:named_parameters()) do e.param:add_(T.zeros(e.param:size()):uniform_(g, -0.2, 0.2)) end
     local pose, pres, feats = parts(g, 4, 5, 3)
     local tpl = templates and T.zeros(5, 9):uniform_(g, 0, 1)
-    local colour = templates == "coloured" and T.zeros(4, 5):uniform_(g, 0.1, 0.9) or nil
+    local colour = templates == "coloured" and T.zeros(4, 5):uniform_(g, 0.1, 0.9)
+      or templates == "coloured3" and T.zeros(4, 5, 3):uniform_(g, 0.1, 0.9) or nil   -- 3 channels of 3 values
     m:zero_grad()
     local loss = m:forward(pose, pres, feats, tpl, colour)
     local gp = m:backward(pose, T.ones(1)):clone()
@@ -126,8 +127,9 @@ describe("ImageOCAE against PyTorch", function()
     compare(nil)
   end)
   run("equals it with the templates fed to the encoder (feed_templates), plain and coloured per image", function()
-    local plain, coloured = compare("plain"), compare("coloured")
+    local plain, coloured, coloured3 = compare("plain"), compare("coloured"), compare("coloured3")
     assert.are_not.equal(plain, coloured)   -- the colour reaches the encoder
+    assert.are_not.equal(coloured, coloured3)
   end)
 end)
 

@@ -2,7 +2,7 @@
 -- al. 2019, section 3.2; the official models/scae.py ImageCapsule with
 -- capsule.py's CapsuleLayer and CapsuleLikelihood), on the tape.
 -- forward(pose (B, P, 6), presence (B, P), features (B, P, F)[, templates
--- (P, T)[, colour (B, P)]]) returns the loss (1,): the part capsules' poses
+-- (P, T)[, colour (B, P) or (B, P, C)]]) returns the loss (1,): the part capsules' poses
 -- (the PCAE's affine maps as rows a b tx c d ty), presences and special
 -- features, and with templates = T (new) each part's template flattened,
 -- scaled by its colour in each image when given (the official
@@ -103,9 +103,14 @@ local function encoder_input(c, pose, presence, features, templates, colour)
   if not templates then error(("ImageOCAE: templates (%d, %d) expected, got nil"):format(P, c.templates), 5) end
   check("templates", templates, {P, c.templates}, 5)
   local t = tape:constant(templates:view(1, P, c.templates)):expand({B, P, c.templates})
-  if colour then
-    check("colour", colour, {B, P}, 5)
-    t = t * tape:constant(colour:view(B, P, 1))
+  if colour then   -- (B, P): one colour per part; (B, P, C): one per channel of a C-channel template
+    local C = colour:dim() == 3 and colour:size(3) or 1
+    check("colour", colour, C > 1 and {B, P, C} or {B, P}, 5)
+    if c.templates % C ~= 0 then
+      error(("ImageOCAE: colour of %d channels for templates of %d values"):format(C, c.templates), 4)
+    end
+    local per = c.templates // C
+    t = (t:reshape(B, P, C, per) * tape:constant(colour:view(B, P, C, 1))):reshape(B, P, c.templates)
   end
   return ag.cat({pose, absent, tape:constant(features), t}, 3)
 end

@@ -36,9 +36,6 @@ function SCAE.new(opts)
   self:add_child("pcae", PCAE.new{parts = parts, features = features, template = opts.template, maps = opts.maps,
     input = opts.input, noise = opts.part_noise, templates = opts.templates, channels = opts.channels, gen = gen})
   local pc = self.pcae.config
-  if feed and pc.channels > 1 and pc.templates == "official" then
-    error("SCAE.new: feed_templates with coloured (official) templates of more than one channel is not supported", 2)
-  end
   self:add_child("ocae", ImageOCAE.new{parts = parts, features = features, capsules = opts.capsules or 32,
     dims = opts.dims, out_dims = opts.out_dims, layers = opts.layers, heads = opts.heads, classes = opts.classes,
     noise = opts.object_noise, templates = feed and pc.channels * pc.template * pc.template or 0, gen = gen})
@@ -71,7 +68,9 @@ function SCAE:forward(images)
   local templates, colour
   if self.config.feed_templates then
     local K, t = self.config.parts, self.config.template
-    templates, colour = r.templates:view(K, self.config.input[1] * t * t), r.color and r.color:view(r.pose:size(1), K)
+    local C = self.config.input[1]
+    templates = r.templates:view(K, C * t * t)
+    colour = r.color and (C == 1 and r.color:view(r.pose:size(1), K) or r.color)   -- (B, K) or (B, K, C)
   end
   local object_loss = self.ocae:forward(self.pose, r.presence, r.features, templates, colour):get(1)
   self.result = {part = r, object = self.ocae.result, part_loss = part_loss, object_loss = object_loss}

@@ -98,15 +98,29 @@ function clf.forward_backward(_, x, labels, first, n)
   return loss, match.cluster_accuracy(clusters, truth) * #truth
 end
 
--- object-capsule presences (n, K) of n images of a set from first, in evaluation mode, placed by seed
+-- the loss's terms, measured apart on the evaluation images after each epoch (metrics.csv only):
+-- the PCAE's image NLL, the OCAE's part NLL (-log_prob), its sparsity and dynamic-l2 terms
+local terms = {{"test_image_nll", function(r) return r.part_loss end},
+  {"test_part_nll", function(r) return -r.object.log_prob end},
+  {"test_prior_within", function(r) return r.object.prior_within end},
+  {"test_prior_between", function(r) return r.object.prior_between end},
+  {"test_posterior_within", function(r) return r.object.posterior_within end},
+  {"test_posterior_between", function(r) return r.object.posterior_between end},
+  {"test_dynamic_l2", function(r) return r.object.dynamic_l2 end}}
+local term_means = {}
+
+-- object-capsule presences (n, K) of n images of a set from first, in evaluation mode, placed by
+-- seed; the mean loss, and each term's mean in term_means
 local function presences(set, first, n, seed)
   local place = native.generator(seed)
   local out, loss = native.zeros(n, opts.capsules), 0
+  for _, t in ipairs(terms) do term_means[t[1]] = 0 end
   model:evaluate()
   for s = 0, n - 1, 200 do
     local count = math.min(200, n - s)
     local x = canvas.shifted(set.images:narrow(first + s, count), opts.canvas, opts.max_shift, place)
     loss = loss + model:forward(x):get(1) * count
+    for _, t in ipairs(terms) do term_means[t[1]] = term_means[t[1]] + t[2](model.result) * count / n end
     local p = model.result.object.caps_presence
     for i = 1, count do for k = 1, opts.capsules do out:set(s + i, k, p:get(i, k)) end end
   end
@@ -118,9 +132,11 @@ local n_eval = math.min(opts.eval_examples, test_set.n)
 local n_probe = math.min(opts.probe_examples, train_set.n)
 local eval_labels = labels_of(test_set, 1, n_eval)
 local last_presences
+local test_terms = {}
 local function evaluate()
   local x, loss = presences(test_set, 1, n_eval, opts.eval_seed)
   last_presences = x
+  for k, v in pairs(term_means) do test_terms[k] = v end
   local clusters = cluster.kmeans(x, math.min(test_set.classes, n_eval), native.generator(opts.eval_seed))
   return match.cluster_accuracy(clusters, eval_labels), loss
 end
@@ -135,6 +151,10 @@ end
 opts.loop = {evaluate = evaluate, accuracy = "k-means acc",
   prepare = function(images) return (canvas.shifted(images, opts.canvas, opts.max_shift, gen)) end}
 opts.epoch_metrics = {{"probe_acc", probe}}
+for _, t in ipairs(terms) do
+  local name = t[1]
+  opts.epoch_metrics[#opts.epoch_metrics + 1] = {name, function() return test_terms[name] end, csv_only = true}
+end
 opts.title = "stacked capsule autoencoder, " .. opts.dataset .. " without labels"
 experiment.train(clf, optimizer, train_set, test_set, gen, opts)
 if not capsrun.dist.is_main() then return end

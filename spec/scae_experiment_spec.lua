@@ -215,7 +215,13 @@ describe("experiments/scae.lua", function()
     assert.equal(2, #t.rows)
     for _, r in ipairs(t.rows) do
       assert.is_true(r.test_acc > 0 and r.test_acc <= 1 and r.probe_acc >= 0 and r.probe_acc <= 1)
+      -- the loss's terms, logged apart, add up to the test loss with the official weights
+      local sum = r.test_image_nll + r.test_part_nll + 10 * r.test_dynamic_l2 + 2 * r.test_prior_within
+        + 0.35 * r.test_prior_between + 0.7 * r.test_posterior_within - 0.2 * r.test_posterior_between
+      assert.is_true(math.abs(sum - r.test_loss) < 1e-3 * math.abs(r.test_loss) + 1e-3, ("%g against %g"):format(sum, r.test_loss))
+      assert.is_true(r.test_image_nll ~= 0 and r.test_prior_within > 0, "terms measured")
     end
+    assert.is_nil(out:find("test image nll"), "the terms go to metrics.csv, not the epoch line")
     assert.truthy(T.load_tensors(dir .. "/s.tensors").config:find("kind=scae", 1, true))
     -- figures: 6 templates; 3 rows of 8 images of 40x40 (input, reconstruction, parts), captioned
     local parts = capsrun.read_png(dir .. "/parts.png", 3)

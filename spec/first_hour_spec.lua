@@ -109,6 +109,21 @@ describe("the first hour", function()
     assert.truthy(out2:find("epoch 1  loss", 1, true), out2)
   end)
 
+  it("counts a resumed epoch's rate and ETA from the images trained since it resumed", function()
+    local experiment = require "capsrun.experiment"
+    local written, write = {}, io.write
+    local show = experiment.progress(3, capsrun.native.wallclock() - 2, {progress_every = 0.001}, 1000)
+    io.write = function(...) for _, s in ipairs{...} do written[#written + 1] = s end end   -- luacheck: ignore
+    local ok, err = pcall(show, 2000, 4000, 1.5)
+    io.write = write   -- luacheck: ignore
+    assert(ok, err)
+    local rate, eta = table.concat(written):match("epoch 3: 2000/4000 images, loss 1.5000, ([%d.]+) images/s, ETA (%d+)s")
+    assert.truthy(rate, table.concat(written))
+    -- 1,000 images in about 2 s, not the 2,000 of the epoch so far
+    assert.is_true(tonumber(rate) > 400 and tonumber(rate) < 510, rate)
+    assert.is_true(tonumber(eta) >= 3 and tonumber(eta) <= 5, eta)
+  end)
+
   it("Ctrl-C during training says where the last checkpoint is and how to resume, with no traceback", function()
     local checkpoint = require "capsrun.checkpoint"
     local ck, log = dir .. "/int/ck", dir .. "/int.log"

@@ -337,12 +337,13 @@ function experiment.load_data(opts)
   return tr, te
 end
 
---- progress(epoch, t0 [, opts]) -> nil (opts.quiet), or a function(done,
+--- progress(epoch, t0 [, opts [, start]]) -> nil (opts.quiet), or a function(done,
 -- total, loss) showing the epoch's progress: on a terminal one line rewritten
 -- twice a second; in a log (stdout not a terminal) a plain line every
--- opts.progress_every seconds (30), so a long run's log is never minutes of silence
-function experiment.progress(epoch, t0, opts)
-  opts = opts or {}
+-- opts.progress_every seconds (30), so a long run's log is never minutes of silence.
+-- start: images of the epoch trained before t0 (a resumed run's), left out of the rate
+function experiment.progress(epoch, t0, opts, start)
+  opts, start = opts or {}, start or 0
   if opts.quiet then return nil end
   local tty = native.isatty(1)
   local every = tty and 0.5 or (opts.progress_every or 30)
@@ -353,7 +354,7 @@ function experiment.progress(epoch, t0, opts)
     local due = now - last >= every or (tty and done >= total)
     if not due or (not tty and done >= total) then return end
     last = now
-    local rate = done / math.max(now - t0, 1e-9)
+    local rate = (done - start) / math.max(now - t0, 1e-9)
     local text = ("epoch %d: %d/%d images, loss %.4f, %.1f images/s, ETA %ds"):format(
       epoch, done, total, loss, rate, math.floor((total - done) / math.max(rate, 1e-9)))
     io.write(tty and ("\r  " .. text .. "   ") or ("  " .. text .. "\n"))
@@ -526,7 +527,7 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
   local function run_epochs()
     for epoch = first, opts.epochs do
       local t0 = native.wallclock()
-      local show = main and experiment.progress(epoch, t0, opts)
+      local show = main and experiment.progress(epoch, t0, opts, start)
       local batches = 0
       local eopts = {batch = opts.batch, gen = gen, shift = opts.shift, flip = opts.flip, order = order, start = start,
                      batches = loop.batches, prepare = loop.prepare}

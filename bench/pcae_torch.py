@@ -8,7 +8,8 @@ inverse of its part's pose through affine_grid + grid_sample), without the
 presence noise, for spec/scae_pcae_spec.lua.
 
     python3 bench/pcae_torch.py IN.tensors OUT.tensors
-IN: images (B, C, H, W), config (parts, features), param.<name>; OUT: loss,
+IN: images (B, C, H, W), config (parts, features[, target=sobel: the likelihood
+of the images' normalised Sobel edges, the official prep='sobel']), param.<name>; OUT: loss,
 poses (B, K, 6), presence (B, K), grad.<name> of every parameter. Colour
 (C > 1) as the official decoder's n_channels: templates of C channels placed
 by their part's pose, each channel its own per-pixel mixture (the official
@@ -30,8 +31,23 @@ from set_transformer_torch import config_of, params_of  # noqa: E402
 DTYPE = torch.float64   # the reference; bench/scae_torch.py runs float32 as capsrun does
 
 
-def pcae_loss(p, x, K, Fe, prefix="head."):
-    """minus the mean log-likelihood of images x (B, Ch, H, W); the poses (B, K, 2, 3), presences, features"""
+def sobel_target(x):
+    """the official prep='sobel' (preprocess.normalized_sobel_edges) on x (B, C, H, W): tf.image.sobel_edges
+    (reflect padding) with its two responses summed, minus each plane's median (tfp.stats.percentile 50,
+    'nearest': the sorted value at round((n - 1) / 2), ties to even), absolute, min-max scaled per plane"""
+    B, C, H, W = x.shape
+    ky = torch.tensor([[-1., -2., -1.], [0., 0., 0.], [1., 2., 1.]], dtype=x.dtype)
+    k = (ky + ky.t()).expand(C, 1, 3, 3)                      # dy + dx in one depthwise correlation
+    s = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), k, groups=C).reshape(B, C, H * W)
+    med = s.sort(-1).values[..., round((H * W - 1) / 2)].unsqueeze(-1)   # Python's round: ties to even
+    s = (s - med).abs()
+    lo, hi = s.min(-1, keepdim=True).values, s.max(-1, keepdim=True).values
+    return ((s - lo) / (hi - lo + 1e-8)).reshape(B, C, H, W)
+
+
+def pcae_loss(p, x, K, Fe, prefix="head.", target=None):
+    """minus the mean log-likelihood of images x (B, Ch, H, W) (of target when given: the encoder sees x);
+    the poses (B, K, 2, 3), presences, features"""
     B, Ch, H, W = x.shape
     h = x
     for i, stride in zip((1, 3, 5, 7), (2, 2, 1, 1)):
@@ -80,7 +96,8 @@ def pcae_loss(p, x, K, Fe, prefix="head."):
         temperature = F.softplus(p[prefix + "temperature_logit"] + .5) + 1e-4
         logits = mu / temperature + log_pres.unsqueeze(-1)
     mix = MixtureSameFamily(Categorical(logits=logits.transpose(1, 2)), Normal(mu.transpose(1, 2), 1.0))
-    loss = -mix.log_prob(x.reshape(B, Ch * H * W)).sum(1).mean()
+    y = x if target is None else target
+    loss = -mix.log_prob(y.reshape(B, Ch * H * W)).sum(1).mean()
     return loss, m, presence, features
 
 
@@ -90,7 +107,8 @@ def run(t):
     p = params_of(t)
     x = torch.tensor(t["images"], dtype=DTYPE)
     B = x.shape[0]
-    loss, m, presence, _ = pcae_loss(p, x, K, Fe)
+    target = sobel_target(x) if cfg.get("target") == "sobel" else None
+    loss, m, presence, _ = pcae_loss(p, x, K, Fe, target=target)
     loss.backward()
     res = {"loss": loss.detach().reshape(1).numpy(), "presence": presence.detach().numpy(),
            "poses": m.detach().reshape(B, K, 6).numpy()}

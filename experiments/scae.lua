@@ -41,6 +41,9 @@ local opts = experiment.parse(arg, experiment.options({save = "runs/scae/scae.te
   {"feed-templates", "string", "no", "yes: the object encoder also sees each part's template (the official "
     .. "feed_templates; slower to learn in the first epochs here, docs/results.md); no: its pose, presence and "
     .. "features only", choices = {"yes", "no"}},
+  {"target", "string", "image", "what the part decoder explains: image (its pixels), or sobel (its normalised Sobel "
+    .. "edges: the official prep='sobel', for natural images such as SVHN; the encoder still sees the image)",
+    choices = {"image", "sobel"}},
   {"maps", "int", 128, "feature maps of the part encoder's convolutions", min = 1},
   {"eval-examples", "int", 2000, "test images clustered and probed after each epoch", min = 10},
   {"probe-examples", "int", 2000, "training images the linear probe is fitted on", min = 10},
@@ -60,7 +63,7 @@ end
 local gen = capsrun.manual_seed(opts.seed)
 local model = SCAE.new{parts = opts.parts, capsules = opts.capsules, template = opts.template, maps = opts.maps,
   input = opts.canvas, classes = train_set.classes, templates = opts.templates, channels = channels,
-  feed_templates = opts.feed_templates == "yes", gen = gen}   -- nil: a checkpoint from before the option
+  feed_templates = opts.feed_templates == "yes", target = opts.target, gen = gen}   -- nil: a checkpoint from before
 local h, w = train_set.images:size(3), train_set.images:size(4)
 if opts.canvas < math.max(h, w) + 2 * opts.max_shift then
   experiment.fail(1, ("scae.lua: --canvas %d is too small for %dx%d images moved by up to --max-shift %d pixels "
@@ -179,10 +182,14 @@ local function label_name(l)   -- "digit 7"; a folder's class name
   return (not digits and test_set.class_names and test_set.class_names[l + 1]) or ("digit %d"):format(l)
 end
 for i = 1, 4 * n do captions[i] = {i <= n and label_name(eval_labels[i]) or ""} end
-local grid = figures.decomposition(x, model.result.part, figures.ocae_reconstruction(model, n))
+-- with --target sobel the decoders explain the edges: those are shown above their reconstructions
+local edges = model.pcae.config.target == "sobel"
+local grid = figures.decomposition(edges and model.result.part.target or x, model.result.part,
+  figures.ocae_reconstruction(model, n))
 experiment.try(nil, capsrun.write_png_captioned, dir .. "/parts.png", grid, captions, {cols = n, scale = 3,
-  row_labels = {"input", "PCAE", "OCAE", "parts"}, title = "test images; reconstructed from the part capsules (PCAE) and "
-    .. "from the object capsules' votes (OCAE); each pixel in the colour of the part that explains it"})
+  row_labels = {edges and "edges" or "input", "PCAE", "OCAE", "parts"}, title = ("test %s; reconstructed from the "
+    .. "part capsules (PCAE) and from the object capsules' votes (OCAE); each pixel in the colour of the part that "
+    .. "explains it"):format(edges and "images' Sobel edges (the target)" or "images")})
 local labels = {}
 for i = 1, n_eval do labels[i] = eval_labels[i] end
 -- (a run resumed after its last epoch trained nothing, so it measures the presences here)

@@ -143,11 +143,15 @@ describe("experiments/scae.lua", function()
     local saved = T.load_tensors(dir .. "/out/s.tensors")
     assert.same({9, 7, 7}, saved["pcae.head.templates"]:size())    -- 3 parts x 3 channels
     assert.same({8, 3, 3, 3}, saved["pcae.cnn.1.weight"]:size())   -- the first convolution reads 3 channels
-    -- the official decoder (a colour per channel) with the templates fed to the object encoder
+    -- the official decoder (a colour per channel) with the templates fed to the object encoder, explaining
+    -- the images' Sobel edges (the official prep='sobel' for natural images)
     local code2, out2 = H.run(("experiments/scae.lua --data %s/data --canvas 28 --max-shift 2 --batch 8 --epochs 1 "
       .. "--parts 3 --capsules 2 --maps 8 --template 7 --eval-examples 10 --probe-examples 10 --threads 1 "
-      .. "--embedding pca --templates official --feed-templates yes --save %s/out2/s.tensors"):format(dir, dir))
+      .. "--embedding pca --templates official --feed-templates yes --target sobel --save %s/out2/s.tensors")
+      :format(dir, dir))
     assert.equal(0, code2, out2)
+    assert.truthy(out2:find("16 features, explaining Sobel edges)", 1, true), out2)
+    assert.truthy(capsrun.read_png(dir .. "/out2/parts.png", 3))
     assert.truthy(out2:find("SetTransformer(170 -> ", 1, true), out2)   -- 7 + 16 features + 3 x 7 x 7 template values
     assert.same({32, 3}, T.load_tensors(dir .. "/out2/s.tensors")["pcae.head.color.2.weight"]:size())
     H.rm_rf(dir)

@@ -14,10 +14,13 @@ describe("PCAE", function()
     assert.is_true(torch_ok, "python3-torch is required under CI")
     -- relu1 templates, and run_mnist.sh's sigmoid templates coloured by the features and mixed by alpha
     -- templates; grey, and colour (3 channels: the official decoder's n_channels)
-    for _, case in ipairs{{"relu1", 1}, {"official", 1}, {"relu1", 3}, {"official", 3}} do
-      local templates, channels = case[1], case[2]
+    -- and the official prep='sobel': the likelihood of the images' edges (the reference computes them itself)
+    for _, case in ipairs{{"relu1", 1}, {"official", 1}, {"relu1", 3}, {"official", 3}, {"relu1", 3, "sobel"},
+        {"official", 1, "sobel"}} do
+      local templates, channels, target = case[1], case[2], case[3] or "image"
       local g = T.generator(3)
-      local m = PCAE.new{gen = g, parts = 3, maps = 8, features = 2, templates = templates, channels = channels}
+      local m = PCAE.new{gen = g, parts = 3, maps = 8, features = 2, templates = templates, channels = channels,
+        target = target}
       m:evaluate()
       for _, e in ipairs(m:named_parameters()) do   -- away from the initialisation: every path has a gradient
         if e.name:find("head%.") and (not e.name:find("templates") or e.name:find("alpha")) then
@@ -30,7 +33,7 @@ describe("PCAE", function()
       m:zero_grad()
       local loss = m:forward(images)
       m:backward(images, T.ones(1))
-      local entries = {images = images, config = "parts=3 features=2"}
+      local entries = {images = images, config = "parts=3 features=2 target=" .. target}
       local ref = H.torch_reference("pcae_torch.py", entries, m)
       assert.near(ref.loss:get(1), loss:get(1), 1e-4 * math.abs(ref.loss:get(1)))
       assert.is_true(H.rel(m.result.presence, ref.presence) < 1e-4)
@@ -43,8 +46,10 @@ describe("PCAE", function()
       end
       assert.same({3 * channels, 11, 11}, m.result.templates:size())
       assert.same({2, 4, channels * 40 * 40}, m.result.components:size())
+      assert.equal(target == "sobel" and m.target or images, m.result.target)
     end
     assert.error_matches(function() PCAE.new{channels = 5} end, "channels 1 to 4 expected, got 5")
+    assert.error_matches(function() PCAE.new{target = "edges"} end, "target 'image' or 'sobel' expected, got 'edges'")
     assert.error_matches(function() PCAE.new{templates = "soft"} end, "templates 'relu1' or 'official' expected, got 'soft'")
   end)
 

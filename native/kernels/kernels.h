@@ -105,6 +105,11 @@ void resize_bilinear(size_t planes, size_t H, size_t W, const float *in, size_t 
 void affine_warp(size_t planes, size_t channels, size_t h, size_t w, const float *in, size_t oh, size_t ow,
                  const float *m, float *out);
 
+/* sobel.c: the official SCAE's edge target (normalized_sobel_edges): per plane
+ * of h x w (both >= 2), the summed Sobel responses (reflect padding), minus the
+ * plane's median, absolute, scaled to [0, 1]; in != out; scratch of h * w */
+void sobel_target(size_t planes, size_t h, size_t w, const float *in, float *out, float *scratch);
+
 /* augment.c: n images of `size` values each: zero mean and unit variance
  * per image (the deviation floored at 1/sqrt(size)); crops of size x size
  * from (B, C, H, W) at offsets (B, 2: y, x), or the centre when offsets is

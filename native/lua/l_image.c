@@ -229,8 +229,27 @@ static int l_affine_warp(lua_State *L) {
   return 1;
 }
 
+/* sobel_target(images (n, h, w) or (n, c, h, w) [, out]) -> out (the images' shape):
+ * each plane's normalised Sobel edges (kernels.h sobel_target), the official SCAE's
+ * reconstruction target for natural images */
+static int l_sobel_target(lua_State *L) {
+  Tensor *src = lt_check(L, 1);
+  if (!(src->ndim == 3 || src->ndim == 4) || src->numel == 0)
+    luaL_argerror(L, 1, "non-empty images (n, h, w) or (n, channels, h, w) expected");
+  size_t h = src->shape[src->ndim - 2], w = src->shape[src->ndim - 1];
+  luaL_argcheck(L, h >= 2 && w >= 2, 1, "images of at least 2x2 pixels expected (reflect padding)");
+  for (size_t i = 0; i < src->numel; i++)
+    if (!isfinite(src->data[i])) luaL_argerror(L, 1, "finite pixel values expected");
+  if (!lua_isnoneornil(L, 2)) luaL_argcheck(L, lt_check(L, 2)->data != src->data, 2, "an output apart from the images expected");
+  Tensor *out = lt_push_reuse(L, 2, src->ndim, src->shape);   /* its memory when large enough */
+  float *scratch = lua_newuserdatauv(L, h * w * sizeof(float), 0);   /* h * w <= numel: no overflow */
+  sobel_target(src->numel / (h * w), h, w, src->data, out->data, scratch);
+  lua_pop(L, 1);
+  return 1;
+}
+
 static const luaL_Reg image_funcs[] = {
-  {"affine_warp", l_affine_warp},
+  {"affine_warp", l_affine_warp}, {"sobel_target", l_sobel_target},
   {"write_png_grid", l_write_png_grid}, {"read_png", l_read_png}, {"png_info", l_png_info},
   {"read_png_into", l_read_png_into}, {"write_jpeg", l_write_jpeg},
   /* the same readers by what they read: PNG or JPEG, told apart by the first bytes */

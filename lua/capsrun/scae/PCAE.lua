@@ -22,8 +22,11 @@
 --     (features -> 32 -> 1) of its special features, and mixing logits from
 --     a learned alpha template placed by the same pose (zero where it does
 --     not reach) + log presence, the background's softplus(a learned logit)
+--   target = "sobel" (the official prep='sobel', for natural images): the
+--     mixture explains the image's normalised Sobel edges
+--     (native.sobel_target), not its pixels; the encoder still sees the image
 -- forward(images (B, 1, H, W)) returns the loss (1,): minus the mean
--- log-likelihood per image; self.result keeps the poses (B, K, 6), the
+-- log-likelihood per image (of its target: result.target); self.result keeps the poses (B, K, 6), the
 -- presences (B, K), the special features (B, K, F), and the mixture: its
 -- components (B, K + 1, H*W: the placed templates, then the background) and
 -- their logits per pixel, and the mixing temperature (1,) (the tape's
@@ -153,16 +156,21 @@ end
 local PCAE = Module.class("PCAE")
 
 --- PCAE.new{parts = 16 (24 in the paper), features = 16, template = 11, maps = 128, input = 40, noise = 4,
--- templates = "relu1" (or "official": sigmoid, coloured, alpha-mixed), channels = 1 (3: colour), gen}
+-- templates = "relu1" (or "official": sigmoid, coloured, alpha-mixed), channels = 1 (3: colour),
+-- target = "image" (or "sobel": the likelihood is of the image's normalised Sobel edges, the official
+-- prep='sobel' for natural images; the encoder still sees the image), gen}
 function PCAE.new(opts)
   opts = opts or {}
   local self = Module.new(PCAE)
   local gen = opts.gen or random.default()
   local c = {parts = opts.parts or 16, features = opts.features or 16, template = opts.template or 11,
     maps = opts.maps or 128, input = opts.input or 40, noise = opts.noise or 4, templates = opts.templates or "relu1",
-    channels = opts.channels or 1}
+    channels = opts.channels or 1, target = opts.target or "image"}
   if math.type(c.channels) ~= "integer" or c.channels < 1 or c.channels > 4 then
     error(("PCAE.new: channels 1 to 4 expected, got %s"):format(tostring(c.channels)), 2)
+  end
+  if c.target ~= "image" and c.target ~= "sobel" then
+    error(("PCAE.new: target 'image' or 'sobel' expected, got '%s'"):format(tostring(c.target)), 2)
   end
   if c.templates ~= "relu1" and c.templates ~= "official" then
     error(("PCAE.new: templates 'relu1' or 'official' expected, got '%s'"):format(tostring(c.templates)), 2)
@@ -183,8 +191,14 @@ end
 
 function PCAE:forward(images)
   self.maps = self.cnn:forward(images)
-  self.output = self.head:forward(self.maps, images)
+  local target = images
+  if self.config.target == "sobel" then   -- the encoder sees the image, the decoder explains its edges
+    self.target = native.sobel_target(images, self.target)
+    target = self.target
+  end
+  self.output = self.head:forward(self.maps, target)
   self.result = self.head.result
+  self.result.target = target
   return self.output
 end
 
@@ -197,9 +211,9 @@ end
 
 function PCAE:describe()
   local c = self.config
-  return ("PCAE(%dx%d -> 4 convolutions of %d -> %d part capsules, %dx%d %stemplates, %d features)"):format(c.input,
+  return ("PCAE(%dx%d -> 4 convolutions of %d -> %d part capsules, %dx%d %stemplates, %d features%s)"):format(c.input,
     c.input, c.maps, c.parts, c.template, c.template, c.templates == "official" and "official (sigmoid, colour, alpha) "
-    or "", c.features)
+    or "", c.features, c.target == "sobel" and ", explaining Sobel edges" or "")
 end
 
 return PCAE

@@ -10,6 +10,9 @@
 --   probe acc: a linear classifier (softmax regression) fitted on the
 --     presences of --probe-examples training images, measured on the
 --     evaluation images (the paper's linear probe)
+--   posterior k-means acc, posterior probe acc: the same on the part mass
+--     each object capsule explains (the posterior responsibilities summed
+--     over the parts), which the official evaluation clusters too
 -- Settings: run_mnist.sh's (32 object capsules, 11x11 templates, batch
 -- 128, set transformer of 3 blocks of 1 head over 16 dimensions, sparsity
 -- weights 2, 0.35, 0.7, 0.2, within constant 4.3) with the paper's 24 part
@@ -112,11 +115,20 @@ local terms = {{"test_image_nll", function(r) return r.part_loss end},
   {"test_dynamic_l2", function(r) return r.object.dynamic_l2 end}}
 local term_means = {}
 
--- object-capsule presences (n, K) of n images of a set from first, in evaluation mode, placed by
--- seed; the mean loss, and each term's mean in term_means
+-- the part mass each object capsule explains (B, K) into out from row s + 1: the posterior
+-- responsibilities summed over the parts, the official evaluation's posterior_pres
+-- (eval_mnist_model.py clusters it as well as the presences)
+local function add_posterior_mass(object, out, s)
+  local post = object.posterior                                      -- (B, K + 1, P), the last: no capsule
+  local mass = native.tape_reduce("sum", native.tape_softmax(post, 2, false), 3)   -- (B, K + 1, 1)
+  for i = 1, post:size(1) do for k = 1, opts.capsules do out:set(s + i, k, mass:get(i, k, 1)) end end
+end
+
+-- object-capsule presences (n, K) and posterior part masses (n, K) of n images of a set from
+-- first, in evaluation mode, placed by seed; the mean loss, and each term's mean in term_means
 local function presences(set, first, n, seed)
   local place = native.generator(seed)
-  local out, loss = native.zeros(n, opts.capsules), 0
+  local out, mass, loss = native.zeros(n, opts.capsules), native.zeros(n, opts.capsules), 0
   for _, t in ipairs(terms) do term_means[t[1]] = 0 end
   model:evaluate()
   for s = 0, n - 1, 200 do
@@ -126,28 +138,36 @@ local function presences(set, first, n, seed)
     for _, t in ipairs(terms) do term_means[t[1]] = term_means[t[1]] + t[2](model.result) * count / n end
     local p = model.result.object.caps_presence
     for i = 1, count do for k = 1, opts.capsules do out:set(s + i, k, p:get(i, k)) end end
+    add_posterior_mass(model.result.object, mass, s)
   end
   model:train()
-  return out, loss / n
+  return out, loss / n, mass
 end
 
 local n_eval = math.min(opts.eval_examples, test_set.n)
 local n_probe = math.min(opts.probe_examples, train_set.n)
 local eval_labels = labels_of(test_set, 1, n_eval)
-local last_presences
-local test_terms = {}
-local function evaluate()
-  local x, loss = presences(test_set, 1, n_eval, opts.eval_seed)
-  last_presences = x
-  for k, v in pairs(term_means) do test_terms[k] = v end
+local last_presences, last_mass
+local test_terms, posterior = {}, {}
+local function kmeans_accuracy(x)
   local clusters = cluster.kmeans(x, math.min(test_set.classes, n_eval), native.generator(opts.eval_seed))
-  return match.cluster_accuracy(clusters, eval_labels), loss
+  return match.cluster_accuracy(clusters, eval_labels)
 end
 
+local function evaluate()
+  local x, loss, mass = presences(test_set, 1, n_eval, opts.eval_seed)
+  last_presences, last_mass = x, mass
+  for k, v in pairs(term_means) do test_terms[k] = v end
+  posterior.kmeans = kmeans_accuracy(mass)
+  return kmeans_accuracy(x), loss
+end
+
+-- the linear probe on the presences; on the posterior masses into posterior.probe
 local function probe()
-  local x = presences(train_set, 1, n_probe, opts.eval_seed + 1)
-  return cluster.linear_probe(x, train_set.labels:narrow(1, n_probe), last_presences, test_set.labels:narrow(1, n_eval),
-    test_set.classes)
+  local x, _, mass = presences(train_set, 1, n_probe, opts.eval_seed + 1)
+  local y, test_y = train_set.labels:narrow(1, n_probe), test_set.labels:narrow(1, n_eval)
+  posterior.probe = cluster.linear_probe(mass, y, last_mass, test_y, test_set.classes)
+  return cluster.linear_probe(x, y, last_presences, test_y, test_set.classes)
 end
 
 -- each batch placed on canvases whole, before it is split across ranks
@@ -158,6 +178,9 @@ for _, t in ipairs(terms) do
   local name = t[1]
   opts.epoch_metrics[#opts.epoch_metrics + 1] = {name, function() return test_terms[name] end, csv_only = true}
 end
+-- last: a metrics.csv of an earlier version gets nan in the columns it lacks
+opts.epoch_metrics[#opts.epoch_metrics + 1] = {"posterior_kmeans_acc", function() return posterior.kmeans end}
+opts.epoch_metrics[#opts.epoch_metrics + 1] = {"posterior_probe_acc", function() return posterior.probe end}
 opts.title = "stacked capsule autoencoder, " .. opts.dataset .. " without labels"
 experiment.train(clf, optimizer, train_set, test_set, gen, opts)
 if not capsrun.dist.is_main() then return end

@@ -202,8 +202,8 @@ describe("experiments/scae.lua", function()
       dir, dir)
     local code, out = H.run(base .. " --epochs 1")
     assert.equal(0, code, out)
-    assert.truthy(out:find("epoch 1  loss [%d.%-]+  train k%-means acc [%d.]+%%  test k%-means acc [%d.]+%%  probe acc"),
-      out)
+    assert.truthy(out:find("epoch 1  loss [%d.%-]+  train k%-means acc [%d.]+%%  test k%-means acc [%d.]+%%  probe acc "
+      .. "[%d.]+%%  posterior kmeans acc [%d.]+%%  posterior probe acc [%d.]+%%"), out)
     assert.truthy(out:find("batch 32, RMSProp lr 0.0001", 1, true), out)
     assert.truthy(out:find("ImageOCAE(6 parts -> SetTransformer(23 -> ", 1, true), out)   -- no templates by default
     local code2, out2 = H.run(base .. " --epochs 2 --resume")
@@ -219,6 +219,9 @@ describe("experiments/scae.lua", function()
     assert.equal(2, #t.rows)
     for _, r in ipairs(t.rows) do
       assert.is_true(r.test_acc > 0 and r.test_acc <= 1 and r.probe_acc >= 0 and r.probe_acc <= 1)
+      -- the official evaluation's second view: the part mass each capsule explains
+      assert.is_true(r.posterior_kmeans_acc > 0 and r.posterior_kmeans_acc <= 1, tostring(r.posterior_kmeans_acc))
+      assert.is_true(r.posterior_probe_acc >= 0 and r.posterior_probe_acc <= 1, tostring(r.posterior_probe_acc))
       -- the loss's terms, logged apart, add up to the test loss with the official weights
       local sum = r.test_image_nll + r.test_part_nll + 10 * r.test_dynamic_l2 + 2 * r.test_prior_within
         + 0.35 * r.test_prior_between + 0.7 * r.test_posterior_within - 0.2 * r.test_posterior_between

@@ -4,15 +4,12 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <unistd.h>
+#include "fuzz_file.h"
 #include "idx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  char path[64];
-  snprintf(path, sizeof path, "/dev/shm/capsrun-fuzz-idx-%d", (int)getpid());
-  FILE *f = fopen(path, "wb");
-  if (!f) return 0;
-  fwrite(data, 1, size, f);
-  fclose(f);
+  char path[FUZZ_PATH_MAX];
+  if (fuzz_write_input("idx", data, size, path)) return 0;
   IdxData d;
   char err[256];
   if (idx_read(path, &d, err, sizeof err) == 0) {

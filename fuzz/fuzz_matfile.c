@@ -6,15 +6,12 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <unistd.h>
+#include "fuzz_file.h"
 #include "matfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  char path[64];
-  snprintf(path, sizeof path, "/dev/shm/capsrun-fuzz-mat-%d", (int)getpid());
-  FILE *f = fopen(path, "wb");
-  if (!f) return 0;
-  fwrite(data, 1, size, f);
-  fclose(f);
+  char path[FUZZ_PATH_MAX];
+  if (fuzz_write_input("mat", data, size, path)) return 0;
   const char *names[2] = {"X", "y"};
   for (int k = 0; k < 2; k++) {
     MatArray a;

@@ -6,15 +6,12 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <unistd.h>
+#include "fuzz_file.h"
 #include "norb.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  char path[64];
-  snprintf(path, sizeof path, "/dev/shm/capsrun-fuzz-norb-%d", (int)getpid());
-  FILE *f = fopen(path, "wb");
-  if (!f) return 0;
-  fwrite(data, 1, size, f);
-  fclose(f);
+  char path[FUZZ_PATH_MAX];
+  if (fuzz_write_input("norb", data, size, path)) return 0;
   NorbFile nf;
   char err[256];
   if (norb_open(path, &nf, err, sizeof err) == 0) {

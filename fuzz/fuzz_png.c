@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <unistd.h>
+#include "fuzz_file.h"
 #include "cifar.h"
 #include "png_io.h"
 #include "jpeg_io.h"
@@ -25,12 +26,8 @@ static void check_image(ReadPixels read, const char *path, int channels) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  char path[64];
-  snprintf(path, sizeof path, "/dev/shm/capsrun-fuzz-png-%d", (int)getpid());
-  FILE *f = fopen(path, "wb");
-  if (!f) return 0;
-  fwrite(data, 1, size, f);
-  fclose(f);
+  char path[FUZZ_PATH_MAX];
+  if (fuzz_write_input("png", data, size, path)) return 0;
   size_t w, h, n;
   int colour;
   char err[512];

@@ -16,6 +16,10 @@
 
 Tensor *lt_check(lua_State *L, int arg);
 Tensor *lt_push_new(lua_State *L, int ndim, const size_t *shape); /* zero-filled */
+/* Pushes a tensor that takes over data, a malloc'd buffer of capacity >= the
+ * shape's numel floats (NULL or capacity 0 for an empty tensor): a reader's
+ * result, handed to Lua without a copy. ndim <= CAPS_MAXDIM (the caller checks). */
+Tensor *lt_push_adopted(lua_State *L, float *data, size_t capacity, int ndim, const size_t *shape);
 /* Returns a tensor of the given shape for results: the tensor at `arg` when it
  * owns enough memory (its shape is reset, contents kept), else a new zeroed one.
  * The result is pushed on the stack. */

@@ -6,19 +6,6 @@
 #include "matfile.h"
 #include "svhn.h"
 
-/* a tensor owning data (numel floats, malloc'd), built by hand so that
- * nothing raises while the buffer is still ours */
-static void push_owned(lua_State *L, float *data, size_t numel, int ndim, const size_t *shape) {
-  Tensor *t = (Tensor *)lua_newuserdatauv(L, sizeof(Tensor), 1);
-  memset(t, 0, sizeof *t);
-  luaL_setmetatable(L, TENSOR_MT);
-  t->data = data;
-  t->capacity = numel ? numel : 1;
-  t->numel = numel;
-  t->ndim = ndim;
-  for (int i = 0; i < CAPS_MAXDIM; i++) t->shape[i] = i < ndim ? shape[i] : 1;
-}
-
 /* read_mat(path, name) -> tensor: the numeric variable name of a MAT-file,
  * its dimensions reversed (MATLAB's (h, w, c, n), column-major, is the
  * row-major (n, c, w, h): the same values in the same order) */
@@ -34,9 +21,7 @@ static int l_read_mat(lua_State *L) {
   }
   size_t shape[CAPS_MAXDIM];
   for (int i = 0; i < a.ndim; i++) shape[i] = a.dims[a.ndim - 1 - i];
-  if (!a.data) a.data = malloc(sizeof(float));
-  if (!a.data) return luaL_error(L, "read_mat: out of memory");
-  push_owned(L, a.data, a.numel, a.ndim, shape);
+  lt_push_adopted(L, a.data, a.numel, a.ndim, shape);
   return 1;
 }
 
@@ -74,8 +59,8 @@ static int l_read_svhn(lua_State *L) {
     return luaL_error(L, "read_svhn: %s: %s", path, err);
   }
   size_t ishape[4] = {x.dims[3], x.dims[2], x.dims[0], x.dims[1]}, lshape[1] = {y.numel};
-  push_owned(L, images, x.numel, 4, ishape);
-  push_owned(L, labels, y.numel, 1, lshape);
+  lt_push_adopted(L, images, x.numel, 4, ishape);
+  lt_push_adopted(L, labels, y.numel, 1, lshape);
   return 2;
 }
 

@@ -21,19 +21,6 @@ static int grow(Grown *g, size_t more) {
   return 0;
 }
 
-/* a tensor owning g's floats, built by hand so that nothing raises while
- * the buffer is still ours */
-static void push_grown(lua_State *L, Grown *g, int ndim, const size_t *shape) {
-  Tensor *t = (Tensor *)lua_newuserdatauv(L, sizeof(Tensor), 1);
-  memset(t, 0, sizeof *t);
-  luaL_setmetatable(L, TENSOR_MT);
-  t->data = g->data ? g->data : malloc(sizeof(float));
-  t->capacity = g->cap ? g->cap : 1;
-  t->numel = g->n;
-  t->ndim = ndim;
-  for (int i = 0; i < CAPS_MAXDIM; i++) t->shape[i] = i < ndim ? shape[i] : 1;
-}
-
 /* reads every image: camera 1 or 2 (0: both as channels), resized; 0 or -1 */
 static int read_images(NorbFile *nf, size_t camera, size_t side, Grown *out, char *err, size_t errlen) {
   const size_t n = nf->shape[0], cams = nf->shape[1], h = nf->shape[2], w = nf->shape[3];
@@ -78,7 +65,7 @@ static int l_read_norb_images(lua_State *L) {
   if (norb_close(&nf, rc == 0, err, sizeof err)) rc = -1;   /* checks the end only after a clean read */
   if (rc) { free(g.data); return luaL_error(L, "read_norb_images: %s: %s", path, err); }
   size_t shape[4] = {nf.shape[0], camera ? 1 : nf.shape[1], side, side};
-  push_grown(L, &g, 4, shape);
+  lt_push_adopted(L, g.data, g.cap, 4, shape);
   return 1;
 }
 
@@ -108,7 +95,7 @@ static int l_read_norb_labels(lua_State *L) {
   if (norb_close(&nf, rc == 0, err, sizeof err)) rc = -1;
   if (rc) { free(g.data); return luaL_error(L, "read_norb_labels: %s: %s", path, err); }
   size_t shape[1] = {nf.shape[0]};
-  push_grown(L, &g, 1, shape);
+  lt_push_adopted(L, g.data, g.cap, 1, shape);
   return 1;
 }
 

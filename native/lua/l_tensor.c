@@ -33,6 +33,23 @@ static void lt_set_shape(lua_State *L, Tensor *t, int ndim, const size_t *shape)
   t->numel = n;
 }
 
+Tensor *lt_push_adopted(lua_State *L, float *data, size_t capacity, int ndim, const size_t *shape) {
+  Tensor *t = lt_push_empty(L);
+  int overflow;
+  t->numel = tensor_shape_numel(shape, ndim, &overflow);   /* the caller's shape fits its buffer */
+  t->ndim = ndim;
+  for (int i = 0; i < CAPS_MAXDIM; i++) t->shape[i] = i < ndim ? shape[i] : 1;
+  if (!data || capacity == 0) {   /* an empty tensor still owns one float, as lt_push_new's */
+    free(data);
+    data = malloc(sizeof(float));
+    capacity = 1;
+    if (!data) luaL_error(L, "tensor: out of memory");
+  }
+  t->data = data;
+  t->capacity = capacity;
+  return t;
+}
+
 Tensor *lt_push_new(lua_State *L, int ndim, const size_t *shape) {
   Tensor *t = lt_push_empty(L);
   lt_set_shape(L, t, ndim, shape);

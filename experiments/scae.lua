@@ -216,10 +216,19 @@ experiment.try(nil, capsrun.write_png_captioned, dir .. "/parts.png", grid, capt
 local labels = {}
 for i = 1, n_eval do labels[i] = eval_labels[i] end
 -- (a run resumed after its last epoch trained nothing, so it measures the presences here)
-local img = figures.embedding(last_presences or presences(test_set, 1, n_eval, opts.eval_seed), labels, 256,
-  opts.embedding, native.generator(opts.eval_seed))
-experiment.try(nil, capsrun.write_png_captioned, dir .. "/presences.png", img,
-  {{("%d test images; legend, top left: labels 0 to %d"):format(n_eval, math.min(9, test_set.classes - 1))}},
-  {cols = 1, scale = 2, title = ("object-capsule presences, %s, coloured by the true label"):format(
-    opts.embedding == "tsne" and "t-SNE" or "first two principal components")})
-experiment.say(("figures: %s/templates.png, %s/parts.png, %s/presences.png"):format(dir, dir, dir))
+if not last_presences then
+  local _
+  last_presences, _, last_mass = presences(test_set, 1, n_eval, opts.eval_seed)
+end
+-- both views the official evaluation clusters: the presences, and the part mass each capsule explains
+-- (the official t-SNE figure's)
+local method = opts.embedding == "tsne" and "t-SNE" or "first two principal components"
+for _, view in ipairs{{"presences.png", last_presences, "object-capsule presences"},
+    {"posterior.png", last_mass, "part mass each object capsule explains (posterior)"}} do
+  local img = figures.embedding(view[2], labels, 256, opts.embedding, native.generator(opts.eval_seed))
+  experiment.try(nil, capsrun.write_png_captioned, dir .. "/" .. view[1], img,
+    {{("%d test images; legend, top left: labels 0 to %d"):format(n_eval, math.min(9, test_set.classes - 1))}},
+    {cols = 1, scale = 2, title = ("%s, %s, coloured by the true label"):format(view[3], method)})
+end
+experiment.say(("figures: %s/templates.png, %s/parts.png, %s/presences.png, %s/posterior.png"):format(dir, dir, dir,
+  dir))

@@ -48,13 +48,13 @@ local opts = experiment.parse(arg, experiment.options({save = "runs/scae/scae.te
     .. "edges: the official prep='sobel', for natural images such as SVHN; the encoder still sees the image)",
     choices = {"image", "sobel"}},
   {"maps", "int", 128, "feature maps of the part encoder's convolutions", min = 1},
-  {"eval-examples", "int", 2000, "test images clustered and probed after each epoch", min = 10},
-  {"probe-examples", "int", 2000, "training images the linear probe is fitted on", min = 10},
+  {"eval-examples", "int", 2000, "test images clustered and probed after each epoch", min = 10, measure = true},
+  {"probe-examples", "int", 2000, "training images the linear probe is fitted on", min = 10, measure = true},
   {"optimizer", "string", "adam", "adam, or rmsprop: the official code's (TensorFlow 1's RMSProp, momentum 0.9, "
     .. "epsilon 1e-2 / batch^2)", choices = {"adam", "rmsprop"}},
   {"eval-seed", "int", 2019, "seed of the evaluation images' placement on the canvas"},
   {"embedding", "string", "tsne", "presences.png: tsne (the paper's figure; about a minute for 2,000 images) "
-    .. "or pca (instant)", choices = {"tsne", "pca"}},
+    .. "or pca (instant)", choices = {"tsne", "pca"}, measure = true},
 }), "usage: capsrun experiments/scae.lua [options]")
 
 local train_set, test_set = experiment.load_data(opts)
@@ -182,8 +182,15 @@ end
 opts.epoch_metrics[#opts.epoch_metrics + 1] = {"posterior_kmeans_acc", function() return posterior.kmeans end}
 opts.epoch_metrics[#opts.epoch_metrics + 1] = {"posterior_probe_acc", function() return posterior.probe end}
 opts.title = "stacked capsule autoencoder, " .. opts.dataset .. " without labels"
-experiment.train(clf, optimizer, train_set, test_set, gen, opts)
+local rows = experiment.train(clf, optimizer, train_set, test_set, gen, opts)
 if not capsrun.dist.is_main() then return end
+if #rows == 0 then   -- resumed after its last epoch: measure the checkpoint (--eval-examples 10000: the whole test set)
+  local acc = evaluate()
+  local probe_acc = probe()
+  experiment.say(("measured after step %d on %d test images: k-means acc %.2f%%  probe acc %.2f%%  posterior "
+    .. "k-means acc %.2f%%  posterior probe acc %.2f%% (probes fitted on %d training images)"):format(
+    optimizer.step_count, n_eval, 100 * acc, 100 * probe_acc, 100 * posterior.kmeans, 100 * posterior.probe, n_probe))
+end
 experiment.try("cannot save the weights", capsrun.train.save, model, opts.save, {dataset = opts.dataset})
 experiment.say("saved parameters to " .. opts.save)
 

@@ -212,9 +212,12 @@ describe("experiments/scae.lua", function()
     -- resumed after its last epoch: nothing to train, the weights and figures written again
     os.remove(dir .. "/presences.png")
     os.remove(dir .. "/posterior.png")
-    local code3, out3 = H.run(base .. " --epochs 2 --resume")
+    -- and it measures the checkpoint, on as many images as this command asks (not the run's 16)
+    local code3, out3 = H.run(base .. " --epochs 2 --resume --eval-examples 12")
     assert.equal(0, code3, out3)
     assert.truthy(out3:find("resumed from .*: epoch 3"), out3)
+    assert.truthy(out3:find("measured after step 6 on 12 test images: k%-means acc [%d.]+%%  probe acc [%d.]+%%  "
+      .. "posterior k%-means acc [%d.]+%%  posterior probe acc [%d.]+%% %(probes fitted on 32 training images%)"), out3)
     assert.truthy(capsrun.read_png(dir .. "/presences.png", 3))
     assert.truthy(capsrun.read_png(dir .. "/posterior.png", 3))
     local t = capsrun.plot.read_csv(dir .. "/metrics.csv")

@@ -205,9 +205,10 @@ local function set_threads(opts)
 end
 
 --- parse(args, spec, usage) -> options (and sets the thread count); with --resume, the checkpoint's
--- options replace the others (but --threads, the checkpoint options, and
--- --epochs when given, to extend a run) and the loaded checkpoint is kept
--- in opts.resume_state
+-- options replace the others (but --threads, the checkpoint options, and,
+-- when given, --epochs, to extend a run, and the options marked measure = true
+-- in the spec: how a run is measured, not what it trains) and the loaded
+-- checkpoint is kept in opts.resume_state
 function experiment.parse(args, spec, usage)
   local cli = require "capsrun.cli"
   local opts = cli.parse(args, spec, usage)
@@ -233,7 +234,7 @@ function experiment.parse(args, spec, usage)
   for _, o in ipairs(spec) do
     local key = o[1]:gsub("-", "_")
     local saved = ck.options[key]
-    if not LOCAL_OPTIONS[key] and not (key == "epochs" and given.epochs) then
+    if not LOCAL_OPTIONS[key] and not (given[key] and (key == "epochs" or o.measure)) then
       if saved == nil then opts[key] = nil
       elseif o[2] == "int" or o[2] == "number" then opts[key] = tonumber(saved)
       elseif o[2] == "flag" then opts[key] = saved == "true"

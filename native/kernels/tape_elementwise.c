@@ -48,13 +48,41 @@ void tape_binary_forward(int op, const TapeBroadcast *s, const float *a, const f
                b + row_offset(s->shape, s->bstride, (size_t)r), bs, out + (size_t)r * n);
 }
 
-/* d(a op b)/da (which = 0) or /db (which = 1) times g */
-static float partial(int op, int which, float a, float b, float g) {
+/* one row's gradient, EXPR in x (a), y (b) and gg (the output's gradient), added at
+ * dst[i * gs]. An operand broadcast along the row (gs = 0: a bias, a scalar) sums
+ * into 8 lanes, which the compiler vectorises, instead of a chain through memory;
+ * contiguous rows get their own loop for the same reason */
+#define GRAD_ROW(EXPR)                                                                \
+  do {                                                                                \
+    if (gs == 0) {                                                                    \
+      float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                      \
+      size_t i = 0;                                                                   \
+      for (; i + 8 <= n; i += 8)                                                      \
+        for (size_t l = 0; l < 8; l++) {                                              \
+          float x = pa[(i + l) * as], y = pb[(i + l) * bs], gg = pg[i + l];            \
+          lane[l] += (EXPR);                                                          \
+        }                                                                             \
+      for (; i < n; i++) { float x = pa[i * as], y = pb[i * bs], gg = pg[i]; lane[0] += (EXPR); } \
+      dst[0] += ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7])); \
+    } else if (as == 1 && bs == 1 && gs == 1) {                                       \
+      for (size_t i = 0; i < n; i++) { float x = pa[i], y = pb[i], gg = pg[i]; dst[i] += (EXPR); } \
+    } else {                                                                          \
+      for (size_t i = 0; i < n; i++) {                                                \
+        float x = pa[i * as], y = pb[i * bs], gg = pg[i];                             \
+        dst[i * gs] += (EXPR);                                                        \
+      }                                                                               \
+    }                                                                                 \
+  } while (0)
+
+/* d(a op b)/da (which = 0) or /db (which = 1) times the output's gradient, one row */
+static void grad_row(int op, int which, size_t n, const float *pa, size_t as, const float *pb, size_t bs,
+                     const float *pg, float *dst, size_t gs) {
+  (void)pa; (void)pb;
   switch (op) {
-    case TAPE_ADD: return g;
-    case TAPE_SUB: return which ? -g : g;
-    case TAPE_MUL: return which ? g * a : g * b;
-    default: return which ? -g * a / (b * b) : g / b;
+    case TAPE_ADD: GRAD_ROW(((void)x, (void)y, gg)); break;
+    case TAPE_SUB: if (which) GRAD_ROW(((void)x, (void)y, -gg)); else GRAD_ROW(((void)x, (void)y, gg)); break;
+    case TAPE_MUL: if (which) GRAD_ROW(((void)y, gg * x)); else GRAD_ROW(((void)x, gg * y)); break;
+    default: if (which) GRAD_ROW(-gg * x / (y * y)); else GRAD_ROW(((void)x, gg / y)); break;
   }
 }
 
@@ -77,9 +105,7 @@ static void binary_grad(int op, int which, const TapeBroadcast *s, const float *
   for (long r = 0; r < (long)rows; r++) {
     const float *pa = a + row_offset(s->shape, s->astride, (size_t)r);
     const float *pb = b + row_offset(s->shape, s->bstride, (size_t)r);
-    const float *pg = gout + (size_t)r * n;
-    float *dst = g + row_offset(s->shape, gst, (size_t)r);
-    for (size_t i = 0; i < n; i++) dst[i * gs] += partial(op, which, pa[i * as], pb[i * bs], pg[i]);
+    grad_row(op, which, n, pa, as, pb, bs, gout + (size_t)r * n, g + row_offset(s->shape, gst, (size_t)r), gs);
   }
 }
 

@@ -14,29 +14,32 @@
 void image_mixture_forward(size_t B, size_t K, size_t P, const float *mu, const float *logits, const float *y,
                            float sigma, float *logp, float *post, float *prior) {
   const double half_log_2pi = 0.91893853320467274178, log_sigma = log((double)sigma);
-  const double inv_var = 1.0 / ((double)sigma * sigma);
+  const float half_inv_var = 0.5f / (sigma * sigma);
 #pragma omp parallel for schedule(static) if (B * K * P > 100000)
   for (long b = 0; b < (long)B; b++) {
     double total = 0;
     for (size_t p = 0; p < P; p++) {
       const float *a = logits + (size_t)b * K * P + p, *m = mu + (size_t)b * K * P + p;
       float *r = post + (size_t)b * K * P + p, *pi = prior + (size_t)b * K * P + p;
-      double yv = y[(size_t)b * P + p], amax = -INFINITY, jmax = -INFINITY;
+      float yv = y[(size_t)b * P + p], amax = -INFINITY, jmax = -INFINITY;
       for (size_t k = 0; k < K; k++) {
-        double d = yv - m[k * P], j = a[k * P] - 0.5 * d * d * inv_var;
-        if (a[k * P] > amax) amax = a[k * P];
-        if (j > jmax) jmax = j;
+        float d = yv - m[k * P], j = a[k * P] - d * d * half_inv_var;
+        amax = fmaxf(amax, a[k * P]);
+        jmax = fmaxf(jmax, j);
       }
+      /* float exponentials of values <= 0 (each shifted by its maximum): exact to float, the
+       * sums and the log-likelihood in double */
       double za = 0, zj = 0;
       for (size_t k = 0; k < K; k++) {
-        double d = yv - m[k * P], ea = exp(a[k * P] - amax), ej = exp(a[k * P] - 0.5 * d * d * inv_var - jmax);
-        pi[k * P] = (float)ea;
-        r[k * P] = (float)ej;
+        float d = yv - m[k * P], ea = expf(a[k * P] - amax), ej = expf(a[k * P] - d * d * half_inv_var - jmax);
+        pi[k * P] = ea;
+        r[k * P] = ej;
         za += ea;
         zj += ej;
       }
-      for (size_t k = 0; k < K; k++) { pi[k * P] = (float)(pi[k * P] / za); r[k * P] = (float)(r[k * P] / zj); }
-      total += (jmax + log(zj)) - (amax + log(za)) - half_log_2pi - log_sigma;
+      float iza = (float)(1.0 / za), izj = (float)(1.0 / zj);
+      for (size_t k = 0; k < K; k++) { pi[k * P] *= iza; r[k * P] *= izj; }
+      total += ((double)jmax + log(zj)) - ((double)amax + log(za)) - half_log_2pi - log_sigma;
     }
     logp[b] = (float)total;
   }

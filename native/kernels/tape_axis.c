@@ -48,7 +48,7 @@ void tape_reduce_forward(int op, const TapeAxis *a, const float *x, float *y, fl
     }
     if (op == TAPE_LOGSUMEXP) {
       acc = 0;
-      for (size_t k = 0; k < a->n; k++) acc += exp(x[AT(a, o, k, i)] - best);
+      for (size_t k = 0; k < a->n; k++) acc += expf(x[AT(a, o, k, i)] - (float)best);   /* <= 0: float suffices */
     }
     switch (op) {
       case TAPE_SUM: y[l] = (float)acc; break;
@@ -85,7 +85,7 @@ void tape_reduce_backward(int op, const TapeAxis *a, const float *x, const float
       switch (op) {
         case TAPE_SUM: d = g; break;
         case TAPE_MEAN: d = g / (double)a->n; break;
-        case TAPE_LOGSUMEXP: d = g * exp((double)x[at] - y[l]); break;
+        case TAPE_LOGSUMEXP: d = g * expf(x[at] - y[l]); break;
         default: d = y[l] > 0 ? g * x[at] / y[l] : 0;   /* the norm's subgradient 0 at 0 */
       }
       gx[at] += (float)d;
@@ -99,11 +99,11 @@ void tape_softmax_forward(const TapeAxis *a, int log_out, const float *x, float 
     size_t o = (size_t)l / a->inner, i = (size_t)l % a->inner;
     double best = x[AT(a, o, 0, i)], sum = 0;
     for (size_t k = 1; k < a->n; k++) best = fmax(best, x[AT(a, o, k, i)]);
-    for (size_t k = 0; k < a->n; k++) sum += exp(x[AT(a, o, k, i)] - best);
+    for (size_t k = 0; k < a->n; k++) sum += expf(x[AT(a, o, k, i)] - (float)best);   /* <= 0: float suffices */
     double lse = best + log(sum);
     for (size_t k = 0; k < a->n; k++) {
       double z = x[AT(a, o, k, i)] - lse;
-      y[AT(a, o, k, i)] = (float)(log_out ? z : exp(z));
+      y[AT(a, o, k, i)] = log_out ? (float)z : expf((float)z);
     }
   }
 }
@@ -120,7 +120,7 @@ void tape_softmax_backward(const TapeAxis *a, int log_out, const float *y, const
     }
     for (size_t k = 0; k < a->n; k++) {
       size_t at = AT(a, o, k, i);
-      gx[at] += (float)(log_out ? gy[at] - exp((double)y[at]) * dot : y[at] * (gy[at] - dot));
+      gx[at] += (float)(log_out ? gy[at] - expf(y[at]) * dot : y[at] * (gy[at] - dot));
     }
   }
 }

@@ -30,6 +30,36 @@ describe("template warp", function()
     assert.equal(0, ag.template_warp(tape:leaf(templates), tape:leaf(far), 5, 7).value:norm())
   end)
 
+  it("equals a plain bilinear sampler over the whole canvas for extreme poses (it visits only the footprint)", function()
+    -- the reference: every pixel of the canvas, the formula of template_warp.c's header, in double
+    local function reference(tm, a, Hc, Wc)
+      local h, w = tm:size(1), tm:size(2)
+      local out = T.zeros(Hc, Wc)
+      local function px(y, x) return (y >= 0 and x >= 0 and y < h and x < w) and tm:get(y + 1, x + 1) or 0 end
+      for i = 0, Hc - 1 do for j = 0, Wc - 1 do
+        local x, y = (2 * j + 1) / Wc - 1, (2 * i + 1) / Hc - 1
+        local u = ((a[1] * x + a[2] * y + a[3] + 1) * w - 1) / 2
+        local v = ((a[4] * x + a[5] * y + a[6] + 1) * h - 1) / 2
+        local x0, y0 = math.floor(u), math.floor(v)
+        local fx, fy = u - x0, v - y0
+        out:set(i + 1, j + 1, (px(y0, x0) * (1 - fx) + px(y0, x0 + 1) * fx) * (1 - fy)
+          + (px(y0 + 1, x0) * (1 - fx) + px(y0 + 1, x0 + 1) * fx) * fy)
+      end end
+      return out
+    end
+    local tm = T.zeros(1, 7, 5):uniform_(T.generator(4), 0.2, 1)
+    local poses = {{0.1, 0, 0, 0, 0.1, 0}, {0.05, 0.02, 0.9, -0.01, 0.04, -0.9},   -- zoomed in: the template fills the canvas
+      {6, 0, 0, 0, 6, 0}, {4, -3, 2, 3, 4, -1},                                  -- zoomed out, rotated: a few pixels
+      {1, 2, 0, 0.5, 1, 0}, {1, 2, 0.1, 0.5, 1, 0.2},                           -- singular: a line
+      {1, 0, 1.9, 0, 1, -1.95}, {0.7, -0.7, 0, 0.7, 0.7, 0}}                    -- at the edge; rotated 45 degrees
+    local tape = ag.tape()
+    for n, a in ipairs(poses) do
+      local got = ag.template_warp(tape:leaf(tm), tape:leaf(T.new{{a}}), 13, 11).value:view(13, 11)
+      local want = reference(tm:view(7, 5), a, 13, 11)
+      assert.is_true((got - want):norm() <= 1e-5 * math.max(1, want:norm()), ("pose %d: %g"):format(n, (got - want):norm()))
+    end
+  end)
+
   it("passes the finite-difference check for the templates and the poses", function()
     local templates, poses = inputs(2, 2, 3, 6, 5)
     local tape = ag.tape()

@@ -30,6 +30,35 @@ static Sample locate(const float *a, size_t H, size_t W, size_t h, size_t w, siz
   return s;
 }
 
+/* rows [i0, i1) and columns [j0, j1) of the canvas: every pixel that can read the template
+ * (the footprint's corners mapped back through the pose, two pixels of margin against
+ * rounding); the whole canvas when the pose is (nearly) singular. Pixels outside read zero. */
+typedef struct Box { size_t i0, i1, j0, j1; } Box;
+
+static size_t clamp_index(double v, size_t n) { return v <= 0 ? 0 : v >= (double)n ? n : (size_t)v; }
+
+static Box footprint(const float *a, size_t H, size_t W, size_t h, size_t w) {
+  Box all = {0, H, 0, W};
+  double det = (double)a[0] * a[4] - (double)a[1] * a[3];
+  if (!(fabs(det) > 1e-12)) return all;
+  /* locate's test u in (-1, w), v in (-1, h) is sx in (-ex, ex), sy in (-ey, ey) */
+  double ex = 1.0 + 1.0 / (double)w, ey = 1.0 + 1.0 / (double)h;
+  double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+  for (int c = 0; c < 4; c++) {
+    double sx = (c & 1 ? ex : -ex) - a[2], sy = (c & 2 ? ey : -ey) - a[5];
+    double x = (a[4] * sx - a[1] * sy) / det, y = (a[0] * sy - a[3] * sx) / det;
+    xlo = fmin(xlo, x); xhi = fmax(xhi, x); ylo = fmin(ylo, y); yhi = fmax(yhi, y);
+  }
+  /* x = (2j + 1) / W - 1, so j = ((x + 1) W - 1) / 2 */
+  double j0 = floor(((xlo + 1) * (double)W - 1) / 2) - 2, j1 = ceil(((xhi + 1) * (double)W - 1) / 2) + 3;
+  double i0 = floor(((ylo + 1) * (double)H - 1) / 2) - 2, i1 = ceil(((yhi + 1) * (double)H - 1) / 2) + 3;
+  if (!(isfinite(j0) && isfinite(j1) && isfinite(i0) && isfinite(i1))) return all;
+  Box b = {clamp_index(i0, H), clamp_index(i1, H), clamp_index(j0, W), clamp_index(j1, W)};
+  if (b.i1 < b.i0) b.i1 = b.i0;
+  if (b.j1 < b.j0) b.j1 = b.j0;
+  return b;
+}
+
 static float at(const float *t, size_t h, size_t w, long y, long x) {
   return (y >= 0 && x >= 0 && y < (long)h && x < (long)w) ? t[(size_t)y * w + (size_t)x] : 0.0f;
 }
@@ -40,8 +69,10 @@ void template_warp_forward(size_t B, size_t T, size_t h, size_t w, const float *
   for (long bt = 0; bt < (long)(B * T); bt++) {
     const float *tmpl = templates + ((size_t)bt % T) * h * w, *a = poses + (size_t)bt * 6;
     float *dst = out + (size_t)bt * H * W;
-    for (size_t i = 0; i < H; i++)
-      for (size_t j = 0; j < W; j++) {
+    Box box = footprint(a, H, W, h, w);
+    memset(dst, 0, H * W * sizeof *dst);
+    for (size_t i = box.i0; i < box.i1; i++)
+      for (size_t j = box.j0; j < box.j1; j++) {
         Sample s = locate(a, H, W, h, w, i, j);
         if (!s.any) { dst[i * W + j] = 0; continue; }
         float top = at(tmpl, h, w, s.y0, s.x0) * (1 - s.fx) + at(tmpl, h, w, s.y0, s.x0 + 1) * s.fx;
@@ -67,8 +98,9 @@ void template_warp_backward(size_t B, size_t T, size_t h, size_t w, const float 
       const float *a = poses + (b * T + (size_t)t) * 6, *g = gout + (b * T + (size_t)t) * H * W;
       float *ga = gposes ? gposes + (b * T + (size_t)t) * 6 : NULL;
       double acc[6] = {0, 0, 0, 0, 0, 0};
-      for (size_t i = 0; i < H; i++)
-        for (size_t j = 0; j < W; j++) {
+      Box box = footprint(a, H, W, h, w);
+      for (size_t i = box.i0; i < box.i1; i++)
+        for (size_t j = box.j0; j < box.j1; j++) {
           float go = g[i * W + j];
           if (go == 0) continue;
           Sample s = locate(a, H, W, h, w, i, j);

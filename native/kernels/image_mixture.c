@@ -24,8 +24,8 @@ void image_mixture_forward(size_t B, size_t K, size_t P, const float *mu, const 
       float yv = y[(size_t)b * P + p], amax = -INFINITY, jmax = -INFINITY;
       for (size_t k = 0; k < K; k++) {
         float d = yv - m[k * P], j = a[k * P] - d * d * half_inv_var;
-        amax = fmaxf(amax, a[k * P]);
-        jmax = fmaxf(jmax, j);
+        if (a[k * P] > amax) amax = a[k * P];   /* not fmaxf: a libm call here */
+        if (j > jmax) jmax = j;
       }
       /* float exponentials of values <= 0 (each shifted by its maximum): exact to float, the
        * sums and the log-likelihood in double */

@@ -103,7 +103,7 @@ static void softmax_by_child(const EmDims *d, float *L, float *group) {
   for (size_t p = 0; p < P; p++)
     for (size_t n = 0; n < N; n++) {
       size_t c = em_child(d, p, n);
-      for (size_t j = 0; j < J; j++) gmax[c] = fmaxf(gmax[c], L[(p * N + n) * J + j]);
+      for (size_t j = 0; j < J; j++) if (L[(p * N + n) * J + j] > gmax[c]) gmax[c] = L[(p * N + n) * J + j];
     }
   for (size_t p = 0; p < P; p++)
     for (size_t n = 0; n < N; n++) {

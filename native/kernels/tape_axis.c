@@ -98,7 +98,7 @@ void tape_softmax_forward(const TapeAxis *a, int log_out, const float *x, float 
   for (long l = 0; l < (long)LINES(a); l++) {
     size_t o = (size_t)l / a->inner, i = (size_t)l % a->inner;
     double best = x[AT(a, o, 0, i)], sum = 0;
-    for (size_t k = 1; k < a->n; k++) best = fmax(best, x[AT(a, o, k, i)]);
+    for (size_t k = 1; k < a->n; k++) if (x[AT(a, o, k, i)] > best) best = x[AT(a, o, k, i)];   /* fmax: a libm call */
     for (size_t k = 0; k < a->n; k++) sum += expf(x[AT(a, o, k, i)] - (float)best);   /* <= 0: float suffices */
     double lse = best + log(sum);
     for (size_t k = 0; k < a->n; k++) {

@@ -179,7 +179,8 @@ for _, t in ipairs(terms) do
   opts.epoch_metrics[#opts.epoch_metrics + 1] = {name, function() return test_terms[name] end, csv_only = true}
 end
 -- last: a metrics.csv of an earlier version gets nan in the columns it lacks
-opts.epoch_metrics[#opts.epoch_metrics + 1] = {"posterior_kmeans_acc", function() return posterior.kmeans end}
+opts.epoch_metrics[#opts.epoch_metrics + 1] = {"posterior_kmeans_acc", function() return posterior.kmeans end,
+  label = "posterior k-means acc"}
 opts.epoch_metrics[#opts.epoch_metrics + 1] = {"posterior_probe_acc", function() return posterior.probe end}
 opts.title = "stacked capsule autoencoder, " .. opts.dataset .. " without labels"
 local rows = experiment.train(clf, optimizer, train_set, test_set, gen, opts)

@@ -203,7 +203,7 @@ describe("experiments/scae.lua", function()
     local code, out = H.run(base .. " --epochs 1")
     assert.equal(0, code, out)
     assert.truthy(out:find("epoch 1  loss [%d.%-]+  train k%-means acc [%d.]+%%  test k%-means acc [%d.]+%%  probe acc "
-      .. "[%d.]+%%  posterior kmeans acc [%d.]+%%  posterior probe acc [%d.]+%%"), out)
+      .. "[%d.]+%%  posterior k%-means acc [%d.]+%%  posterior probe acc [%d.]+%%"), out)
     assert.truthy(out:find("batch 32, RMSProp lr 0.0001", 1, true), out)
     assert.truthy(out:find("ImageOCAE(6 parts -> SetTransformer(23 -> ", 1, true), out)   -- no templates by default
     local code2, out2 = H.run(base .. " --epochs 2 --resume")

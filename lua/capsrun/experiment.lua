@@ -480,8 +480,9 @@ end
 -- printing a line and writing a CSV row per epoch, checkpointing when asked,
 -- then plots the curves. Resumes from opts.resume_state. opts.stop_when(row)
 -- returning true ends the run after that epoch. opts.epoch_metrics, a list
--- of {name, fn [, csv_only = true]}, adds a column (and a figure on the
--- epoch line, unless csv_only) per entry: fn() measured after each epoch's
+-- of {name, fn [, csv_only = true] [, label = text]}, adds a column (and a
+-- figure on the epoch line, unless csv_only, named label or the name with
+-- spaces) per entry: fn() measured after each epoch's
 -- test. opts.title names the curves.
 -- opts.loop changes what an epoch trains on and how it is measured, for
 -- experiments whose examples are not the images of a set (multimnist.lua):
@@ -549,7 +550,7 @@ function experiment.train(clf, optimizer, train_set, test_set, gen, opts)
       local notes = {}
       for _, m in ipairs(extra) do
         row[m[1]] = m[2]()
-        local label, v = m[1]:gsub("_", " "), row[m[1]]
+        local label, v = m.label or m[1]:gsub("_", " "), row[m[1]]
         if not m.csv_only then
           notes[#notes + 1] = m[1]:match("_acc$") and ("  %s %.2f%%"):format(label, 100 * v) or ("  %s %.4g"):format(label, v)
         end

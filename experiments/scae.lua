@@ -231,11 +231,17 @@ end
 -- both views the official evaluation clusters: the presences, and the part mass each capsule explains
 -- (the official t-SNE figure's)
 local method = opts.embedding == "tsne" and "t-SNE" or "first two principal components"
+local legend = {("%d test images; legend, top left: labels 0 to %d"):format(n_eval, math.min(9, test_set.classes - 1))}
+if not digits and test_set.class_names then   -- a folder's classes: which number is which
+  local names = {}
+  for l = 0, math.min(9, test_set.classes - 1) do names[#names + 1] = ("%d %s"):format(l, label_name(l)) end
+  legend[2] = table.concat(names, ", ")
+end
 for _, view in ipairs{{"presences.png", last_presences, "object-capsule presences"},
     {"posterior.png", last_mass, "part mass each object capsule explains (posterior)"}} do
   local img = figures.embedding(view[2], labels, 256, opts.embedding, native.generator(opts.eval_seed))
   experiment.try(nil, capsrun.write_png_captioned, dir .. "/" .. view[1], img,
-    {{("%d test images; legend, top left: labels 0 to %d"):format(n_eval, math.min(9, test_set.classes - 1))}},
+    {legend},
     {cols = 1, scale = 2, title = ("%s, %s, coloured by the true label"):format(view[3], method)})
 end
 experiment.say(("figures: %s/templates.png, %s/parts.png, %s/presences.png, %s/posterior.png"):format(dir, dir, dir,

@@ -63,10 +63,14 @@ describe("scae figures", function()
     local img, variances = figures.embedding(x, labels, 64)
     assert.same({1, 3, 64, 64}, img:size())
     assert.is_true(variances[1] >= variances[2] and variances[2] > 0)
-    -- the first legend square holds label 0's colour
+    -- the first legend square holds label 0's colour, with a white 0 in it (a 3x5 ring: its hole keeps the colour)
     local red = figures.palette[1]
-    assert.near(red[1], img:get(1, 1, 5, 5), 1e-6)
-    assert.near(red[2], img:get(1, 2, 5, 5), 1e-6)
+    assert.near(red[1], img:get(1, 1, 3, 3), 1e-6)
+    assert.near(red[2], img:get(1, 2, 3, 3), 1e-6)
+    for _, at in ipairs{{4, 5}, {4, 7}, {6, 5}, {8, 6}} do assert.equal(1, img:get(1, 2, at[1], at[2])) end
+    assert.near(red[2], img:get(1, 2, 6, 6), 1e-6)
+    -- the third holds a 2: its middle row is whole
+    for c = 31, 33 do assert.equal(1, img:get(1, 2, 6, c)) end
     -- the paper's t-SNE instead, from a generator's start
     local timg, info = figures.embedding(x, labels, 64, "tsne", T.generator(3))
     assert.same({1, 3, 64, 64}, timg:size())

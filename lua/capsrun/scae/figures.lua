@@ -186,6 +186,22 @@ local function pca_points(x)
   return pts, values
 end
 
+-- digits of 3x5 pixels, rows top to bottom, for the legend's squares
+local GLYPHS = {[0] = {7, 5, 5, 5, 7}, {2, 6, 2, 2, 7}, {7, 1, 7, 4, 7}, {7, 1, 7, 1, 7}, {5, 5, 7, 1, 1},
+  {7, 4, 7, 1, 7}, {7, 4, 7, 5, 7}, {7, 1, 2, 2, 2}, {7, 5, 7, 5, 7}, {7, 5, 7, 1, 7}}
+
+-- the number n (0 to 99) in the grey level ink, its top-left pixel at (y, x) (1-based)
+local function draw_number(img, n, y, x, ink)
+  local digits = n >= 10 and {n // 10, n % 10} or {n}
+  for d, digit in ipairs(digits) do
+    for r, bits in ipairs(GLYPHS[digit]) do
+      for c = 0, 2 do
+        if bits & (4 >> c) ~= 0 then for ch = 1, 3 do img:set(1, ch, y + r - 1, x + 4 * (d - 1) + c, ink) end end
+      end
+    end
+  end
+end
+
 function figures.embedding(x, labels, size, method, gen)
   size = size or 256
   local pts, info
@@ -211,13 +227,18 @@ function figures.embedding(x, labels, size, method, gen)
       for c = 1, 3 do img:set(1, c, py + dy, px + dx, rgb[c]) end
     end end
   end
-  -- the legend: one square per label in the top-left corner, labels in order from the left
+  -- the legend: one square per label in the top-left corner, labels in order from the left,
+  -- each with its label written in it
   local n_labels = 0
   for _, l in ipairs(labels) do n_labels = math.max(n_labels, l + 1) end
   for l = 1, math.min(n_labels, #figures.palette) do
-    for py = 2, 11 do for px = 2 + 13 * (l - 1), 11 + 13 * (l - 1) do
-      if px <= size then for c = 1, 3 do img:set(1, c, py, px, colour(l)[c]) end end
-    end end
+    local left = 2 + 13 * (l - 1)
+    if left + 9 <= size then
+      for py = 2, 11 do for px = left, left + 9 do for c = 1, 3 do img:set(1, c, py, px, colour(l)[c]) end end end
+      local rgb = colour(l)   -- white on dark colours, black on light ones (yellow, cyan)
+      local ink = 0.299 * rgb[1] + 0.587 * rgb[2] + 0.114 * rgb[3] > 0.56 and 0 or 1
+      draw_number(img, l - 1, 4, l - 1 >= 10 and left + 1 or left + 3, ink)
+    end
   end
   return img, info
 end

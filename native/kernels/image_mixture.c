@@ -10,6 +10,45 @@
  *   d/d a_k = g (r_k - pi_k),   d/d mu_k = g r_k (y - mu_k) / sigma^2. */
 #include <math.h>
 #include "kernels.h"
+#include "exp_nonpos.h"
+
+#define PIXELS 256   /* pixels at a time: each pass over the components reads contiguous runs */
+
+/* one image's log-likelihood over pixels [p0, p0 + n); its posterior and prior per component */
+static double mixture_block(size_t K, size_t P, size_t p0, size_t n, const float *mu, const float *logits,
+                            const float *y, float half_inv_var, float *post, float *prior) {
+  float amax[PIXELS], jmax[PIXELS], za[PIXELS], zj[PIXELS];
+  for (size_t q = 0; q < n; q++) { amax[q] = -INFINITY; jmax[q] = -INFINITY; za[q] = 0; zj[q] = 0; }
+  for (size_t k = 0; k < K; k++) {   /* the maxima; the joint logits kept in post */
+    const float *a = logits + k * P + p0, *m = mu + k * P + p0;
+    float *r = post + k * P + p0;
+    for (size_t q = 0; q < n; q++) {
+      float d = y[p0 + q] - m[q], j = a[q] - d * d * half_inv_var;
+      r[q] = j;
+      amax[q] = a[q] > amax[q] ? a[q] : amax[q];
+      jmax[q] = j > jmax[q] ? j : jmax[q];
+    }
+  }
+  for (size_t k = 0; k < K; k++) {   /* exponentials of values <= 0, vectorised */
+    const float *a = logits + k * P + p0;
+    float *r = post + k * P + p0, *pi = prior + k * P + p0;
+    for (size_t q = 0; q < n; q++) {
+      float ea = exp_nonpos(a[q] - amax[q]), ej = exp_nonpos(r[q] - jmax[q]);
+      pi[q] = ea;
+      r[q] = ej;
+      za[q] += ea;
+      zj[q] += ej;
+    }
+  }
+  for (size_t q = 0; q < n; q++) { za[q] = 1.0f / za[q]; zj[q] = 1.0f / zj[q]; }
+  for (size_t k = 0; k < K; k++) {
+    float *r = post + k * P + p0, *pi = prior + k * P + p0;
+    for (size_t q = 0; q < n; q++) { pi[q] *= za[q]; r[q] *= zj[q]; }
+  }
+  double total = 0;   /* log sum_k e^j - log sum_k e^a, per pixel; za, zj now hold the inverses */
+  for (size_t q = 0; q < n; q++) total += ((double)jmax[q] - log(zj[q])) - ((double)amax[q] - log(za[q]));
+  return total;
+}
 
 void image_mixture_forward(size_t B, size_t K, size_t P, const float *mu, const float *logits, const float *y,
                            float sigma, float *logp, float *post, float *prior) {
@@ -17,31 +56,12 @@ void image_mixture_forward(size_t B, size_t K, size_t P, const float *mu, const 
   const float half_inv_var = 0.5f / (sigma * sigma);
 #pragma omp parallel for schedule(static) if (B * K * P > 100000)
   for (long b = 0; b < (long)B; b++) {
+    size_t off = (size_t)b * K * P;
     double total = 0;
-    for (size_t p = 0; p < P; p++) {
-      const float *a = logits + (size_t)b * K * P + p, *m = mu + (size_t)b * K * P + p;
-      float *r = post + (size_t)b * K * P + p, *pi = prior + (size_t)b * K * P + p;
-      float yv = y[(size_t)b * P + p], amax = -INFINITY, jmax = -INFINITY;
-      for (size_t k = 0; k < K; k++) {
-        float d = yv - m[k * P], j = a[k * P] - d * d * half_inv_var;
-        if (a[k * P] > amax) amax = a[k * P];   /* not fmaxf: a libm call here */
-        if (j > jmax) jmax = j;
-      }
-      /* float exponentials of values <= 0 (each shifted by its maximum): exact to float, the
-       * sums and the log-likelihood in double */
-      double za = 0, zj = 0;
-      for (size_t k = 0; k < K; k++) {
-        float d = yv - m[k * P], ea = expf(a[k * P] - amax), ej = expf(a[k * P] - d * d * half_inv_var - jmax);
-        pi[k * P] = ea;
-        r[k * P] = ej;
-        za += ea;
-        zj += ej;
-      }
-      float iza = (float)(1.0 / za), izj = (float)(1.0 / zj);
-      for (size_t k = 0; k < K; k++) { pi[k * P] *= iza; r[k * P] *= izj; }
-      total += ((double)jmax + log(zj)) - ((double)amax + log(za)) - half_log_2pi - log_sigma;
-    }
-    logp[b] = (float)total;
+    for (size_t p0 = 0; p0 < P; p0 += PIXELS)
+      total += mixture_block(K, P, p0, P - p0 < PIXELS ? P - p0 : PIXELS, mu + off, logits + off,
+                             y + (size_t)b * P, half_inv_var, post + off, prior + off);
+    logp[b] = (float)(total - (double)P * (half_log_2pi + log_sigma));
   }
 }
 

@@ -221,17 +221,19 @@ experiment.try(nil, capsrun.write_png_captioned, dir .. "/parts.png", grid, capt
   row_labels = {edges and "edges" or "input", "PCAE", "OCAE", "parts"}, title = ("test %s; reconstructed from the "
     .. "part capsules (PCAE) and from the object capsules' votes (OCAE); each pixel in the colour of the part that "
     .. "explains it"):format(edges and "images' Sobel edges (the target)" or "images")})
-local labels = {}
-for i = 1, n_eval do labels[i] = eval_labels[i] end
 -- (a run resumed after its last epoch trained nothing, so it measures the presences here)
 if not last_presences then
   local _
   last_presences, _, last_mass = presences(test_set, 1, n_eval, opts.eval_seed)
 end
+-- t-SNE is O(N^2): the figures show the first 3,000 of the measured images at most
+local n_shown = opts.embedding == "tsne" and math.min(n_eval, 3000) or n_eval
+local labels = {}
+for i = 1, n_shown do labels[i] = eval_labels[i] end
 -- both views the official evaluation clusters: the presences, and the part mass each capsule explains
 -- (the official t-SNE figure's)
 local method = opts.embedding == "tsne" and "t-SNE" or "first two principal components"
-local legend = {("%d test images; legend, top left: labels 0 to %d"):format(n_eval, math.min(9, test_set.classes - 1))}
+local legend = {("%d test images; legend, top left: labels 0 to %d"):format(n_shown, math.min(9, test_set.classes - 1))}
 if not digits and test_set.class_names then   -- a folder's classes: which number is which
   local names = {}
   for l = 0, math.min(9, test_set.classes - 1) do names[#names + 1] = ("%d %s"):format(l, label_name(l)) end
@@ -239,7 +241,7 @@ if not digits and test_set.class_names then   -- a folder's classes: which numbe
 end
 for _, view in ipairs{{"presences.png", last_presences, "object-capsule presences"},
     {"posterior.png", last_mass, "part mass each object capsule explains (posterior)"}} do
-  local img = figures.embedding(view[2], labels, 256, opts.embedding, native.generator(opts.eval_seed))
+  local img = figures.embedding(view[2]:narrow(1, n_shown), labels, 256, opts.embedding, native.generator(opts.eval_seed))
   experiment.try(nil, capsrun.write_png_captioned, dir .. "/" .. view[1], img,
     {legend},
     {cols = 1, scale = 2, title = ("%s, %s, coloured by the true label"):format(view[3], method)})

@@ -76,7 +76,10 @@ def loss_of(p, pose, presence, features, cfg, templates=None, colour=None):
     caps_presence = vote_pres.max(2).values                                     # (B, K)
     within = ((caps_presence.sum(1) - w["prior_within_constant"]) ** 2).sum() / B
     between = ((caps_presence.sum(0) - B / w["classes"]) ** 2).sum() / K
-    mass = (torch.softmax(post, 1)[:, :K] * presence.unsqueeze(1)).sum(2)       # (B, K)
+    mass = torch.softmax(post, 1)[:, :K]                                        # (B, K, P)
+    if cfg.get("posterior_mass", "presence") != "official":   # the released code weighs all parts alike
+        mass = mass * presence.unsqueeze(1)
+    mass = mass.sum(2)                                                          # (B, K)
     post_within = entropy(mass, 1).mean()
     post_between = entropy(mass.sum(0), 0)
     dynamic_l2 = (dynamic ** 2).sum() / 2 / B

@@ -47,6 +47,8 @@ local opts = experiment.parse(arg, experiment.options({save = "runs/scae/scae.te
   {"target", "string", "image", "what the part decoder explains: image (its pixels), or sobel (its normalised Sobel "
     .. "edges: the official prep='sobel', for natural images such as SVHN; the encoder still sees the image)",
     choices = {"image", "sobel"}},
+  {"posterior-mass", "string", "presence", "the posterior sparsity's part mass: presence (each part weighted by "
+    .. "its presence) or official (all parts alike, as the released code)", choices = {"presence", "official"}},
   {"maps", "int", 128, "feature maps of the part encoder's convolutions", min = 1},
   {"eval-examples", "int", 2000, "test images clustered and probed after each epoch", min = 10, measure = true},
   {"probe-examples", "int", 2000, "training images the linear probe is fitted on", min = 10, measure = true},
@@ -66,7 +68,8 @@ end
 local gen = capsrun.manual_seed(opts.seed)
 local model = SCAE.new{parts = opts.parts, capsules = opts.capsules, template = opts.template, maps = opts.maps,
   input = opts.canvas, classes = train_set.classes, templates = opts.templates, channels = channels,
-  feed_templates = opts.feed_templates == "yes", target = opts.target, gen = gen}   -- nil: a checkpoint from before
+  feed_templates = opts.feed_templates == "yes", target = opts.target, posterior_mass = opts.posterior_mass,
+  gen = gen}   -- nil: a checkpoint from before the option
 local h, w = train_set.images:size(3), train_set.images:size(4)
 if opts.canvas < math.max(h, w) + 2 * opts.max_shift then
   experiment.fail(1, ("scae.lua: --canvas %d is too small for %dx%d images moved by up to --max-shift %d pixels "

@@ -189,8 +189,9 @@ describe("experiments/scae.lua", function()
     local dir = H.tmpdir()
     local code, out = H.run(("experiments/scae.lua --data %s --limit 64 --batch 32 --parts 4 --capsules 3 --maps 8 "
       .. "--eval-examples 12 --probe-examples 16 --threads 1 --epochs 1 --templates official --embedding pca "
-      .. "--feed-templates yes --save %s/s.tensors"):format(H.mnist(), dir))
+      .. "--feed-templates yes --posterior-mass official --save %s/s.tensors"):format(H.mnist(), dir))
     assert.equal(0, code, out)
+    assert.truthy(out:find("3 object capsules, the released code's part mass))", 1, true), out)
     assert.truthy(out:find("11x11 official (sigmoid, colour, alpha) templates", 1, true), out)
     assert.truthy(out:find("ImageOCAE(4 parts with their templates -> SetTransformer(144 -> ", 1, true), out)
     assert.truthy(out:find("epoch 1  loss [%d.]+"), out)

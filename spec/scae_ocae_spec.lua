@@ -8,9 +8,9 @@ local T = capsrun.native
 local ImageOCAE = require "capsrun.scae.ImageOCAE"
 local SCAE = require "capsrun.scae.SCAE"
 
-local function small(gen, templates)
+local function small(gen, templates, posterior_mass)
   return ImageOCAE.new{gen = gen, parts = 5, features = 3, capsules = 4, dims = 8, out_dims = 12, layers = 1,
-    heads = 2, caps_params = 6, hidden = 8, templates = templates}
+    heads = 2, caps_params = 6, hidden = 8, templates = templates, posterior_mass = posterior_mass}
 end
 
 -- part capsules as a PCAE gives them: affine poses, presences in (0, 1), features
@@ -94,10 +94,10 @@ describe("ImageOCAE against PyTorch", function()
   local run = (torch_ok or os.getenv("CI") == "true") and it or pending
   -- templates: nil (the parts alone), "plain" (each part's template, as relu1 templates),
   -- "coloured" (scaled by a colour per image and part, as --templates official)
-  local function compare(templates)
+  local function compare(templates, posterior_mass)
     assert.is_true(torch_ok, "python3-torch is required under CI")
     local g = T.generator(7)
-    local m = small(g, templates and 9 or nil)
+    local m = small(g, templates and 9 or nil, posterior_mass)
     m:evaluate()
     for _, e in ipairs(m:named_parameters()) do e.param:add_(T.zeros(e.param:size()):uniform_(g, -0.2, 0.2)) end
     local pose, pres, feats = parts(g, 4, 5, 3)
@@ -111,9 +111,9 @@ describe("ImageOCAE against PyTorch", function()
     local entries = {pose = pose, presence = pres, features = feats, templates = tpl, colour = colour,
       config = ("layers=%d heads=%d capsules=%d "
       .. "classes=%d dynamic_l2_weight=%g prior_within=%g prior_between=%g prior_within_constant=%g "
-      .. "posterior_within=%g posterior_between=%g"):format(c.layers, c.heads, c.capsules, c.classes,
+      .. "posterior_within=%g posterior_between=%g posterior_mass=%s"):format(c.layers, c.heads, c.capsules, c.classes,
       c.dynamic_l2_weight, c.prior_within, c.prior_between, c.prior_within_constant, c.posterior_within,
-      c.posterior_between)}
+      c.posterior_between, c.posterior_mass)}
     local ref = H.torch_reference("image_ocae_torch.py", entries, m)
     assert.near(ref.log_prob:get(1), m.result.log_prob, 1e-4 * math.abs(ref.log_prob:get(1)))
     assert.near(ref.loss:get(1), loss:get(1), 1e-4 * math.abs(ref.loss:get(1)))
@@ -124,7 +124,11 @@ describe("ImageOCAE against PyTorch", function()
     return loss:get(1)
   end
   run("equals PyTorch's version of the official model on identical weights: loss and gradients within 1e-4", function()
-    compare(nil)
+    local weighted = compare(nil)
+    -- the released code's part mass (every part alike, not weighted by its presence)
+    assert.are_not.equal(weighted, compare(nil, "official"))
+    assert.error_matches(function() ImageOCAE.new{posterior_mass = "soft"} end,
+      "posterior_mass 'presence' or 'official' expected, got 'soft'")
   end)
   run("equals it with the templates fed to the encoder (feed_templates), plain and coloured per image", function()
     local plain, coloured, coloured3 = compare("plain"), compare("coloured"), compare("coloured3")

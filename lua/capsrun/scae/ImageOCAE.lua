@@ -49,7 +49,9 @@ local HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 --- ImageOCAE.new{parts = 40, features = 16, capsules = 32, dims = 16, out_dims = 256, layers = 3,
 --   heads = 1, caps_params = 32, hidden = 128, noise = 4, classes = 10, prior_within_constant = 4.3,
---   templates = 0 (values of a part's template given to the encoder: 0 for none), ...}
+--   templates = 0 (values of a part's template given to the encoder: 0 for none),
+--   posterior_mass = "presence" (the posterior sparsity's part mass weights each part by its presence;
+--   "official": all parts alike, as the released code), ...}
 function ImageOCAE.new(opts)
   opts = opts or {}
   local self = TapeModule.new(ImageOCAE)
@@ -61,7 +63,11 @@ function ImageOCAE.new(opts)
     prior_within = opts.prior_within or 2, prior_between = opts.prior_between or 0.35,
     prior_within_constant = opts.prior_within_constant or 4.3,
     posterior_within = opts.posterior_within or 0.7, posterior_between = opts.posterior_between or 0.2,
-    templates = opts.templates or 0}
+    templates = opts.templates or 0, posterior_mass = opts.posterior_mass or "presence"}
+  if c.posterior_mass ~= "presence" and c.posterior_mass ~= "official" then
+    error(("ImageOCAE.new: posterior_mass 'presence' or 'official' expected, got '%s'"):format(
+      tostring(c.posterior_mass)), 2)
+  end
   for _, k in ipairs{"parts", "features", "capsules", "classes", "templates"} do
     if math.type(c[k]) ~= "integer" or c[k] < ((k == "features" or k == "templates") and 0 or 1) then
       error(("ImageOCAE.new: %s must be a positive integer, got %s"):format(k, tostring(c[k])), 2)
@@ -146,7 +152,9 @@ function ImageOCAE:compute(pose, p, presence, features, templates, colour)
   local caps_presence = vote_presence:max(3)                                          -- (B, K)
   local prior_within, prior_between = capsule_layer.prior_sparsity(caps_presence, c.classes, c.prior_within_constant,
     self.shard)
-  local mass = (posterior:softmax(2):narrow(2, 1, K) * part_presence):sum(3)         -- (B, K)
+  -- the part mass each capsule explains: each part weighted by its presence, or (official) all alike
+  local responsibility = posterior:softmax(2):narrow(2, 1, K)                        -- (B, K, P)
+  local mass = (c.posterior_mass == "official" and responsibility or responsibility * part_presence):sum(3)   -- (B, K)
   local post_within = entropy(mass, 2):mean(1)
   local post_between = entropy((capsule_layer.batch_sum(mass, self.shard)), 1)
   local dynamic_l2 = (o.dynamic * o.dynamic):sum(3):sum(2):sum(1) * (0.5 / B)
@@ -164,8 +172,9 @@ end
 
 function ImageOCAE:describe()
   local c = self.config
-  return ("ImageOCAE(%d parts%s -> %s -> %d object capsules)"):format(c.parts,
-    c.templates > 0 and " with their templates" or "", self.encoder:describe(), c.capsules)
+  return ("ImageOCAE(%d parts%s -> %s -> %d object capsules%s)"):format(c.parts,
+    c.templates > 0 and " with their templates" or "", self.encoder:describe(), c.capsules,
+    c.posterior_mass == "official" and ", the released code's part mass" or "")
 end
 
 return ImageOCAE

@@ -26,7 +26,8 @@ local SCAE = Module.class("SCAE")
 
 --- SCAE.new{parts = 40, capsules = 32, features = 16, template = 11, maps = 128, input = 40, classes = 10,
 -- templates = "relu1" or "official" (the PCAE's), feed_templates = false (true: the OCAE sees the templates),
--- channels = 1 (3: colour images), target = "image" (or "sobel": the PCAE explains the image's edges), gen}
+-- channels = 1 (3: colour images), target = "image" (or "sobel": the PCAE explains the image's edges),
+-- posterior_mass = "presence" (or "official": ImageOCAE's), gen}
 function SCAE.new(opts)
   opts = opts or {}
   local self = Module.new(SCAE)
@@ -39,10 +40,12 @@ function SCAE.new(opts)
   local pc = self.pcae.config
   self:add_child("ocae", ImageOCAE.new{parts = parts, features = features, capsules = opts.capsules or 32,
     dims = opts.dims, out_dims = opts.out_dims, layers = opts.layers, heads = opts.heads, classes = opts.classes,
-    noise = opts.object_noise, templates = feed and pc.channels * pc.template * pc.template or 0, gen = gen})
+    noise = opts.object_noise, templates = feed and pc.channels * pc.template * pc.template or 0,
+    posterior_mass = opts.posterior_mass, gen = gen})
   self.config = {parts = parts, features = features, capsules = self.ocae.config.capsules,
     input = {pc.channels, pc.input, pc.input}, template = pc.template,
-    templates = pc.templates, feed_templates = feed, target = pc.target}
+    templates = pc.templates, feed_templates = feed, target = pc.target,
+    posterior_mass = self.ocae.config.posterior_mass}
   self.kind = "scae"
   self.one = native.ones(1)
   return self

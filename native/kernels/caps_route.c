@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "kernels.h"
+#include "exp_nonpos.h"   /* the softmax's inputs are <= 0 once the max is taken out */
 
 static float dotf(const float *a, const float *b, size_t n) {
   float acc = 0;
@@ -13,32 +14,12 @@ static float dotf(const float *a, const float *b, size_t n) {
   return acc;
 }
 
-/* exp(x) for the softmax, whose inputs are <= 0 after the max is taken
- * out: Cephes' expf polynomial (relative error about 1e-7), branch-free so
- * that the loop over the parents vectorises. */
-static inline float exp_nonpositive(float x_in) {
-  const float x = x_in >= -87.0f ? x_in : -87.0f;   /* NaN too: n below must be an integer in range */
-  float n = floorf(x * 1.44269504088896341f + 0.5f);
-  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;   /* n in [-126, 0] */
-  float scale;
-  memcpy(&scale, &bits, sizeof scale);
-  return p * scale + (x_in - x_in);   /* a NaN logit stays NaN, for the loss guard */
-}
-
 /* softmax over the J parents of one child: logits (J) -> c (J) */
 static void softmax_row(size_t J, const float *x, float *y) {
   float mx = x[0], sum = 0;
   for (size_t j = 1; j < J; j++) mx = x[j] > mx ? x[j] : mx;
 #pragma omp simd reduction(+ : sum)
-  for (size_t j = 0; j < J; j++) { y[j] = exp_nonpositive(x[j] - mx); sum += y[j]; }
+  for (size_t j = 0; j < J; j++) { y[j] = exp_nonpos(x[j] - mx); sum += y[j]; }
   const float inv = 1.0f / sum;
   for (size_t j = 0; j < J; j++) y[j] *= inv;
 }

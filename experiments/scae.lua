@@ -75,6 +75,11 @@ if opts.canvas < math.max(h, w) + 2 * opts.max_shift then
   experiment.fail(1, ("scae.lua: --canvas %d is too small for %dx%d images moved by up to --max-shift %d pixels "
     .. "(it needs at least %d)"):format(opts.canvas, h, w, opts.max_shift, math.max(h, w) + 2 * opts.max_shift))
 end
+if opts.target == "sobel" and opts.canvas > math.min(h, w) then
+  experiment.say(("warning: --target sobel with images of %dx%d on a %dx%d canvas: each image's border on the "
+    .. "black canvas is the strongest edge, which the parts must then explain; --canvas %d --max-shift 0 avoids it")
+    :format(h, w, opts.canvas, opts.canvas, math.max(h, w)))
+end
 local optimizer = experiment.adam({model}, opts, train_set)
 experiment.say(("capsrun scae: %s, %d train / %d test images placed on %dx%d canvases"):format(
   train_set.name == "folder" and ("image folder " .. opts.data) or opts.dataset,

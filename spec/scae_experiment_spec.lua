@@ -155,6 +155,7 @@ describe("experiments/scae.lua", function()
       :format(dir, dir))
     assert.equal(0, code2, out2)
     assert.truthy(out2:find("16 features, explaining Sobel edges)", 1, true), out2)
+    assert.truthy(out2:find("warning: --target sobel with images of 24x24 on a 28x28 canvas", 1, true), out2)
     assert.truthy(capsrun.read_png(dir .. "/out2/parts.png", 3))
     assert.truthy(out2:find("SetTransformer(170 -> ", 1, true), out2)   -- 7 + 16 features + 3 x 7 x 7 template values
     assert.same({32, 3}, T.load_tensors(dir .. "/out2/s.tensors")["pcae.head.color.2.weight"]:size())

@@ -42,17 +42,18 @@ for column in opts.columns:gmatch("[^,%s]+") do
   local panel = {title = (opts.title and opts.title .. ": " or "") .. column:gsub("_", " "), xlabel = xlabel,
     ylabel = percent and column:gsub("_", " ") .. " (%)" or column:gsub("_", " "), series = {},
     ylimits = percent and {0, 100} or nil}
+  local found = false
   for _, r in ipairs(runs) do
     if not r.table.columns_set then
       r.table.columns_set = {}
       for _, c in ipairs(r.table.columns) do r.table.columns_set[c] = true end
     end
-    if not r.table.columns_set[column] then
-      experiment.fail(1, ("compare_runs: run %s (%s) has no column %s; it has: %s"):format(r.name, r.path, column,
-        table.concat(r.table.columns, ", ")))
-    end
     local x, y = {}, {}
-    for _, row in ipairs(r.table.rows) do
+    if r.table.columns_set[column] then found = true
+    else
+      experiment.say(("compare_runs: run %s (%s) has no column %s: left out of that panel"):format(r.name, r.path, column))
+    end
+    for _, row in ipairs(r.table.columns_set[column] and r.table.rows or {}) do
       local v = row[column]
       if v and v == v then   -- a resumed run's missing cells: nan (read as nil)
         x[#x + 1] = row.epoch * (opts.steps_per_epoch or 1)
@@ -60,7 +61,12 @@ for column in opts.columns:gmatch("[^,%s]+") do
         xmax = math.max(xmax, x[#x])
       end
     end
-    panel.series[#panel.series + 1] = {label = r.name, x = x, y = y}
+    panel.series[#panel.series + 1] = {label = r.name, x = x, y = y}   -- empty: each run keeps its colour
+  end
+  if not found then
+    local r = runs[1]
+    experiment.fail(1, ("compare_runs: no run has the column %s; run %s (%s) has: %s"):format(column, r.name, r.path,
+      table.concat(r.table.columns, ", ")))
   end
   panels[#panels + 1] = panel
 end

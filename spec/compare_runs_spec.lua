@@ -21,11 +21,22 @@ describe("experiments/compare_runs.lua", function()
     assert.same({3, 380, 3 * 520}, img:size())
   end)
 
-  it("refuses a run without the column, a malformed run, a missing file and a malformed line", function()
+  it("leaves a run without a column out of that panel only (a metric added later)", function()
+    H.write(dir .. "/c.csv", "epoch,loss,test_acc,probe_acc,posterior_acc\n1,2.3,0.3,0.4,0.5\n2,2.0,0.4,0.5,0.6\n")
+    local code, out = H.run(("experiments/compare_runs.lua --columns test_acc,posterior_acc --out %s/p.png first=%s/a.csv "
+      .. "third=%s/c.csv"):format(dir, dir, dir))
+    assert.equal(0, code, out)
+    assert.truthy(out:find("run first (" .. dir .. "/a.csv) has no column posterior_acc: left out of that panel", 1,
+      true), out)
+    assert.truthy(out:find("2 runs, 2 panels", 1, true), out)
+    assert.same({3, 380, 2 * 520}, capsrun.read_png(dir .. "/p.png", 3):size())
+  end)
+
+  it("refuses a column no run has, a malformed run, a missing file and a malformed line", function()
     local code, out = H.run(("experiments/compare_runs.lua --columns probe_acc,recon first=%s/a.csv --out %s/x.png")
       :format(dir, dir))
     assert.equal(1, code)
-    assert.truthy(out:find("run first (" .. dir .. "/a.csv) has no column recon; it has: epoch, loss, test_acc, "
+    assert.truthy(out:find("no run has the column recon; run first (" .. dir .. "/a.csv) has: epoch, loss, test_acc, "
       .. "probe_acc", 1, true), out)
     code, out = H.run("experiments/compare_runs.lua justapath.csv")
     assert.equal(2, code)
